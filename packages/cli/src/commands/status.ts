@@ -1,0 +1,30 @@
+import type { LocalSite } from '../local-site.js'
+import type { MtaStatusEntry } from '../status-table.js'
+
+/**
+ * Gathers every MTA's /status. A process that is down or paused cannot answer; its entry says
+ * so in `state` and carries nulls, so that the JSON always has one entry per server.
+ */
+export async function gatherStatus (site: LocalSite): Promise<MtaStatusEntry[]> {
+  return await Promise.all(site.names.map(async (name): Promise<MtaStatusEntry> => {
+    const record = site.server(name)
+    const proc = site.processState(name)
+    const s = proc === 'running' ? await site.fetchStatus(name) : undefined
+    if (s === undefined) {
+      return { name, site: record.site, build: null, state: proc === 'running' ? 'unresponsive' : proc, controlBlocks: null, queues: [], delivered: null, duplicatesSuppressed: null, ndrs: null, pid: record.pid }
+    }
+    const cb = s.controlBlocks as MtaStatusEntry['controlBlocks'] & Record<string, unknown>
+    return {
+      ...s,
+      name: s.name as string,
+      site: s.site as string,
+      build: s.build as number,
+      state: s.state as string,
+      controlBlocks: { ...cb, exhausted: cb!.free === 0 },
+      queues: s.queues as MtaStatusEntry['queues'],
+      delivered: s.delivered as number,
+      duplicatesSuppressed: s.duplicatesSuppressed as number,
+      ndrs: s.ndrs as number
+    }
+  }))
+}

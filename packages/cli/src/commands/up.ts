@@ -1,0 +1,41 @@
+import { LogFollower } from '../log-follower.js'
+import { LocalSite, type UpOptions } from '../local-site.js'
+import { formatLogLine } from '../pretty-log.js'
+import { renderStatusTable } from '../status-table.js'
+import { gatherStatus } from './status.js'
+
+/**
+ * Starts every MTA of the topology. Detached: returns once all are ready. Foreground: prints
+ * the merged logs until Ctrl-C, then closes every MTA down cleanly.
+ */
+export async function up (opts: UpOptions & { detach: boolean, colour: boolean }, out: (line: string) => void): Promise<LocalSite> {
+  const site = await LocalSite.prepare(opts)
+  if (!opts.detach) {
+    site.state.supervisorPid = process.pid
+  }
+  for (const name of site.names) site.start(name)
+  const follower = opts.detach ? undefined : new LogFollower(site.names.map(n => site.server(n).logFile), (_, line) => out(formatLogLine(line, opts.colour)), false)
+  follower?.follow()
+  try {
+    await Promise.all(site.names.map(async n => await site.waitReady(n)))
+  } catch (err) {
+    follower?.stop()
+    await Promise.all(site.names.map(async n => await site.stop(n)))
+    throw err
+  }
+  out('')
+  out(renderStatusTable(await gatherStatus(site)))
+  out('')
+  out(`Site up: ${site.names.length} MTAs, data and logs under ${site.state.dataDir}.`)
+  out(`Try: xcon kill ${site.names.at(-1) ?? 'SRV-D'}   then watch for 9156 with: xcon logs -f   and recover with: xcon restart <server>`)
+  if (opts.detach) return site
+  out('Ctrl-C closes the site down.')
+  await new Promise<void>(resolve => {
+    process.once('SIGINT', resolve)
+    process.once('SIGTERM', resolve)
+  })
+  out('closing the site down…')
+  await Promise.all(site.names.map(async n => await site.stop(n)))
+  follower?.stop()
+  return site
+}

@@ -1,0 +1,212 @@
+import { spawn } from 'node:child_process'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import {
+  DEFAULT_TOPOLOGY_YAML, allServers, parseBuild, parseTopology, serializeTopology, TRAFFIC_LEVELS, XconError,
+  type Topology
+} from '@xcon/core'
+import { CliError } from './cli-error.js'
+import { sleep } from './durations.js'
+import { processState, signal, waitForExit, type ProcessState } from './processes.js'
+import { findServer, readSiteState, sitePaths, writeSiteState, type ServerRecord, type SiteState } from './site-state.js'
+
+/** Flags of `xcon up` that override every server of the topology. */
+export interface UpOptions {
+  dataDir: string
+  topologyFile?: string | undefined
+  build?: string | undefined
+  timeScale?: string | undefined
+  controlBlocks?: string | undefined
+  traffic?: string | undefined
+  fresh?: boolean | undefined
+}
+
+const MTA_MAIN = join(dirname(fileURLToPath(import.meta.resolve('@xcon/mta'))), 'main.js')
+
+/** Reads the topology file (or the default site) and applies the command-line overrides. */
+export function loadTopology (opts: UpOptions): Topology {
+  let topology: Topology
+  try {
+    topology = opts.topologyFile === undefined
+      ? parseTopology(DEFAULT_TOPOLOGY_YAML, '(default topology)')
+      : parseTopology(readFileSync(opts.topologyFile, 'utf8'), opts.topologyFile)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new CliError(`topology file not found: ${opts.topologyFile ?? ''}`, 2)
+    if (err instanceof XconError) throw new CliError(err.message, 2)
+    throw err
+  }
+  for (const s of Object.values(topology.servers)) {
+    try {
+      if (opts.build !== undefined) s.build = parseBuild(opts.build)
+    } catch (err) { throw new CliError(`--build: ${(err as Error).message}`, 2) }
+    if (opts.timeScale !== undefined) {
+      const n = Number(opts.timeScale)
+      if (!(n > 0)) throw new CliError(`--time-scale: expected a number above 0, got "${opts.timeScale}"`, 2)
+      s.timeScale = n
+    }
+    if (opts.controlBlocks !== undefined) {
+      const n = Number(opts.controlBlocks)
+      if (!Number.isInteger(n) || n < 2 || n > 1210) throw new CliError(`--control-blocks: expected a whole number from 2 to 1210, got "${opts.controlBlocks}"`, 2)
+      s.controlBlocks = n
+    }
+    if (opts.traffic !== undefined) {
+      const rate = TRAFFIC_LEVELS[opts.traffic] ?? Number(opts.traffic)
+      if (!(rate >= 0)) throw new CliError(`--traffic: expected ${Object.keys(TRAFFIC_LEVELS).join(', ')} or messages per second, got "${opts.traffic}"`, 2)
+      s.traffic = { ...s.traffic, rate }
+    }
+  }
+  return topology
+}
+
+/** A free TCP port on loopback, by binding port 0 and letting go of it. */
+async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number }
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+/**
+ * The local backend: every MTA a child process of this machine, on loopback, with its store and
+ * log file under the data directory, found again by the other commands through site.json.
+ */
+export class LocalSite {
+  constructor (readonly state: SiteState) {}
+
+  static open (dataDir: string): LocalSite {
+    return new LocalSite(readSiteState(dataDir))
+  }
+
+  /** Writes the resolved topology (ports pinned) and the site state; starts nothing. */
+  static async prepare (opts: UpOptions): Promise<LocalSite> {
+    const paths = sitePaths(opts.dataDir)
+    if (existsSync(paths.state)) {
+      const running = Object.values(readSiteState(opts.dataDir).servers).filter(s => processState(s.pid, s.name) !== 'down')
+      if (running.length > 0) throw new CliError(`a site is already running under ${paths.root} (${running.map(s => `${s.name} pid ${s.pid}`).join(', ')}): "xcon down" first`)
+    }
+    const topology = loadTopology(opts)
+    if (opts.fresh === true) rmSync(paths.root, { recursive: true, force: true })
+    mkdirSync(paths.logs, { recursive: true })
+    mkdirSync(paths.stores, { recursive: true })
+    const servers: Record<string, ServerRecord> = {}
+    for (const s of allServers(topology)) {
+      s.port ??= await freePort()
+      s.adminPort ??= await freePort()
+      servers[s.name] = { name: s.name, site: s.site, pid: null, port: s.port, adminHost: s.adminHost, adminPort: s.adminPort, logFile: paths.log(s.name) }
+    }
+    writeFileSync(paths.topology, JSON.stringify(serializeTopology(topology), null, 2))
+    const state: SiteState = { dataDir: paths.root, topologyFile: paths.topology, supervisorPid: null, startedAt: new Date().toISOString(), servers }
+    writeSiteState(state)
+    return new LocalSite(state)
+  }
+
+  get names (): string[] {
+    return Object.keys(this.state.servers)
+  }
+
+  server (name: string): ServerRecord {
+    return findServer(this.state, name)
+  }
+
+  processState (name: string): ProcessState {
+    const s = this.server(name)
+    return processState(s.pid, s.name)
+  }
+
+  /** Starts one MTA as a detached child that logs to its file; a running one is left alone. */
+  start (name: string, env: Record<string, string> = {}): ServerRecord {
+    const s = this.server(name)
+    if (processState(s.pid, s.name) !== 'down') return s
+    const out = openSync(s.logFile, 'a')
+    const child = spawn(process.execPath, [MTA_MAIN, '--topology', this.state.topologyFile, '--server', s.name, '--data', sitePaths(this.state.dataDir).stores], {
+      detached: true,
+      stdio: ['ignore', out, out],
+      env: { ...process.env, ...env }
+    })
+    closeSync(out)
+    child.unref()
+    s.pid = child.pid ?? null
+    writeSiteState(this.state)
+    return s
+  }
+
+  /** Waits until the MTA answers /health, or fails naming its log file. */
+  async waitReady (name: string, timeoutMs = 20_000): Promise<void> {
+    const s = this.server(name)
+    const deadline = Date.now() + timeoutMs
+    while (Date.now() < deadline) {
+      if (processState(s.pid, s.name) === 'down') throw new CliError(`${s.name} exited during start-up; see ${s.logFile}`)
+      try {
+        const res = await fetch(`http://${s.adminHost}:${s.adminPort}/health`, { signal: AbortSignal.timeout(1000) })
+        if (res.ok) return
+      } catch { /* not up yet */ }
+      await sleep(100)
+    }
+    throw new CliError(`${s.name} did not become ready within ${timeoutMs / 1000} s; see ${s.logFile}`)
+  }
+
+  /** SIGKILL: the MTA dies at once, as in a crash; its durable queues survive. */
+  async kill (name: string): Promise<void> {
+    const s = this.server(name)
+    if (s.pid === null || processState(s.pid, s.name) === 'down') return
+    signal(s.pid, 'SIGKILL')
+    await waitForExit(s.pid, s.name, 5000)
+  }
+
+  /** SIGTERM and wait for a clean closedown (9299); SIGKILL after `graceMs`. A paused MTA is resumed first. */
+  async stop (name: string, graceMs = 15_000): Promise<void> {
+    const s = this.server(name)
+    if (s.pid === null || processState(s.pid, s.name) === 'down') return
+    signal(s.pid, 'SIGCONT')
+    signal(s.pid, 'SIGTERM')
+    if (!await waitForExit(s.pid, s.name, graceMs)) {
+      signal(s.pid, 'SIGKILL')
+      await waitForExit(s.pid, s.name, 5000)
+    }
+  }
+
+  /** The Q260167 workaround: stop the MTA service and start it again. */
+  async restart (name: string): Promise<void> {
+    await this.stop(name)
+    this.start(name)
+    await this.waitReady(name)
+  }
+
+  /** SIGSTOP: the process freezes with its sockets open, so peers see timeouts, not refusals. */
+  pause (name: string): void {
+    const s = this.server(name)
+    if (s.pid === null || processState(s.pid, s.name) === 'down') throw new CliError(`${s.name} is not running`)
+    signal(s.pid, 'SIGSTOP')
+  }
+
+  resume (name: string): void {
+    const s = this.server(name)
+    if (s.pid !== null) signal(s.pid, 'SIGCONT')
+  }
+
+  /** GET /status of one MTA, or undefined when it does not answer (down or paused). */
+  async fetchStatus (name: string, timeoutMs = 1500): Promise<Record<string, unknown> | undefined> {
+    const s = this.server(name)
+    try {
+      const res = await fetch(`http://${s.adminHost}:${s.adminPort}/status`, { signal: AbortSignal.timeout(timeoutMs) })
+      return res.ok ? await res.json() as Record<string, unknown> : undefined
+    } catch {
+      return undefined
+    }
+  }
+
+  async submit (name: string, body: Record<string, unknown>): Promise<string[]> {
+    const s = this.server(name)
+    if (processState(s.pid, s.name) !== 'running') throw new CliError(`${s.name} is ${processState(s.pid, s.name)}: it cannot take a submission`)
+    const res = await fetch(`http://${s.adminHost}:${s.adminPort}/submit`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
+    const answer = await res.json() as { mtsIds?: string[], error?: { message: string } }
+    if (!res.ok) throw new CliError(`${s.name} refused the submission: ${answer.error?.message ?? res.statusText}`)
+    return answer.mtsIds ?? []
+  }
+}

@@ -1,0 +1,150 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { CliError } from './cli-error.js'
+import { flap } from './commands/flap.js'
+import { prettyStdin, showLogs } from './commands/logs.js'
+import { gatherStatus } from './commands/status.js'
+import { up } from './commands/up.js'
+import { parseDuration } from './durations.js'
+import { LocalSite } from './local-site.js'
+import { DEFAULT_DATA_DIR } from './site-state.js'
+import { renderStatusTable } from './status-table.js'
+
+const USAGE = `xcon: run a site of emulated Exchange 5.5 MTAs and reproduce KB Q260167
+
+Usage: xcon <command> [options]        (every command takes --data DIR, default ${DEFAULT_DATA_DIR})
+
+  up [-d] [--topology FILE] [--build B] [--time-scale N] [--control-blocks N] [--traffic T] [--fresh]
+                         start every MTA (foreground: logs until Ctrl-C; -d: detached)
+  down                   close every MTA down cleanly
+  status [--json]        control blocks, queues and counters of every MTA
+  kill SERVER…           SIGKILL, as a crash          stop SERVER…     clean closedown (9299)
+  start SERVER…          start a stopped MTA          restart SERVER…  stop + start: the Q260167 workaround
+  pause SERVER…          SIGSTOP (peers time out)     resume SERVER…   SIGCONT
+  flap SERVER --down D --up U --count N
+                         kill and restart N times (durations: 500ms, 5s, 2m)
+  send --from SERVER --to ALIAS@SERVER [--to …] [--count N] [--subject S] [--priority P] [--alias A] [--json]
+                         submit mail; prints the MTS-IDs
+  logs [-f] [--server S] [--json]    readable logs: time, server, event ID, category, text
+  logs --pretty          read JSON log lines on stdin and print them readably
+
+Builds: 1960 (RTM), 2232 (SP1), 2448 (SP2), 2650 (SP3, leaks), 2653 (SP4, fixed); also 5.5.2650.24, sp3, sp4.`
+
+const out = (line: string): void => { process.stdout.write(`${line}\n`) }
+const colour = process.stdout.isTTY === true && process.env.NO_COLOR === undefined
+
+type Values = Record<string, string | boolean | string[] | undefined>
+
+function parse (argv: string[], options: NonNullable<ParseArgsConfig['options']> = {}): { values: Values, positionals: string[] } {
+  try {
+    const r = parseArgs({ args: argv, options: { data: { type: 'string' }, help: { type: 'boolean', short: 'h' }, ...options }, allowPositionals: true, strict: true })
+    return { values: r.values as Values, positionals: r.positionals }
+  } catch (err) {
+    throw new CliError(`${(err as Error).message}\n\n${USAGE}`, 2)
+  }
+}
+
+const str = (v: unknown): string | undefined => typeof v === 'string' ? v : undefined
+const dataDir = (v: Values): string => str(v.data) ?? process.env.XCON_DATA ?? DEFAULT_DATA_DIR
+
+function oneServer (command: string, positionals: string[]): string {
+  if (positionals.length !== 1) throw new CliError(`xcon ${command} takes one server name, e.g. xcon ${command} SRV-B`, 2)
+  return positionals[0]!
+}
+
+export async function run (argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    out(USAGE)
+    return command === undefined ? 2 : 0
+  }
+  switch (command) {
+    case 'up': {
+      const { values } = parse(rest, {
+        detach: { type: 'boolean', short: 'd' }, topology: { type: 'string' }, build: { type: 'string' }, 'time-scale': { type: 'string' },
+        'control-blocks': { type: 'string' }, traffic: { type: 'string' }, fresh: { type: 'boolean' }
+      })
+      await up({
+        dataDir: dataDir(values), topologyFile: str(values.topology), build: str(values.build), timeScale: str(values['time-scale']),
+        controlBlocks: str(values['control-blocks']), traffic: str(values.traffic), fresh: values.fresh === true,
+        detach: values.detach === true, colour
+      }, out)
+      return 0
+    }
+    case 'down': {
+      const { values } = parse(rest)
+      const site = LocalSite.open(dataDir(values))
+      await Promise.all(site.names.map(async n => await site.stop(n)))
+      out(`closed down ${site.names.join(', ')}`)
+      return 0
+    }
+    case 'status': {
+      const { values } = parse(rest, { json: { type: 'boolean' } })
+      const mtas = await gatherStatus(LocalSite.open(dataDir(values)))
+      out(values.json === true ? JSON.stringify({ mtas }, null, 2) : renderStatusTable(mtas))
+      return 0
+    }
+    case 'kill': case 'stop': case 'start': case 'restart': case 'pause': case 'resume': {
+      const { values, positionals } = parse(rest)
+      if (positionals.length === 0) throw new CliError(`xcon ${command} takes one or more server names, e.g. xcon ${command} SRV-B`, 2)
+      const site = LocalSite.open(dataDir(values))
+      // Resolve every name first, so that a typo fails before anything is signalled.
+      const names = positionals.map(p => site.server(p).name)
+      await Promise.all(names.map(async name => {
+        if (command === 'kill') await site.kill(name)
+        if (command === 'stop') await site.stop(name)
+        if (command === 'start') { site.start(name); await site.waitReady(name) }
+        if (command === 'restart') await site.restart(name)
+        if (command === 'pause') site.pause(name)
+        if (command === 'resume') site.resume(name)
+      }))
+      for (const name of names) out(`${name}: ${site.processState(name)}`)
+      return 0
+    }
+    case 'flap': {
+      const { values, positionals } = parse(rest, { down: { type: 'string' }, up: { type: 'string' }, count: { type: 'string' } })
+      const count = Number(str(values.count) ?? 1)
+      if (!Number.isInteger(count) || count < 1 || count > 10_000) throw new CliError('--count: expected a whole number from 1 to 10000', 2)
+      const site = LocalSite.open(dataDir(values))
+      await flap(site, oneServer('flap', positionals), parseDuration(str(values.down) ?? '5s', '--down'), parseDuration(str(values.up) ?? '5s', '--up'), count, out)
+      return 0
+    }
+    case 'send': {
+      const { values } = parse(rest, {
+        from: { type: 'string' }, to: { type: 'string', multiple: true }, count: { type: 'string' }, subject: { type: 'string' },
+        priority: { type: 'string' }, alias: { type: 'string' }, body: { type: 'string' }, json: { type: 'boolean' }
+      })
+      const from = str(values.from)
+      const to = values.to as string[] | undefined
+      if (from === undefined || to === undefined) throw new CliError('xcon send needs --from SERVER and --to ALIAS@SERVER', 2)
+      const site = LocalSite.open(dataDir(values))
+      const mtsIds = await site.submit(site.server(from).name, {
+        from: str(values.alias) ?? 'administrator', to, count: Number(str(values.count) ?? 1),
+        subject: str(values.subject) ?? 'sent with xcon', priority: str(values.priority) ?? 'normal', body: str(values.body) ?? ''
+      })
+      if (values.json === true) out(JSON.stringify({ mtsIds }))
+      else mtsIds.forEach(id => out(id))
+      return 0
+    }
+    case 'logs': {
+      const { values } = parse(rest, { follow: { type: 'boolean', short: 'f' }, server: { type: 'string' }, json: { type: 'boolean' }, pretty: { type: 'boolean' } })
+      if (values.pretty === true) {
+        await prettyStdin(colour, out)
+        return 0
+      }
+      await showLogs(LocalSite.open(dataDir(values)), { follow: values.follow === true, server: str(values.server), json: values.json === true, colour }, out)
+      return 0
+    }
+    default:
+      throw new CliError(`unknown command "${command}"\n\n${USAGE}`, 2)
+  }
+}
+
+run(process.argv.slice(2)).then(code => { process.exitCode = code }, (err: Error) => {
+  if (err instanceof CliError) {
+    process.stderr.write(`xcon: ${err.message}\n`)
+    process.exitCode = err.exitCode
+  } else {
+    process.stderr.write(`xcon: ${err.stack ?? err.message}\n`)
+    process.exitCode = 1
+  }
+})

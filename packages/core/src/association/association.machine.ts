@@ -1,0 +1,147 @@
+import { assign, fromCallback, sendParent, sendTo, setup } from 'xstate'
+import type { AssociationBoundEvent, AssociationEndedEvent } from '../pool/pool.events.js'
+
+/**
+ * How an association attempt or a bound association can fail. The pool decides from the kind
+ * whether a pre-SP4 MTA keeps the control block (docs/leak-model.md).
+ * - refused: nothing listens at the peer's address (Q170056: socket error 10061)
+ * - timeout: no answer to connect, bind or heartbeat in time (a paused or black-holed peer)
+ * - reset: the connection dropped without a release (the peer was killed)
+ * - bind-rejected: the peer answered the bind with an error (wrong secret, no control blocks)
+ * - aborted: the association broke the protocol or closed before it was released cleanly
+ */
+export const FAILURE_KINDS = ['refused', 'timeout', 'reset', 'bind-rejected', 'aborted'] as const
+export type FailureKind = typeof FAILURE_KINDS[number]
+export type Direction = 'outbound' | 'inbound'
+
+/** Real-time limits of one association (not Exchange values, so not scaled). */
+export interface AssociationTiming {
+  openTimeoutMs: number
+  bindTimeoutMs: number
+  heartbeatIntervalMs: number
+  heartbeatTimeoutMs: number
+  releaseTimeoutMs: number
+}
+
+export interface AssociationInput {
+  assocId: string
+  peer: string | undefined
+  direction: Direction
+  controlBlock: number
+  timing: AssociationTiming
+}
+
+/** What the transport actor is started with. */
+export interface TransportInput {
+  assocId: string
+  peer: string | undefined
+  direction: Direction
+  controlBlock: number
+}
+
+/** Events a transport reports to its association. */
+export type TransportEvent =
+  | { type: 'transport.connected' }
+  | { type: 'transport.bound'; peer: string }
+  | { type: 'transport.failed'; kind: FailureKind; reason: string }
+  | { type: 'transport.closed' }
+  | { type: 'transport.alive' }
+
+/** Commands an association gives its transport. */
+export type TransportCommand = { type: 'transport.ping' } | { type: 'transport.release' }
+
+export type AssociationEvent = TransportEvent | { type: 'assoc.release' }
+
+export interface AssociationContext extends AssociationInput {
+  outcome: 'released' | FailureKind
+  reason: string
+}
+
+/**
+ * One association: connect, bind, then stay bound with heartbeats until released or broken.
+ * All I/O is in the `transport` actor, which the MTA provides (a WebSocket) and tests replace
+ * (an in-memory network); all waiting is in named delays, so a SimulatedClock drives it in tests.
+ * It tells its parent `assoc.bound` once and `assoc.ended` exactly once.
+ */
+export const associationMachine = setup({
+  types: {
+    context: {} as AssociationContext,
+    events: {} as AssociationEvent,
+    input: {} as AssociationInput
+  },
+  actions: {
+    fail: assign((_, params: { kind: FailureKind, reason: string }) => ({ outcome: params.kind, reason: params.reason }))
+  },
+  actors: {
+    // Placeholder: a transport that never answers. The MTA and the tests provide real ones.
+    transport: fromCallback<TransportCommand, TransportInput>(() => undefined)
+  },
+  delays: {
+    openTimeout: ({ context }) => context.timing.openTimeoutMs,
+    bindTimeout: ({ context }) => context.timing.bindTimeoutMs,
+    heartbeatInterval: ({ context }) => context.timing.heartbeatIntervalMs,
+    heartbeatTimeout: ({ context }) => context.timing.heartbeatTimeoutMs,
+    releaseTimeout: ({ context }) => context.timing.releaseTimeoutMs
+  }
+}).createMachine({
+  id: 'association',
+  context: ({ input }) => ({ ...input, outcome: 'released', reason: '' }),
+  invoke: {
+    id: 'transport',
+    src: 'transport',
+    input: ({ context }) => ({ assocId: context.assocId, peer: context.peer, direction: context.direction, controlBlock: context.controlBlock })
+  },
+  initial: 'connecting',
+  on: {
+    'transport.failed': { target: '.failed', actions: assign({ outcome: ({ event }) => event.kind, reason: ({ event }) => event.reason }) }
+  },
+  states: {
+    connecting: {
+      after: { openTimeout: { target: 'failed', actions: { type: 'fail', params: { kind: 'timeout', reason: 'no answer to connect within the open timeout' } } } },
+      on: {
+        'transport.connected': 'binding',
+        'transport.closed': { target: 'failed', actions: { type: 'fail', params: { kind: 'aborted', reason: 'closed while connecting' } } }
+      }
+    },
+    binding: {
+      after: { bindTimeout: { target: 'failed', actions: { type: 'fail', params: { kind: 'timeout', reason: 'no answer to bind within the bind timeout' } } } },
+      on: {
+        'transport.bound': { target: 'bound', actions: assign({ peer: ({ event }) => event.peer }) },
+        'transport.closed': { target: 'failed', actions: { type: 'fail', params: { kind: 'bind-rejected', reason: 'closed during bind' } } }
+      }
+    },
+    bound: {
+      entry: sendParent(({ context }): AssociationBoundEvent => ({ type: 'assoc.bound', assocId: context.assocId, peer: context.peer ?? '' })),
+      initial: 'idle',
+      states: {
+        idle: { after: { heartbeatInterval: 'probing' } },
+        probing: {
+          entry: sendTo('transport', { type: 'transport.ping' } satisfies TransportCommand),
+          after: { heartbeatTimeout: { target: '#association.failed', actions: { type: 'fail', params: { kind: 'timeout', reason: 'no heartbeat answer' } } } },
+          on: { 'transport.alive': 'idle' }
+        }
+      },
+      on: {
+        'transport.closed': '#association.released',
+        'assoc.release': '#association.releasing'
+      }
+    },
+    releasing: {
+      entry: sendTo('transport', { type: 'transport.release' } satisfies TransportCommand),
+      // Our side released cleanly; a peer too slow to confirm does not make it a failure.
+      after: { releaseTimeout: 'released' },
+      on: { 'transport.closed': 'released' }
+    },
+    released: {
+      type: 'final',
+      entry: [
+        assign({ outcome: 'released' as const }),
+        sendParent(({ context }): AssociationEndedEvent => ({ type: 'assoc.ended', assocId: context.assocId, outcome: 'released', reason: 'released' }))
+      ]
+    },
+    failed: {
+      type: 'final',
+      entry: sendParent(({ context }): AssociationEndedEvent => ({ type: 'assoc.ended', assocId: context.assocId, outcome: context.outcome, reason: context.reason }))
+    }
+  }
+})

@@ -1,0 +1,95 @@
+import type { AssociationTiming, FailureKind } from '../association/association.machine.js'
+import { FAILURE_KINDS } from '../association/association.machine.js'
+import { leaksConnectionResources, parseBuild } from '../builds.js'
+import {
+  BIND_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS, MAX_FRAME_BYTES, NETWORK_TYPE_RPC,
+  OPEN_TIMEOUT_MS, RELEASE_TIMEOUT_MS, TRANSFER_WINDOW
+} from '../defaults.js'
+import { InvalidConfigError, UnknownServerError, XconError } from '../errors.js'
+import type { LeakPolicy } from '../pool/leak-policy.js'
+import { retryPolicy, type RetryPolicy } from '../queue/retry-policy.js'
+import { seedFromText } from '../random.js'
+import { TRAFFIC_LEVELS, sitePeers, type ServerSpec, type SiteSpec, type Topology } from '../topology/topology.js'
+
+/** Everything one MTA process runs with, resolved and frozen. */
+export interface MtaConfig {
+  organization: string
+  topology: Topology
+  server: ServerSpec
+  site: SiteSpec
+  peers: ServerSpec[]
+  retry: RetryPolicy
+  timing: AssociationTiming
+  leakPolicy: LeakPolicy
+  leakSeed: number
+  networkType: number
+  maxFrameBytes: number
+  transferWindow: number
+}
+
+type Env = Record<string, string | undefined>
+
+/**
+ * Resolves one server's configuration: the topology's values, then `XCON_*` environment variables
+ * (for containers and tests), which win. Throws UnknownServerError or InvalidConfigError naming the
+ * variable. The recognised variables are listed in docs/configuration.md.
+ */
+export function resolveMtaConfig (topology: Topology, serverName: string, env: Env = {}): MtaConfig {
+  const base = topology.servers[serverName]
+  if (base === undefined) throw new UnknownServerError(serverName, Object.keys(topology.servers))
+  const server: ServerSpec = { ...base, leak: { ...base.leak }, traffic: { ...base.traffic } }
+  const num = (name: string, check: (n: number) => boolean, what: string): number | undefined => {
+    const raw = env[name]
+    if (raw === undefined || raw === '') return undefined
+    const n = Number(raw)
+    if (!Number.isFinite(n) || !check(n)) throw new InvalidConfigError(name, `expected ${what}, got "${raw}"`)
+    return n
+  }
+  if (env.XCON_BUILD !== undefined && env.XCON_BUILD !== '') {
+    try { server.build = parseBuild(env.XCON_BUILD) } catch (err) { throw new InvalidConfigError('XCON_BUILD', (err as XconError).message) }
+  }
+  server.timeScale = num('XCON_TIME_SCALE', n => n > 0, 'a number above 0') ?? server.timeScale
+  server.controlBlocks = num('XCON_CONTROL_BLOCKS', n => Number.isInteger(n) && n >= 2 && n <= 1210, 'a whole number from 2 to 1210') ?? server.controlBlocks
+  server.queueAlarm = num('XCON_QUEUE_ALARM', n => Number.isInteger(n) && n >= 0, 'a whole number') ?? server.queueAlarm
+  server.port = num('XCON_PORT', n => Number.isInteger(n) && n >= 0 && n <= 65535, 'a port') ?? server.port
+  server.adminPort = num('XCON_ADMIN_PORT', n => Number.isInteger(n) && n >= 0 && n <= 65535, 'a port') ?? server.adminPort
+  server.host = env.XCON_HOST !== undefined && env.XCON_HOST !== '' ? env.XCON_HOST : server.host
+  server.adminHost = env.XCON_ADMIN_HOST !== undefined && env.XCON_ADMIN_HOST !== '' ? env.XCON_ADMIN_HOST : server.adminHost
+  server.leak.probability = num('XCON_LEAK_PROBABILITY', n => n >= 0 && n <= 1, 'a probability from 0 to 1') ?? server.leak.probability
+  server.leak.seed = num('XCON_LEAK_SEED', n => Number.isInteger(n), 'a whole number') ?? server.leak.seed
+  if (env.XCON_LEAK_KINDS !== undefined && env.XCON_LEAK_KINDS !== '') {
+    const kinds = env.XCON_LEAK_KINDS.split(',').map(k => k.trim()).filter(k => k !== '')
+    const bad = kinds.find(k => !FAILURE_KINDS.includes(k as FailureKind))
+    if (bad !== undefined) throw new InvalidConfigError('XCON_LEAK_KINDS', `unknown failure kind "${bad}"; kinds are ${FAILURE_KINDS.join(', ')}`)
+    server.leak.kinds = kinds as FailureKind[]
+  }
+  if (env.XCON_TRAFFIC !== undefined && env.XCON_TRAFFIC !== '') {
+    const named = TRAFFIC_LEVELS[env.XCON_TRAFFIC]
+    server.traffic.rate = named ?? num('XCON_TRAFFIC', n => n >= 0, `${Object.keys(TRAFFIC_LEVELS).join(', ')} or messages per second`)!
+  }
+  const site = { ...topology.sites[server.site]! }
+  if (env.XCON_SECRET !== undefined && env.XCON_SECRET !== '') site.secret = env.XCON_SECRET
+
+  const positive = (name: string, fallback: number): number => num(name, n => Number.isInteger(n) && n > 0, 'a whole number above 0') ?? fallback
+  return Object.freeze({
+    organization: topology.organization,
+    topology,
+    server,
+    site,
+    peers: sitePeers(topology, serverName),
+    retry: retryPolicy(server.timeScale),
+    timing: {
+      openTimeoutMs: positive('XCON_OPEN_TIMEOUT_MS', OPEN_TIMEOUT_MS),
+      bindTimeoutMs: positive('XCON_BIND_TIMEOUT_MS', BIND_TIMEOUT_MS),
+      heartbeatIntervalMs: positive('XCON_HEARTBEAT_INTERVAL_MS', HEARTBEAT_INTERVAL_MS),
+      heartbeatTimeoutMs: positive('XCON_HEARTBEAT_TIMEOUT_MS', HEARTBEAT_TIMEOUT_MS),
+      releaseTimeoutMs: RELEASE_TIMEOUT_MS
+    },
+    leakPolicy: { leaks: leaksConnectionResources(server.build), kinds: server.leak.kinds, probability: server.leak.probability },
+    // A server's default seed follows from its name, so two runs of one topology leak alike.
+    leakSeed: server.leak.seed ?? seedFromText(`${topology.organization}/${server.name}`),
+    networkType: NETWORK_TYPE_RPC,
+    maxFrameBytes: positive('XCON_MAX_FRAME_BYTES', MAX_FRAME_BYTES),
+    transferWindow: positive('XCON_TRANSFER_WINDOW', TRANSFER_WINDOW)
+  })
+}

@@ -1,0 +1,63 @@
+/**
+ * Exchange 5.5 MTA defaults, each with its source in `shared/domain/exchange-5.5-mta.md`.
+ * Durations are in Exchange seconds; the MTA divides them by its time scale (see `scaleSeconds`).
+ */
+
+/**
+ * `TCP/IP control blocks` registry default: one CB per association plus one to listen.
+ * CONFIRMED (Q243632, Q166602). xcon applies the same default to the intra-site (type 5) pool,
+ * whose real count the KB never gives (NOT FOUND: design choice).
+ */
+export const CONTROL_BLOCKS = 20
+/** Control blocks held by the listener for as long as the MTA runs. CONFIRMED (Q243632: "plus one to listen"). */
+export const LISTEN_CONTROL_BLOCKS = 1
+/** Network type of the intra-site RPC transport, printed in event 9156. CONFIRMED (Q168815: 5 = RPC). */
+export const NETWORK_TYPE_RPC = 5
+/** Network type of X.400 over TCP/IP. CONFIRMED (Q168815: 1 = TCP/IP RFC1006). */
+export const NETWORK_TYPE_TCPIP = 1
+
+/** Connection retry values, MTA Site Configuration, Messaging Defaults. */
+/** Open interval (s). CONFIRMED in the Exchange 2000/2003 X.400 docs for the same MTA. */
+export const OPEN_INTERVAL_S = 600
+/** Max open retries before a non-delivery report. CONFIRMED (55docs/xog06019). 144 x 600 s = 24 h (DERIVED). */
+export const MAX_OPEN_RETRIES = 144
+/** Transfer interval (s). CONFIRMED in the Exchange 2000/2003 docs. */
+export const TRANSFER_INTERVAL_S = 120
+/** Max transfer retries. CONFIRMED (55docs/xog06019). */
+export const MAX_TRANSFER_RETRIES = 2
+/** Association disconnect (s): how long an idle association is kept. CONFIRMED (Q193894). */
+export const ASSOCIATION_DISCONNECT_S = 120
+
+/**
+ * One real second is `TIME_SCALE` MTA seconds: at 600 an open interval of 600 s passes in 1 s,
+ * so a day of open retries (144 x 600 s) passes in 144 s. Design choice.
+ */
+export const TIME_SCALE = 600
+
+/**
+ * Queue backlog alarm for events 659/660. Q163085 says the alarm is off unless set; xcon turns it on
+ * at 50 messages (the association threshold of Q194589) so a backlog is visible. Design choice.
+ */
+export const QUEUE_ALARM = 50
+
+/**
+ * Leak model defaults (NOT FOUND in any KB: design choice, see docs/leak-model.md).
+ * A pre-SP4 MTA keeps the control block of a failed association attempt with this probability.
+ */
+export const LEAK_PROBABILITY = 0.5
+
+/** Real-time limits of the emulation itself, not Exchange values (they are not scaled). */
+export const OPEN_TIMEOUT_MS = 3_000
+export const BIND_TIMEOUT_MS = 3_000
+export const HEARTBEAT_INTERVAL_MS = 1_000
+export const HEARTBEAT_TIMEOUT_MS = 2_000
+export const RELEASE_TIMEOUT_MS = 1_000
+/** Largest frame accepted on an association. Design choice: roomy for test content, small enough to refuse abuse. */
+export const MAX_FRAME_BYTES = 1024 * 1024
+/** Transfers in flight on one association before the sender waits for acknowledgements. */
+export const TRANSFER_WINDOW = 64
+
+/** Converts an Exchange duration in seconds to real milliseconds under a time scale. */
+export function scaleSeconds (seconds: number, timeScale: number): number {
+  return (seconds * 1000) / timeScale
+}

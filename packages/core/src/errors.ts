@@ -1,0 +1,138 @@
+/**
+ * Every error xcon raises on purpose: one class per condition, a stable `code`, and `definite`
+ * (true: retrying cannot help, the message is answered with a non-delivery report; false: transient).
+ * `closeCode` is the WebSocket close code sent when the error ends an association (4000-4999 is private use).
+ * The table of codes is in docs/protocol.md.
+ */
+export abstract class XconError extends Error {
+  abstract readonly code: `XCON_ERR_${string}`
+  abstract readonly definite: boolean
+  readonly closeCode: number | undefined = undefined
+  constructor (message: string) {
+    super(message)
+    this.name = new.target.name
+  }
+}
+
+/** Thrown when a build is not one of 1960, 2232, 2448, 2650, 2653 (or their spellings). */
+export class InvalidBuildError extends XconError {
+  readonly code = 'XCON_ERR_INVALID_BUILD'
+  readonly definite = true
+  constructor (readonly value: string) {
+    super(`unknown Exchange 5.5 build "${value}": use 1960 (RTM), 2232 (SP1), 2448 (SP2), 2650 (SP3), 2653 (SP4), a form like 5.5.2650.24, or sp0-sp4`)
+  }
+}
+
+/** Thrown when a topology file cannot be used; names the file, the line and the problem. */
+export class TopologyError extends XconError {
+  readonly code = 'XCON_ERR_TOPOLOGY'
+  readonly definite = true
+  constructor (readonly file: string, readonly line: number | undefined, readonly problem: string) {
+    super(`${file}${line === undefined ? '' : `:${line}`}: ${problem}`)
+  }
+}
+
+/** Thrown when a configuration value (environment or flag) is out of range or malformed. */
+export class InvalidConfigError extends XconError {
+  readonly code = 'XCON_ERR_CONFIG'
+  readonly definite = true
+  constructor (readonly setting: string, problem: string) {
+    super(`${setting}: ${problem}`)
+  }
+}
+
+/** Thrown when a server name is not in the topology. */
+export class UnknownServerError extends XconError {
+  readonly code = 'XCON_ERR_UNKNOWN_SERVER'
+  readonly definite = true
+  constructor (readonly server: string, known: readonly string[]) {
+    super(`unknown MTA "${server}": the site has ${known.join(', ')}`)
+  }
+}
+
+/** Thrown when an address is not `alias@SERVER` (or names no server of the organisation). */
+export class InvalidAddressError extends XconError {
+  readonly code = 'XCON_ERR_INVALID_ADDRESS'
+  readonly definite = true
+  constructor (readonly address: string, problem: string) {
+    super(`invalid address "${address}": ${problem}`)
+  }
+}
+
+/** Thrown when a frame cannot be decoded or does not have the shape of its type. */
+export class MalformedFrameError extends XconError {
+  readonly code = 'XCON_ERR_MALFORMED_FRAME'
+  readonly definite = true
+  override readonly closeCode = 4400
+}
+
+/** Thrown when a frame is larger than the association's frame limit. */
+export class FrameTooLargeError extends XconError {
+  readonly code = 'XCON_ERR_FRAME_TOO_LARGE'
+  readonly definite = true
+  override readonly closeCode = 1009
+  constructor (readonly bytes: number, readonly limit: number) {
+    super(`frame of ${bytes} bytes exceeds the limit of ${limit} bytes`)
+  }
+}
+
+/** Thrown on a bind whose proof does not match the site's service-account secret (event 9297). */
+export class SecurityViolationError extends XconError {
+  readonly code = 'XCON_ERR_SECURITY_VIOLATION'
+  readonly definite = true
+  override readonly closeCode = 4401
+}
+
+/** Thrown on a bind from an MTA of another site, or one the site does not list. */
+export class WrongSiteError extends XconError {
+  readonly code = 'XCON_ERR_WRONG_SITE'
+  readonly definite = true
+  override readonly closeCode = 4403
+}
+
+/** Raised when no control block is free to open an association (event 9156). */
+export class ControlBlocksExhaustedError extends XconError {
+  readonly code = 'XCON_ERR_NO_CONTROL_BLOCKS'
+  readonly definite = false
+  override readonly closeCode = 4503
+  constructor (readonly networkType: number, readonly configured: number) {
+    super(`no free control blocks available for network type ${networkType}; the configured count is ${configured}`)
+  }
+}
+
+/** Raised when an MTA that is closing down is asked to open or accept an association. */
+export class ShuttingDownError extends XconError {
+  readonly code = 'XCON_ERR_SHUTTING_DOWN'
+  readonly definite = false
+  override readonly closeCode = 1001
+  constructor () { super('the MTA is closing down') }
+}
+
+/** Returned by a receiver that could not store a transfer (for example a full disk); the sender retries. */
+export class StoreFailedError extends XconError {
+  readonly code = 'XCON_ERR_STORE_FAILED'
+  readonly definite = false
+}
+
+/** Raised for transfers in flight when their association ends; the message stays queued and is sent again. */
+export class AssociationLostError extends XconError {
+  readonly code = 'XCON_ERR_ASSOCIATION_LOST'
+  readonly definite = false
+}
+
+/** Raised when a peer does not acknowledge a transfer in time; counts as a failed transfer. */
+export class TransferTimeoutError extends XconError {
+  readonly code = 'XCON_ERR_TRANSFER_TIMEOUT'
+  readonly definite = false
+}
+
+/** The close codes an association may end with, and what each tells the other side. */
+export const CLOSE_CODES = {
+  1000: 'released',
+  1001: 'closing down',
+  1009: 'frame too large',
+  4400: 'malformed frame',
+  4401: 'security violation',
+  4403: 'wrong site',
+  4503: 'no free control blocks'
+} as const

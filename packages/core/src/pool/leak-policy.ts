@@ -1,0 +1,25 @@
+import { FAILURE_KINDS, type FailureKind } from '../association/association.machine.js'
+import { nextRandom } from '../random.js'
+
+/**
+ * The leak model (docs/leak-model.md). Q260167 says only that "a large number of connection
+ * failures over an extended period" loses "connection resources"; the kinds, the probability and
+ * the seed are design choices, all configurable.
+ */
+export interface LeakPolicy {
+  /** False on SP4 (2653): every control block comes back. */
+  leaks: boolean
+  /** Failure kinds whose control block may be kept. */
+  kinds: readonly FailureKind[]
+  /** Chance that one such failure keeps its control block, 0..1. */
+  probability: number
+}
+
+export const ALL_FAILURE_KINDS: readonly FailureKind[] = FAILURE_KINDS
+
+/** Decides one failure; returns whether the block leaks and the next generator state. */
+export function decideLeak (policy: LeakPolicy, outcome: FailureKind | 'released', rng: number): [leaked: boolean, rng: number] {
+  if (!policy.leaks || outcome === 'released' || !policy.kinds.includes(outcome)) return [false, rng]
+  const [draw, next] = nextRandom(rng)
+  return [draw < policy.probability, next]
+}

@@ -1,0 +1,43 @@
+import type { Direction, FailureKind } from '../association/association.machine.js'
+
+/** Asks the pool for a control block and an association to `peer` (inbound: peer not yet known). */
+export interface PoolOpenEvent { type: 'pool.open'; assocId: string; peer?: string | undefined; direction: Direction }
+/** Asks the pool to release one association cleanly. */
+export interface PoolReleaseEvent { type: 'pool.release'; assocId: string }
+/** Closing down: refuse new associations and release the bound ones. */
+export interface PoolDrainEvent { type: 'pool.drain' }
+/** From an association: it is bound (the peer is known now, also for inbound ones). */
+export interface AssociationBoundEvent { type: 'assoc.bound'; assocId: string; peer: string }
+/** From an association: it is over, released cleanly or failed. */
+export interface AssociationEndedEvent { type: 'assoc.ended'; assocId: string; outcome: 'released' | FailureKind; reason: string }
+
+export type PoolEvent = PoolOpenEvent | PoolReleaseEvent | PoolDrainEvent | AssociationBoundEvent | AssociationEndedEvent
+
+/** What the pool tells the MTA (through `actor.on`), which turns them into log events and queue work. */
+export type PoolEmitted =
+  | { type: 'cb.acquired'; assocId: string; peer: string | undefined; direction: Direction; controlBlock: number; free: number }
+  | { type: 'cb.exhausted'; assocId: string; peer: string | undefined; direction: Direction; networkType: number; capacity: number }
+  | { type: 'cb.refused'; assocId: string; peer: string | undefined; direction: Direction; reason: string }
+  | { type: 'assoc.bound'; assocId: string; peer: string; direction: Direction; controlBlock: number }
+  | {
+    type: 'assoc.ended'
+    assocId: string
+    peer: string | undefined
+    direction: Direction
+    controlBlock: number
+    outcome: 'released' | FailureKind
+    reason: string
+    wasBound: boolean
+    leaked: boolean
+    free: number
+  }
+
+export function poolOpen (assocId: string, direction: Direction, peer?: string): PoolOpenEvent {
+  return { type: 'pool.open', assocId, direction, peer }
+}
+export function poolRelease (assocId: string): PoolReleaseEvent {
+  return { type: 'pool.release', assocId }
+}
+export function poolDrain (): PoolDrainEvent {
+  return { type: 'pool.drain' }
+}

@@ -1,0 +1,96 @@
+import { MalformedFrameError } from '../errors.js'
+import { PRIORITIES, type Envelope, type Hop } from '../message.js'
+import { FRAME_TYPES, type Frame, type FrameType } from './frames.js'
+
+/**
+ * Checks a decoded value against the frame shapes and returns it typed, or throws
+ * MalformedFrameError naming the first field that is wrong (`transfer.envelope.recipients[1]: …`).
+ * Every frame from the network passes through here before anything reads it.
+ */
+export function validateFrame (value: unknown): Frame {
+  const obj = record(value, 'frame')
+  const type = obj.type
+  if (typeof type !== 'string' || !FRAME_TYPES.includes(type as FrameType)) {
+    throw new MalformedFrameError(`frame.type: expected one of ${FRAME_TYPES.join(', ')}, got ${describe(type)}`)
+  }
+  const at = (field: string): string => `${type}.${field}`
+  switch (type as FrameType) {
+    case 'challenge':
+      num(obj.v, at('v')); str(obj.server, at('server')); str(obj.nonce, at('nonce'))
+      break
+    case 'bind':
+      num(obj.v, at('v')); str(obj.server, at('server')); str(obj.site, at('site')); num(obj.build, at('build')); str(obj.proof, at('proof'))
+      break
+    case 'bind_ok':
+      str(obj.server, at('server')); str(obj.site, at('site')); num(obj.build, at('build')); str(obj.proof, at('proof'))
+      break
+    case 'bind_error':
+      str(obj.code, at('code')); str(obj.text, at('text'))
+      break
+    case 'transfer':
+      num(obj.seq, at('seq')); envelope(obj.envelope, at('envelope')); bytes(obj.content, at('content'))
+      break
+    case 'transfer_ok':
+      num(obj.seq, at('seq')); str(obj.mtsId, at('mtsId')); bool(obj.duplicate, at('duplicate'))
+      break
+    case 'transfer_error':
+      num(obj.seq, at('seq')); str(obj.mtsId, at('mtsId')); str(obj.code, at('code')); str(obj.text, at('text')); bool(obj.definite, at('definite'))
+      break
+  }
+  return obj as unknown as Frame
+}
+
+/** Checks an envelope (also used for messages submitted through the admin API). */
+export function envelope (value: unknown, path: string): Envelope {
+  const e = record(value, path)
+  str(e.mtsId, `${path}.mtsId`)
+  str(e.originator, `${path}.originator`)
+  const recipients = list(e.recipients, `${path}.recipients`)
+  if (recipients.length === 0) throw new MalformedFrameError(`${path}.recipients: expected at least one recipient`)
+  recipients.forEach((r, i) => str(r, `${path}.recipients[${i}]`))
+  if (!PRIORITIES.includes(e.priority as never)) {
+    throw new MalformedFrameError(`${path}.priority: expected one of ${PRIORITIES.join(', ')}, got ${describe(e.priority)}`)
+  }
+  num(e.submitTime, `${path}.submitTime`)
+  if (typeof e.subject !== 'string') throw new MalformedFrameError(`${path}.subject: expected a string, got ${describe(e.subject)}`)
+  if (e.kind !== 'message' && e.kind !== 'report') throw new MalformedFrameError(`${path}.kind: expected message or report, got ${describe(e.kind)}`)
+  list(e.trace, `${path}.trace`).forEach((h, i) => hop(h, `${path}.trace[${i}]`))
+  return e as unknown as Envelope
+}
+
+function hop (value: unknown, path: string): Hop {
+  const h = record(value, path)
+  str(h.server, `${path}.server`); str(h.site, `${path}.site`); num(h.arrived, `${path}.arrived`)
+  return h as unknown as Hop
+}
+
+function record (value: unknown, path: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) {
+    throw new MalformedFrameError(`${path}: expected a map, got ${describe(value)}`)
+  }
+  return value as Record<string, unknown>
+}
+function list (value: unknown, path: string): unknown[] {
+  if (!Array.isArray(value)) throw new MalformedFrameError(`${path}: expected a list, got ${describe(value)}`)
+  return value
+}
+function str (value: unknown, path: string): void {
+  if (typeof value !== 'string' || value.length === 0) throw new MalformedFrameError(`${path}: expected a non-empty string, got ${describe(value)}`)
+}
+function num (value: unknown, path: string): void {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new MalformedFrameError(`${path}: expected a number, got ${describe(value)}`)
+}
+function bool (value: unknown, path: string): void {
+  if (typeof value !== 'boolean') throw new MalformedFrameError(`${path}: expected true or false, got ${describe(value)}`)
+}
+function bytes (value: unknown, path: string): void {
+  if (!(value instanceof Uint8Array)) throw new MalformedFrameError(`${path}: expected binary content, got ${describe(value)}`)
+}
+function describe (value: unknown): string {
+  if (value === undefined) return 'nothing'
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'a list'
+  if (value instanceof Uint8Array) return 'binary'
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
+  return typeof value === 'object' ? 'a map' : `${typeof value} ${String(value)}`
+}

@@ -1,0 +1,63 @@
+import type { Build } from '../builds.js'
+import type { FailureKind } from '../association/association.machine.js'
+import type { Priority } from '../message.js'
+
+/** Generated traffic of one MTA: messages per second to random mailboxes of its site. */
+export interface TrafficSpec {
+  /** Messages per second; 0 is off. */
+  rate: number
+  /** Content size in bytes. */
+  size: number
+  priority: Priority
+}
+
+/** Everything one server needs that may differ from its neighbours. */
+export interface ServerSpec {
+  name: string
+  site: string
+  build: Build
+  timeScale: number
+  controlBlocks: number
+  traffic: TrafficSpec
+  leak: { kinds: FailureKind[], probability: number, seed: number | undefined }
+  queueAlarm: number
+  mailboxes: string[]
+  /** Where peers reach this MTA's associations. */
+  host: string
+  port: number | undefined
+  /** Where the MTA serves GET /status; loopback unless told otherwise. */
+  adminHost: string
+  adminPort: number | undefined
+}
+
+export interface SiteSpec {
+  name: string
+  secret: string
+  servers: string[]
+}
+
+/** A parsed and validated topology: every server fully resolved against the defaults. */
+export interface Topology {
+  organization: string
+  sites: Record<string, SiteSpec>
+  servers: Record<string, ServerSpec>
+}
+
+/** Named traffic levels. `light` is one message every two seconds per MTA. Design choice. */
+export const TRAFFIC_LEVELS: Record<string, number> = { off: 0, light: 0.5, moderate: 5, heavy: 50 }
+export const DEFAULT_CONTENT_BYTES = 1024
+export const DEFAULT_MAILBOX_COUNT = 10
+/** Exchange server names are NetBIOS computer names: at most 15 characters. */
+export const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9-]{0,14}$/
+
+/** Sites of a topology in file order, servers of each in file order. */
+export function allServers (topology: Topology): ServerSpec[] {
+  return Object.values(topology.sites).flatMap(site => site.servers.map(name => topology.servers[name]!))
+}
+
+/** The other servers of the same site: the peers of intra-site associations. */
+export function sitePeers (topology: Topology, server: string): ServerSpec[] {
+  const spec = topology.servers[server]
+  if (spec === undefined) return []
+  return topology.sites[spec.site]!.servers.filter(n => n !== server).map(n => topology.servers[n]!)
+}

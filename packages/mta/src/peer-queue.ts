@@ -1,0 +1,253 @@
+import {
+  AssociationLostError, PRIORITIES, afterFailedOpen, afterFailedTransfer, mtaDn, queueBacklogged, queueSubsided,
+  type MtaConfig
+} from '@xcon/core'
+import type { Clock } from './clock.js'
+import { logEvent, type Logger } from './logger.js'
+import type { OutboundLink, TransferReply } from './outbound-link.js'
+import type { MtaStore, QueuedMessage } from './store.js'
+
+/** What a queue asks of its MTA. */
+export interface QueueHost {
+  config: MtaConfig
+  log: Logger
+  store: MtaStore
+  clock: Clock
+  links: Map<string, OutboundLink>
+  /** Asks the pool for an outbound association to `peer`; returns its id. Pool events may arrive before it returns. */
+  open: (peer: string, assocId: string) => void
+  release: (assocId: string) => void
+  nonDelivery: (item: QueuedMessage, reason: string, diagnostic: string) => Promise<void>
+}
+
+export type QueueState = 'idle' | 'opening' | 'bound' | 'retry-wait'
+
+const rank = (m: QueuedMessage): number => PRIORITIES.indexOf(m.envelope.priority)
+
+/**
+ * The outbound queue for one other server of the site (Q158633: one per server). It opens an
+ * association when it has mail, sends up to a window of transfers, removes a message only after
+ * the peer acknowledged it, retries failed opens every open interval and answers the queue with
+ * non-delivery reports after the last retry, and releases an idle association after the
+ * disconnect time (Q193894: 120 s). Urgent mail goes first.
+ */
+export class PeerQueue {
+  private readonly waiting: QueuedMessage[] = []
+  private readonly inFlight = new Map<number, QueuedMessage>()
+  private readonly delayed = new Map<number, { item: QueuedMessage, timer: NodeJS.Timeout }>()
+  private assocId: string | undefined
+  private state: QueueState = 'idle'
+  private failedOpens = 0
+  private retryTimer: NodeJS.Timeout | undefined
+  private nextRetryAt: number | undefined
+  private idleTimer: NodeJS.Timeout | undefined
+  private alarmRaised = false
+  private stopped = false
+  private opens = 0
+  lastFailure: { at: number, reason: string } | undefined
+  sent = 0
+
+  constructor (readonly peer: string, private readonly host: QueueHost) {}
+
+  get depth (): number {
+    return this.waiting.length + this.inFlight.size + this.delayed.size
+  }
+
+  status () {
+    return {
+      peer: this.peer,
+      depth: this.depth,
+      inFlight: this.inFlight.size,
+      state: this.state,
+      failedOpens: this.failedOpens,
+      nextRetryAt: this.nextRetryAt === undefined ? null : new Date(this.nextRetryAt).toISOString(),
+      lastFailure: this.lastFailure === undefined ? null : { at: new Date(this.lastFailure.at).toISOString(), reason: this.lastFailure.reason },
+      sent: this.sent
+    }
+  }
+
+  add (items: QueuedMessage[]): void {
+    for (const item of items) this.insert(item)
+    this.checkAlarm()
+    if (this.state === 'bound') this.pump()
+    else this.kick()
+  }
+
+  /** Tries to open now if there is mail, no association and no retry pending. */
+  kick (): void {
+    if (this.stopped || this.state !== 'idle' || this.waiting.length === 0) return
+    this.state = 'opening'
+    this.assocId = `out-${this.peer}-${++this.opens}`
+    this.host.open(this.peer, this.assocId)
+  }
+
+  /** The pool had no control block for our open (event 9156 is logged by the MTA). */
+  onExhausted (assocId: string): void {
+    if (assocId !== this.assocId) return
+    this.assocId = undefined
+    this.failedOpen('no free control blocks', true)
+  }
+
+  onBound (assocId: string): void {
+    if (assocId !== this.assocId) return
+    this.state = 'bound'
+    this.failedOpens = 0
+    this.nextRetryAt = undefined
+    this.pump()
+  }
+
+  onEnded (assocId: string, wasBound: boolean, failed: boolean, reason: string): void {
+    if (assocId !== this.assocId) return
+    this.assocId = undefined
+    this.clearIdle()
+    if (!wasBound) {
+      this.failedOpen(reason, false)
+      return
+    }
+    this.state = 'idle'
+    if (failed) this.lastFailure = { at: this.host.clock.now(), reason }
+    this.kick()
+  }
+
+  private failedOpen (reason: string, congestion: boolean): void {
+    const now = this.host.clock.now()
+    this.lastFailure = { at: now, reason }
+    this.failedOpens++
+    const decision = afterFailedOpen(this.host.config.retry, this.failedOpens, now)
+    if (decision.action === 'ndr') {
+      this.failedOpens = 0
+      this.state = 'idle'
+      // Q230497: with no control blocks the NDR says MTS congestion; otherwise the retries ran out.
+      void this.ndrAll('unable-to-transfer', congestion ? 'MTS-congestion' : 'maximum-time-expired')
+      return
+    }
+    this.state = 'retry-wait'
+    this.nextRetryAt = decision.at
+    this.retryTimer = this.host.clock.setTimeout(() => {
+      this.retryTimer = undefined
+      this.nextRetryAt = undefined
+      this.state = 'idle'
+      this.kick()
+    }, decision.at - now)
+  }
+
+  private pump (): void {
+    if (this.stopped || this.state !== 'bound' || this.assocId === undefined) return
+    const link = this.host.links.get(this.assocId)
+    if (link === undefined || !link.open) return
+    this.clearIdle()
+    while (this.waiting.length > 0 && this.inFlight.size < this.host.config.transferWindow) {
+      const item = this.waiting.shift()!
+      this.inFlight.set(item.seq, item)
+      link.transfer(item.envelope, item.content).then(
+        reply => { void this.onReply(item, reply) },
+        (err: Error) => { this.onTransferError(item, err) }
+      )
+    }
+    if (this.depth === 0) this.startIdle()
+  }
+
+  private async onReply (item: QueuedMessage, reply: TransferReply): Promise<void> {
+    this.inFlight.delete(item.seq)
+    if (reply.type === 'transfer_ok') {
+      this.sent++
+      await this.host.store.dequeue(this.peer, item.seq)
+    } else if (reply.definite) {
+      await this.host.nonDelivery(item, 'unable-to-transfer', reply.code)
+      await this.host.store.dequeue(this.peer, item.seq)
+    } else {
+      await this.transferFailed(item, `${reply.code}: ${reply.text}`)
+    }
+    this.checkAlarm()
+    this.pump()
+  }
+
+  private onTransferError (item: QueuedMessage, err: Error): void {
+    this.inFlight.delete(item.seq)
+    if (err instanceof AssociationLostError) {
+      // Not the message's fault: it goes back to the front and waits for the next association.
+      this.insert(item)
+      return
+    }
+    void this.transferFailed(item, err.message).then(() => this.pump())
+  }
+
+  private async transferFailed (item: QueuedMessage, reason: string): Promise<void> {
+    item.transferFailures++
+    const now = this.host.clock.now()
+    const decision = afterFailedTransfer(this.host.config.retry, item.transferFailures, now)
+    if (decision.action === 'ndr') {
+      await this.host.nonDelivery(item, 'transfer-failure', 'recipient-unavailable')
+      await this.host.store.dequeue(this.peer, item.seq)
+      return
+    }
+    this.host.log.warn({ category: 'X.400 Service', peer: this.peer, mtsId: item.envelope.mtsId, reason }, `transfer of ${item.envelope.mtsId} to ${this.peer} failed; retry ${item.transferFailures} of ${this.host.config.retry.maxTransferRetries} after the transfer interval`)
+    await this.host.store.updateQueued(item)
+    const timer = this.host.clock.setTimeout(() => {
+      this.delayed.delete(item.seq)
+      this.add([item])
+    }, decision.at - now)
+    this.delayed.set(item.seq, { item, timer })
+  }
+
+  private async ndrAll (reason: string, diagnostic: string): Promise<void> {
+    const items = [...this.waiting.splice(0), ...[...this.delayed.values()].map(d => { this.host.clock.clearTimeout(d.timer); return d.item })]
+    this.delayed.clear()
+    for (const item of items) {
+      await this.host.nonDelivery(item, reason, diagnostic)
+      await this.host.store.dequeue(this.peer, item.seq)
+    }
+    this.checkAlarm()
+  }
+
+  private insert (item: QueuedMessage): void {
+    // Keep priority order, then submission order (binary insertion keeps this O(log n) to find).
+    let lo = 0
+    let hi = this.waiting.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      const m = this.waiting[mid]!
+      if (rank(m) < rank(item) || (rank(m) === rank(item) && m.seq < item.seq)) lo = mid + 1
+      else hi = mid
+    }
+    this.waiting.splice(lo, 0, item)
+  }
+
+  /** 659 when the queue reaches the alarm, 660 once it falls under half of it (hysteresis, design choice). */
+  private checkAlarm (): void {
+    const alarm = this.host.config.server.queueAlarm
+    if (alarm <= 0) return
+    const dn = mtaDn(this.host.config.organization, this.host.config.site.name, this.peer)
+    if (!this.alarmRaised && this.depth >= alarm) {
+      this.alarmRaised = true
+      logEvent(this.host.log, queueBacklogged(dn, this.depth), { peer: this.peer })
+    } else if (this.alarmRaised && this.depth < alarm / 2) {
+      this.alarmRaised = false
+      logEvent(this.host.log, queueSubsided(dn, this.depth), { peer: this.peer })
+    }
+  }
+
+  private startIdle (): void {
+    if (this.idleTimer !== undefined || this.assocId === undefined) return
+    const assocId = this.assocId
+    this.idleTimer = this.host.clock.setTimeout(() => {
+      this.idleTimer = undefined
+      if (this.assocId === assocId && this.depth === 0) this.host.release(assocId)
+    }, this.host.config.retry.disconnectMs)
+  }
+
+  private clearIdle (): void {
+    if (this.idleTimer !== undefined) this.host.clock.clearTimeout(this.idleTimer)
+    this.idleTimer = undefined
+  }
+
+  /** Stops opening and retrying; resolves once nothing is in flight (or after `graceMs`). */
+  async stop (graceMs: number): Promise<void> {
+    this.stopped = true
+    if (this.retryTimer !== undefined) this.host.clock.clearTimeout(this.retryTimer)
+    this.clearIdle()
+    for (const d of this.delayed.values()) this.host.clock.clearTimeout(d.timer)
+    const deadline = Date.now() + graceMs
+    while (this.inFlight.size > 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 20))
+  }
+}

@@ -1,0 +1,217 @@
+import { randomBytes } from 'node:crypto'
+import { WebSocket, type RawData } from 'ws'
+import { fromCallback } from 'xstate'
+import {
+  bindProof, decodeFrame, encodeFrame, mtaDn, proofsMatch, protocolViolated, securityViolation,
+  PROTOCOL_VERSION, SecurityViolationError, WrongSiteError, XconError,
+  type FailureKind, type Frame, type MtaConfig, type TransferErrorFrame, type TransferFrame, type TransferOkFrame,
+  type TransportCommand, type TransportEvent, type TransportInput
+} from '@xcon/core'
+import { logEvent, type Logger } from './logger.js'
+import { OutboundLink } from './outbound-link.js'
+
+/** What the transports need from the MTA around them. */
+export interface TransportDeps {
+  config: MtaConfig
+  log: Logger
+  /** Bound outbound associations by id, for the queues to send on. */
+  links: Map<string, OutboundLink>
+  /** Accepted sockets waiting for their inbound association actor, by association id. */
+  pendingInbound: Map<string, WebSocket>
+  /** Stores an inbound transfer and answers it (only after the store is durable). */
+  acceptTransfer: (frame: TransferFrame, peer: string) => Promise<TransferOkFrame | TransferErrorFrame>
+  transferTimeoutMs: number
+}
+
+interface CallbackArgs {
+  input: TransportInput
+  sendBack: (e: TransportEvent) => void
+  receive: (listener: (cmd: TransportCommand) => void) => void
+}
+
+/** Maps a socket error to the failure kind the pool's leak model reads. */
+function kindOfSocketError (err: NodeJS.ErrnoException): FailureKind {
+  if (err.code === 'ECONNREFUSED') return 'refused'
+  if (err.code === 'ECONNRESET' || err.code === 'EPIPE') return 'reset'
+  if (err.code === 'ETIMEDOUT' || err.code === 'EHOSTUNREACH') return 'timeout'
+  return 'aborted'
+}
+
+/** Guards a transport so it reports at most one ending, and wires the common socket events. */
+function session (ws: WebSocket, sendBack: (e: TransportEvent) => void, deps: TransportDeps, ctx: { controlBlock: number, label: string }) {
+  let ended = false
+  let bound = false
+  const end = (e: TransportEvent): void => {
+    if (ended) return
+    ended = true
+    sendBack(e)
+  }
+  const fail = (kind: FailureKind, reason: string): void => end({ type: 'transport.failed', kind, reason })
+  /** Ends the association for a peer that broke the protocol: logged once (4282), then closed. */
+  const violation = (err: XconError | Error): void => {
+    const closeCode = err instanceof XconError && err.closeCode !== undefined ? err.closeCode : 4400
+    logEvent(deps.log, protocolViolated(ctx.controlBlock, err.message), { assoc: ctx.label, code: (err as XconError).code })
+    if (ws.readyState === WebSocket.OPEN) ws.close(closeCode, err.message.slice(0, 120))
+    fail('aborted', err.message)
+  }
+  ws.on('error', (err: NodeJS.ErrnoException) => {
+    if (typeof err.code === 'string' && err.code.startsWith('WS_ERR_')) violation(err)
+    else fail(kindOfSocketError(err), err.message)
+  })
+  ws.on('close', (code, reason) => {
+    const text = reason.toString()
+    if (bound && code === 1000) end({ type: 'transport.closed' })
+    else if (!bound && (code === 4401 || code === 4403 || code === 4503 || code === 1001)) fail('bind-rejected', `closed ${code}${text === '' ? '' : `: ${text}`}`)
+    else fail(bound ? 'reset' : 'aborted', `connection closed (${code}${text === '' ? '' : ` ${text}`})`)
+  })
+  ws.on('pong', () => { if (!ended) sendBack({ type: 'transport.alive' }) })
+  const decode = (data: RawData): Frame | undefined => {
+    try {
+      return decodeFrame(data as Buffer, deps.config.maxFrameBytes)
+    } catch (err) {
+      violation(err as Error)
+      return undefined
+    }
+  }
+  return {
+    fail,
+    violation,
+    decode,
+    bound: (peer: string) => { bound = true; sendBack({ type: 'transport.bound', peer }) },
+    get ended () { return ended },
+    command: (cmd: TransportCommand) => {
+      if (cmd.type === 'transport.ping' && ws.readyState === WebSocket.OPEN) ws.ping()
+      if (cmd.type === 'transport.release' && ws.readyState === WebSocket.OPEN) ws.close(1000, 'released')
+    },
+    cleanup: () => {
+      ended = true
+      if (ws.readyState !== WebSocket.CLOSED) ws.terminate()
+    }
+  }
+}
+
+/**
+ * The calling side of an intra-site association, over a WebSocket to the peer's listener:
+ * connect, answer the challenge with a bind, check the listener's bind-back, then carry transfers.
+ */
+function outbound (deps: TransportDeps, { input, sendBack, receive }: CallbackArgs): () => void {
+  {
+    const { config } = deps
+    const peer = config.peers.find(p => p.name === input.peer)
+    if (peer === undefined || peer.port === undefined) {
+      sendBack({ type: 'transport.failed', kind: 'aborted', reason: `no address for ${input.peer ?? 'unknown peer'}` })
+      return () => undefined
+    }
+    const ws = new WebSocket(`ws://${peer.host}:${peer.port}/xcon/association`, { maxPayload: config.maxFrameBytes, perMessageDeflate: false })
+    const s = session(ws, sendBack, deps, { controlBlock: input.controlBlock, label: input.assocId })
+    let link: OutboundLink | undefined
+    let nonce = ''
+    ws.on('open', () => sendBack({ type: 'transport.connected' }))
+    ws.on('message', (data: RawData) => {
+      const frame = s.decode(data)
+      if (frame === undefined) return
+      switch (frame.type) {
+        case 'challenge':
+          nonce = frame.nonce
+          ws.send(encodeFrame({
+            type: 'bind', v: PROTOCOL_VERSION, server: config.server.name, site: config.site.name, build: config.server.build,
+            proof: bindProof(config.site.secret, 'bind', config.site.name, config.server.name, peer.name, nonce)
+          }))
+          break
+        case 'bind_ok': {
+          const expected = bindProof(config.site.secret, 'bind-back', config.site.name, config.server.name, peer.name, nonce)
+          if (nonce === '' || frame.server !== peer.name || !proofsMatch(expected, frame.proof)) {
+            // The listener does not know the site secret: the bind-back fails (Q303156), a security violation here too.
+            logEvent(deps.log, securityViolation(mtaDn(config.organization, config.site.name, frame.server), input.controlBlock), { assoc: input.assocId, peer: peer.name })
+            ws.close(4401, 'bind-back proof does not match the site secret')
+            s.fail('bind-rejected', 'bind-back proof does not match the site secret')
+            return
+          }
+          link = new OutboundLink(input.assocId, peer.name, ws, deps.transferTimeoutMs)
+          deps.links.set(input.assocId, link)
+          s.bound(peer.name)
+          break
+        }
+        case 'bind_error':
+          s.fail('bind-rejected', `${frame.code}: ${frame.text}`)
+          ws.close(1000)
+          break
+        case 'transfer_ok':
+        case 'transfer_error':
+          if (link === undefined) s.violation(new Error(`${frame.type} before bind`))
+          else link.onReply(frame)
+          break
+        default:
+          s.violation(new Error(`unexpected ${frame.type} frame on an outbound association`))
+      }
+    })
+    receive(s.command)
+    return () => {
+      link?.fail('association ended')
+      deps.links.delete(input.assocId)
+      s.cleanup()
+    }
+  }
+}
+
+/**
+ * The listening side: challenge the caller, check its site and its proof of the site secret
+ * (a wrong one is event 9297), answer with a bind-back proof, then store and acknowledge transfers.
+ */
+function inbound (deps: TransportDeps, { input, sendBack, receive }: CallbackArgs): () => void {
+  {
+    const { config } = deps
+    const ws = deps.pendingInbound.get(input.assocId)
+    deps.pendingInbound.delete(input.assocId)
+    if (ws === undefined) {
+      sendBack({ type: 'transport.failed', kind: 'aborted', reason: 'socket closed before the association started' })
+      return () => undefined
+    }
+    const s = session(ws, sendBack, deps, { controlBlock: input.controlBlock, label: input.assocId })
+    const nonce = randomBytes(16).toString('hex')
+    let caller: string | undefined
+    sendBack({ type: 'transport.connected' })
+    ws.send(encodeFrame({ type: 'challenge', v: PROTOCOL_VERSION, server: config.server.name, nonce }))
+    ws.on('message', (data: RawData) => {
+      const frame = s.decode(data)
+      if (frame === undefined) return
+      if (frame.type === 'bind' && caller === undefined) {
+        const refuse = (err: XconError): void => {
+          ws.send(encodeFrame({ type: 'bind_error', code: err.code, text: err.message }))
+          ws.close(err.closeCode ?? 4401, err.message.slice(0, 120))
+          s.fail('bind-rejected', err.message)
+        }
+        if (frame.site !== config.site.name || !config.site.servers.includes(frame.server) || frame.server === config.server.name) {
+          refuse(new WrongSiteError(`${frame.server} of site ${frame.site} is not another server of site ${config.site.name}`))
+          return
+        }
+        const expected = bindProof(config.site.secret, 'bind', config.site.name, frame.server, config.server.name, nonce)
+        if (!proofsMatch(expected, frame.proof)) {
+          logEvent(deps.log, securityViolation(mtaDn(config.organization, frame.site, frame.server), input.controlBlock), { assoc: input.assocId, peer: frame.server })
+          refuse(new SecurityViolationError(`bind from ${frame.server} does not prove the site's service-account secret`))
+          return
+        }
+        caller = frame.server
+        ws.send(encodeFrame({
+          type: 'bind_ok', server: config.server.name, site: config.site.name, build: config.server.build,
+          proof: bindProof(config.site.secret, 'bind-back', config.site.name, frame.server, config.server.name, nonce)
+        }))
+        s.bound(frame.server)
+      } else if (frame.type === 'transfer' && caller !== undefined) {
+        const from = caller
+        deps.acceptTransfer(frame, from).then(reply => {
+          if (ws.readyState === WebSocket.OPEN) ws.send(encodeFrame(reply))
+        }, (err: Error) => deps.log.error({ err, assoc: input.assocId }, 'transfer handling failed'))
+      } else {
+        s.violation(new Error(`unexpected ${frame.type} frame ${caller === undefined ? 'before bind' : 'after bind'} on an inbound association`))
+      }
+    })
+    receive(s.command)
+    return s.cleanup
+  }
+}
+
+/** The transport actor of every association of this MTA: a WebSocket, calling or listening by direction. */
+export function wsTransport (deps: TransportDeps) {
+  return fromCallback<TransportCommand, TransportInput>((args) => args.input.direction === 'inbound' ? inbound(deps, args) : outbound(deps, args))
+}

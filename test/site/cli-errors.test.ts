@@ -1,0 +1,54 @@
+import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { afterEach, describe, expect, it } from 'vitest'
+import { XCON } from '../support/site-harness.js'
+
+const run = promisify(execFile)
+const dirs: string[] = []
+afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }) })
+
+async function xcon (...args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [XCON, ...args], { timeout: 30_000 })
+    return { code: 0, stdout, stderr }
+  } catch (err) {
+    const e = err as { code: number, stdout: string, stderr: string }
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
+  }
+}
+
+describe('xcon command errors', () => {
+  it('names the file, the line and the problem of a broken topology, and starts nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xcon-cli-'))
+    dirs.push(dir)
+    const file = join(dir, 'broken.yaml')
+    writeFileSync(file, 'sites:\n  CORP:\n    secret: x\n    servers: [SRV-A]\ndefaults: { build: 2651 }\n')
+    const r = await xcon('up', '-d', '--topology', file, '--data', join(dir, 'site'))
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe(`xcon: ${file}:5: defaults.build: unknown Exchange 5.5 build "2651": use 1960 (RTM), 2232 (SP1), 2448 (SP2), 2650 (SP3), 2653 (SP4), a form like 5.5.2650.24, or sp0-sp4\n`)
+  })
+
+  it('says which topology file it cannot find', async () => {
+    const r = await xcon('up', '-d', '--topology', '/nonexistent/site.yaml', '--data', '/tmp/xcon-none')
+    expect(r).toMatchObject({ code: 2, stderr: 'xcon: topology file not found: /nonexistent/site.yaml\n' })
+  })
+
+  it('rejects an unknown command with the usage, and a missing site with a hint', async () => {
+    const unknown = await xcon('explode')
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toMatch(/^xcon: unknown command "explode"\n\nxcon: run a site/)
+    const none = await xcon('status', '--data', '/tmp/xcon-no-such-site')
+    expect(none).toMatchObject({ code: 1, stderr: 'xcon: no site under /tmp/xcon-no-such-site: start one with "xcon up" (or name its data directory with --data)\n' })
+  })
+
+  it('rejects a bad duration for flap', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xcon-cli-'))
+    dirs.push(dir)
+    writeFileSync(join(dir, 'site.json'), JSON.stringify({ dataDir: dir, topologyFile: '', supervisorPid: null, startedAt: '', servers: { 'SRV-A': { name: 'SRV-A', site: 'CORP', pid: null, port: 1, adminHost: '127.0.0.1', adminPort: 2, logFile: '' } } }))
+    const r = await xcon('flap', 'SRV-A', '--down', 'soon', '--data', dir)
+    expect(r).toMatchObject({ code: 2, stderr: 'xcon: --down: "soon" is not a duration (try 5s, 500ms, 2m)\n' })
+  })
+})

@@ -1,0 +1,42 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { TestSite, closeAllSites, countByMtsId, waitFor } from '../support/site-harness.js'
+
+afterEach(closeAllSites)
+
+const SITE = `sites:
+  CORP:
+    secret: change-me
+    servers: [SRV-A, SRV-B]
+defaults: { build: 2653, timeScale: 600, controlBlocks: 20, traffic: off }
+`
+
+describe('crash recovery', () => {
+  it('loses and duplicates nothing when the receiver is killed -9 mid-stream and restarted', async () => {
+    const t = await TestSite.start(SITE)
+    const sending = t.send('SRV-A', 'user1@SRV-B', 600, 'stream')
+    // Kill the receiver while the stream is arriving: after some, not all, have been stored.
+    await waitFor('SRV-B to be mid-stream', async () => (await t.status('SRV-B')).delivered >= 30, 30_000, 10)
+    await t.xcon('kill', 'SRV-B')
+    const ids = await sending
+    expect(ids).toHaveLength(600)
+    const stranded = (await t.status('SRV-A')).queues[0].depth
+    expect(stranded).toBeGreaterThan(0)
+
+    await t.xcon('start', 'SRV-B')
+    await waitFor('SRV-A queue to drain', async () => (await t.status('SRV-A')).queues[0].depth === 0, 60_000)
+    const counts = countByMtsId(await t.deliveries('SRV-B'))
+    expect(counts.size).toBe(600)
+    expect(ids.every(id => counts.get(id) === 1)).toBe(true)
+    expect((await t.status('SRV-B')).delivered).toBe(600)
+  })
+
+  it('keeps queued mail across a kill -9 of the sender', async () => {
+    const t = await TestSite.start(SITE, { only: ['SRV-A'] })
+    const ids = await t.send('SRV-A', 'user1@SRV-B', 25, 'waiting')
+    await t.xcon('kill', 'SRV-A')
+    await t.xcon('start', 'SRV-A', 'SRV-B')
+    await waitFor('25 on SRV-B', async () => (await t.deliveries('SRV-B')).length === 25)
+    expect(countByMtsId(await t.deliveries('SRV-B'))).toEqual(new Map(ids.map(id => [id, 1])))
+    expect(t.logs('SRV-A').some(r => r.msg === 'queues restored from the store' && r.queues['SRV-B'] === 25)).toBe(true)
+  })
+})
