@@ -118,7 +118,7 @@ export class PeerQueue {
       this.failedOpens = 0
       this.state = 'idle'
       // Q230497: with no control blocks the NDR says MTS congestion; otherwise the retries ran out.
-      void this.ndrAll('unable-to-transfer', congestion ? 'MTS-congestion' : 'maximum-time-expired')
+      this.ndrAll('unable-to-transfer', congestion ? 'MTS-congestion' : 'maximum-time-expired').catch(this.logFailure)
       return
     }
     this.state = 'retry-wait'
@@ -140,9 +140,9 @@ export class PeerQueue {
       const item = this.waiting.shift()!
       this.inFlight.set(item.seq, item)
       link.transfer(item.envelope, item.content).then(
-        reply => { void this.onReply(item, reply) },
+        async reply => { await this.onReply(item, reply) },
         (err: Error) => { this.onTransferError(item, err) }
-      )
+      ).catch(this.logFailure)
     }
     if (this.depth === 0) this.startIdle()
   }
@@ -169,7 +169,12 @@ export class PeerQueue {
       this.insert(item)
       return
     }
-    void this.transferFailed(item, err.message).then(() => this.pump())
+    this.transferFailed(item, err.message).then(() => this.pump()).catch(this.logFailure)
+  }
+
+  /** Store errors in background work (for example after the store closed at shutdown) are logged, never thrown. */
+  private readonly logFailure = (err: Error): void => {
+    this.host.log.error({ err, peer: this.peer }, `queue for ${this.peer}: ${err.message}`)
   }
 
   private async transferFailed (item: QueuedMessage, reason: string): Promise<void> {

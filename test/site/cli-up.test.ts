@@ -1,0 +1,36 @@
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { XCON, waitFor } from '../support/site-harness.js'
+
+const cleanups: Array<() => void> = []
+afterEach(() => { for (const c of cleanups.splice(0)) c() })
+
+describe('xcon up in the foreground', () => {
+  it('runs the default site, prints readable logs, and closes every MTA down on Ctrl-C', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xcon-up-'))
+    const child = spawn(process.execPath, [XCON, 'up', '--data', join(dir, 'site')], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => { out += d.toString() })
+    child.stderr.on('data', (d: Buffer) => { out += d.toString() })
+    const pids = (): number[] => Object.values((JSON.parse(readFileSync(join(dir, 'site', 'site.json'), 'utf8')) as { servers: Record<string, { pid: number }> }).servers).map(s => s.pid)
+    cleanups.push(() => {
+      child.kill('SIGKILL')
+      try { for (const pid of pids()) process.kill(pid, 'SIGKILL') } catch { /* gone */ }
+      rmSync(dir, { recursive: true, force: true })
+    })
+    await waitFor('the site to come up', () => out.includes('Site up: 4 MTAs'), 30_000)
+    for (const s of ['SRV-A', 'SRV-B', 'SRV-C', 'SRV-D']) {
+      expect(out).toMatch(new RegExp(`\\d\\d:\\d\\d:\\d\\d\\.\\d{3}  ${s}\\s+9298  X\\.400 Service\\s+Microsoft Exchange Server MTA Service startup complete, version 5\\.5 \\(build 265[03]\\)\\.`))
+    }
+    expect(out).toMatch(/SRV-D\s+CORP\s+2653\s+running\s+\d\/8\s+0 /)
+    const started = pids()
+    child.kill('SIGINT')
+    const code = await new Promise<number | null>(resolve => child.once('exit', resolve))
+    expect(code).toBe(0)
+    expect(out.match(/ 9299  X\.400 Service/g)).toHaveLength(4)
+    for (const pid of started) expect(() => process.kill(pid, 0)).toThrow()
+  })
+})

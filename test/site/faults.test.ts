@@ -1,0 +1,71 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { TestSite, closeAllSites, waitFor } from '../support/site-harness.js'
+
+afterEach(closeAllSites)
+
+const site = (defaults: string) => `sites:
+  CORP:
+    secret: change-me
+    servers: [SRV-A, SRV-B]
+defaults: { build: 2653, controlBlocks: 8, traffic: off, ${defaults} }
+`
+
+describe('faults', () => {
+  it('detects a paused peer by heartbeat and times out, rather than being refused, when it opens to it', async () => {
+    // timeScale 6: the association stays bound for 20 s of idle time, so the heartbeat has something to watch.
+    const t = await TestSite.start(site('timeScale: 6'))
+    await t.send('SRV-A', 'user1@SRV-B', 1)
+    await waitFor('one delivery', async () => (await t.deliveries('SRV-B')).length === 1)
+    expect((await t.status('SRV-A')).associations).toEqual([expect.objectContaining({ peer: 'SRV-B', direction: 'outbound', state: 'bound' })])
+
+    await t.xcon('pause', 'SRV-B')
+    const lost = await waitFor('2035 on SRV-A', () => t.logs('SRV-A', 2035)[0], 10_000)
+    expect(lost).toMatchObject({ peer: 'SRV-B', outcome: 'timeout', direction: 'outbound' })
+    expect(lost.msg).toContain('no heartbeat answer')
+
+    await t.send('SRV-A', 'user2@SRV-B', 1)
+    const failed = await waitFor('a timed-out open', () => t.logs('SRV-A', 9318).find(r => r.outcome === 'timeout'), 10_000)
+    expect(failed.msg).toContain('Remote Server Name SRV-B (timeout:')
+    expect(t.logs('SRV-A', 9215)).toHaveLength(0) // 9215 is for refused connections only
+    await t.xcon('resume', 'SRV-B')
+  })
+
+  it('logs 659 when a queue backs up past the alarm and 660 when it subsides', async () => {
+    const t = await TestSite.start(site('timeScale: 600, queueAlarm: 6'), { only: ['SRV-A'] })
+    await t.send('SRV-A', 'user1@SRV-B', 10)
+    const backlogged = await waitFor('659 on SRV-A', () => t.logs('SRV-A', 659)[0])
+    expect(backlogged.msg).toBe('The queue for /o=XCON/ou=CORP/cn=Configuration/cn=Servers/cn=SRV-B/cn=Microsoft MTA is backlogged with 6 messages.')
+    await t.xcon('start', 'SRV-B')
+    const subsided = await waitFor('660 on SRV-A', () => t.logs('SRV-A', 660)[0])
+    expect(subsided).toMatchObject({ eventId: 660, category: 'Resource', peer: 'SRV-B' })
+    expect(subsided.msg).toMatch(/backlog has subsided leaving [0-2] messages\.$/)
+  })
+
+  it('answers mail with non-delivery reports after the last open retry (144 at the Exchange default)', async () => {
+    // timeScale 60000 makes the 600 s open interval 10 ms, so 145 attempts take a couple of seconds.
+    const t = await TestSite.start(site('timeScale: 60000'), { only: ['SRV-A'] })
+    const ids = await t.send('SRV-A', 'user1@SRV-B', 3, 'never arrives')
+    await waitFor('three NDRs on SRV-A', async () => (await t.status('SRV-A')).ndrs === 3, 30_000)
+    expect(t.logs('SRV-A', 9318).length).toBe(145)
+    const ndrs = t.logs('SRV-A', 290)
+    expect(ndrs.map(r => r.mtsId).sort()).toEqual([...ids].sort())
+    expect(ndrs[0]!.msg).toMatch(/^A non-delivery report with a reason code of unable-to-transfer and diagnostic code of maximum-time-expired was generated for message c=US;a= ;p=XCON;l=SRV-A-/)
+    const reports = await waitFor('three reports in administrator@SRV-A', async () => {
+      const d = (await t.deliveries('SRV-A')).filter(x => x.mailbox === 'administrator')
+      return d.length === 3 ? d : undefined
+    })
+    expect(reports.every((r: any) => r.kind === 'report' && r.subject === 'Undeliverable: never arrives' && r.originator === 'system-attendant@SRV-A')).toBe(true)
+    expect((await t.status('SRV-A')).queues[0].depth).toBe(0)
+  })
+
+  it('flaps a server: killed and started again, count times', async () => {
+    const t = await TestSite.start(site('timeScale: 600'))
+    const out = await t.xcon('flap', 'srv-b', '--down', '300ms', '--up', '300ms', '--count', '2')
+    expect(out.trim().split('\n').map(l => l.replace(/^\S+ /, ''))).toEqual([
+      'flap 1/2: SRV-B killed, down for 300 ms', 'flap 1/2: SRV-B up again, for 300 ms',
+      'flap 2/2: SRV-B killed, down for 300 ms', 'flap 2/2: SRV-B up again'
+    ])
+    expect(t.logs('SRV-B', 9298)).toHaveLength(3)
+    expect((await t.status('SRV-B')).state).toBe('running')
+  })
+})
