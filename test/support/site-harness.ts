@@ -28,7 +28,7 @@ export class TestSite {
 
   /** Runs the real `xcon` command against this site and returns its stdout. */
   async xcon (...args: string[]): Promise<string> {
-    const { stdout } = await run(process.execPath, [XCON, ...args, '--data', this.site.state.dataDir], { timeout: 60_000 })
+    const { stdout } = await run(process.execPath, [XCON, ...args, '--data', this.site.dataDir], { timeout: 60_000 })
     return stdout
   }
 

@@ -10,7 +10,7 @@ import {
 import { CliError } from './cli-error.js'
 import { sleep } from './durations.js'
 import { processState, signal, waitForExit, type ProcessState } from './processes.js'
-import { findServer, readSiteState, sitePaths, writeSiteState, type ServerRecord, type SiteState } from './site-state.js'
+import { findServer, readSiteState, sitePaths, updateSiteState, writeSiteState, type ServerRecord, type SiteState } from './site-state.js'
 
 /** Flags of `xcon up` that override every server of the topology. */
 export interface UpOptions {
@@ -77,10 +77,19 @@ async function freePort (): Promise<number> {
  * log file under the data directory, found again by the other commands through site.json.
  */
 export class LocalSite {
-  constructor (readonly state: SiteState) {}
+  private constructor (readonly dataDir: string) {}
 
   static open (dataDir: string): LocalSite {
-    return new LocalSite(readSiteState(dataDir))
+    readSiteState(dataDir)
+    return new LocalSite(sitePaths(dataDir).root)
+  }
+
+  /**
+   * Read from disk every time: another `xcon` command (in another terminal) may have started or
+   * restarted an MTA since, and a long-running `xcon up` must stop the process that runs now.
+   */
+  get state (): SiteState {
+    return readSiteState(this.dataDir)
   }
 
   /** Writes the resolved topology (ports pinned) and the site state; starts nothing. */
@@ -101,9 +110,8 @@ export class LocalSite {
       servers[s.name] = { name: s.name, site: s.site, pid: null, port: s.port, adminHost: s.adminHost, adminPort: s.adminPort, logFile: paths.log(s.name) }
     }
     writeFileSync(paths.topology, JSON.stringify(serializeTopology(topology), null, 2))
-    const state: SiteState = { dataDir: paths.root, topologyFile: paths.topology, supervisorPid: null, startedAt: new Date().toISOString(), servers }
-    writeSiteState(state)
-    return new LocalSite(state)
+    writeSiteState({ dataDir: paths.root, topologyFile: paths.topology, supervisorPid: null, startedAt: new Date().toISOString(), servers })
+    return new LocalSite(paths.root)
   }
 
   get names (): string[] {
@@ -124,7 +132,7 @@ export class LocalSite {
     const s = this.server(name)
     if (processState(s.pid, s.name) !== 'down') return s
     const out = openSync(s.logFile, 'a')
-    const child = spawn(process.execPath, [MTA_MAIN, '--topology', this.state.topologyFile, '--server', s.name, '--data', sitePaths(this.state.dataDir).stores], {
+    const child = spawn(process.execPath, [MTA_MAIN, '--topology', sitePaths(this.dataDir).topology, '--server', s.name, '--data', sitePaths(this.dataDir).stores], {
       detached: true,
       stdio: ['ignore', out, out],
       env: { ...process.env, ...env }
@@ -132,7 +140,7 @@ export class LocalSite {
     closeSync(out)
     child.unref()
     s.pid = child.pid ?? null
-    writeSiteState(this.state)
+    updateSiteState(this.dataDir, state => { state.servers[s.name]!.pid = s.pid })
     return s
   }
 

@@ -50,6 +50,14 @@ export function writeSiteState (state: SiteState): void {
   renameSync(`${paths.state}.tmp`, paths.state)
 }
 
+/** Re-reads the state, changes it and writes it back, so that commands run side by side do not undo each other's pids. */
+export function updateSiteState (dataDir: string, change: (state: SiteState) => void): SiteState {
+  const state = readSiteState(dataDir)
+  change(state)
+  writeSiteState(state)
+  return state
+}
+
 /** Finds a server by name, case-insensitively; an unknown name is an error that lists the known ones. */
 export function findServer (state: SiteState, name: string): ServerRecord {
   const found = Object.values(state.servers).find(s => s.name.toUpperCase() === name.toUpperCase())

@@ -1,6 +1,7 @@
 import { LogFollower } from '../log-follower.js'
 import { LocalSite, type UpOptions } from '../local-site.js'
 import { formatLogLine } from '../pretty-log.js'
+import { updateSiteState } from '../site-state.js'
 import { renderStatusTable } from '../status-table.js'
 import { gatherStatus } from './status.js'
 
@@ -10,9 +11,7 @@ import { gatherStatus } from './status.js'
  */
 export async function up (opts: UpOptions & { detach: boolean, colour: boolean }, out: (line: string) => void): Promise<LocalSite> {
   const site = await LocalSite.prepare(opts)
-  if (!opts.detach) {
-    site.state.supervisorPid = process.pid
-  }
+  if (!opts.detach) updateSiteState(site.dataDir, s => { s.supervisorPid = process.pid })
   for (const name of site.names) site.start(name)
   const follower = opts.detach ? undefined : new LogFollower(site.names.map(n => site.server(n).logFile), (_, line) => out(formatLogLine(line, opts.colour)), false)
   follower?.follow()
@@ -26,7 +25,7 @@ export async function up (opts: UpOptions & { detach: boolean, colour: boolean }
   out('')
   out(renderStatusTable(await gatherStatus(site)))
   out('')
-  out(`Site up: ${site.names.length} MTAs, data and logs under ${site.state.dataDir}.`)
+  out(`Site up: ${site.names.length} MTAs, data and logs under ${site.dataDir}.`)
   out(`Try: xcon kill ${site.names.at(-1) ?? 'SRV-D'}   then watch for 9156 with: xcon logs -f   and recover with: xcon restart <server>`)
   if (opts.detach) return site
   out('Ctrl-C closes the site down.')
