@@ -22,6 +22,8 @@ export async function up (opts: UpOptions & { detach: boolean, colour: boolean }
     await Promise.all(site.names.map(async n => await site.stop(n)))
     throw err
   }
+  // Print every line logged up to readiness (each MTA's 9298) before the table.
+  follower?.poll()
   out('')
   out(renderStatusTable(await gatherStatus(site)))
   out('')
