@@ -1,16 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { Packr } from 'msgpackr'
-import { TestSite, closeAllSites, waitFor } from '../support/site-harness.js'
+import { TestSite, closeAllSites, waitFor, siteYaml } from '../support/site-harness.js'
 
 afterEach(closeAllSites)
 
-const SITE = `sites:
-  CORP:
-    secret: change-me
-    servers: [SRV-A, SRV-B]
-defaults: { build: 2650, timeScale: 600, controlBlocks: 8, traffic: off }
-`
+const SITE = siteYaml(['SRV-A', 'SRV-B'], 'build: 2650, timeScale: 600, controlBlocks: 8, traffic: off')
 
 /** Opens a raw association to an MTA, sends `payload` after the challenge, and returns the close code and reason. */
 async function sendRaw (port: number, payload: Buffer): Promise<{ code: number, reason: string }> {

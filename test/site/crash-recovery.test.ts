@@ -1,14 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { TestSite, closeAllSites, countByMtsId, waitFor } from '../support/site-harness.js'
+import { TestSite, closeAllSites, countByMtsId, waitFor, siteYaml } from '../support/site-harness.js'
 
 afterEach(closeAllSites)
 
-const SITE = `sites:
-  CORP:
-    secret: change-me
-    servers: [SRV-A, SRV-B]
-defaults: { build: 2653, timeScale: 600, controlBlocks: 20, traffic: off }
-`
+const SITE = siteYaml(['SRV-A', 'SRV-B'], 'build: 2653, timeScale: 600, controlBlocks: 20, traffic: off')
 
 describe('crash recovery', () => {
   it('loses and duplicates nothing when the receiver is killed -9 mid-stream and restarted', async () => {

@@ -1,14 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { TestSite, closeAllSites, countByMtsId, waitFor } from '../support/site-harness.js'
+import { TestSite, closeAllSites, countByMtsId, waitFor, siteYaml } from '../support/site-harness.js'
 
 afterEach(closeAllSites)
 
-const SITE = `sites:
-  CORP:
-    secret: change-me
-    servers: [SRV-A, SRV-B, SRV-C]
-defaults: { build: 2650, timeScale: 600, controlBlocks: 8, traffic: off }
-`
+const SITE = siteYaml(['SRV-A', 'SRV-B', 'SRV-C'], 'build: 2650, timeScale: 600, controlBlocks: 8, traffic: off')
 
 describe('a three-server site', () => {
   it('delivers mail between every pair of servers exactly once, with its trace', async () => {

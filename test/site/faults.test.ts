@@ -1,14 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { TestSite, closeAllSites, waitFor } from '../support/site-harness.js'
+import { TestSite, closeAllSites, waitFor, siteYaml } from '../support/site-harness.js'
 
 afterEach(closeAllSites)
 
-const site = (defaults: string) => `sites:
-  CORP:
-    secret: change-me
-    servers: [SRV-A, SRV-B]
-defaults: { build: 2653, controlBlocks: 8, traffic: off, ${defaults} }
-`
+const site = (defaults: string): string => siteYaml(['SRV-A', 'SRV-B'], `build: 2653, controlBlocks: 8, traffic: off, ${defaults}`)
 
 describe('faults', () => {
   it('detects a paused peer by heartbeat and times out, rather than being refused, when it opens to it', async () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { TestSite, closeAllSites, countByMtsId, waitFor } from '../support/site-harness.js'
+import { TestSite, closeAllSites, countByMtsId, waitFor, siteYaml } from '../support/site-harness.js'
 
 afterEach(closeAllSites)
 
@@ -9,12 +9,7 @@ afterEach(closeAllSites)
  * perfectly healthy SRV-B (9156). Restarting SRV-A resets the control blocks and the queues drain.
  * Six control blocks (five usable) and probability 1 keep the test short.
  */
-const site = (build: number) => `sites:
-  CORP:
-    secret: change-me
-    servers: [SRV-A, SRV-B, SRV-C]
-defaults: { build: ${build}, timeScale: 600, controlBlocks: 6, traffic: off, leak: { probability: 1 } }
-`
+const site = (build: number): string => siteYaml(['SRV-A', 'SRV-B', 'SRV-C'], `build: ${build}, timeScale: 600, controlBlocks: 6, traffic: off, leak: { probability: 1 }`)
 
 describe('KB Q260167', () => {
   it('on build 2650: the MTA stops reaching a healthy peer after many failures, and a restart recovers it', async () => {

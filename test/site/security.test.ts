@@ -1,14 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { TestSite, closeAllSites, waitFor } from '../support/site-harness.js'
+import { TestSite, closeAllSites, waitFor, siteYaml } from '../support/site-harness.js'
 
 afterEach(closeAllSites)
 
-const SITE = `sites:
-  CORP:
-    secret: change-me
-    servers: [SRV-A, SRV-B]
-defaults: { build: 2653, timeScale: 600, controlBlocks: 8, traffic: off }
-`
+const SITE = siteYaml(['SRV-A', 'SRV-B'], 'build: 2653, timeScale: 600, controlBlocks: 8, traffic: off')
 
 describe('association security', () => {
   it('refuses a bind with the wrong site secret and logs 9297 on the receiver', async () => {

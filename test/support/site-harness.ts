@@ -94,3 +94,8 @@ export function countByMtsId (deliveries: Array<{ mtsId: string }>): Map<string,
   for (const d of deliveries) counts.set(d.mtsId, (counts.get(d.mtsId) ?? 0) + 1)
   return counts
 }
+
+/** A one-site topology for tests: site CORP, secret change-me, and the given defaults (YAML flow map body). */
+export function siteYaml (servers: string[], defaults: string): string {
+  return `sites:\n  CORP:\n    secret: change-me\n    servers: [${servers.join(', ')}]\ndefaults: { ${defaults} }\n`
+}
