@@ -21,7 +21,7 @@ export class TestSite {
     const t = new TestSite(site, dir)
     live.add(t)
     const names = opts.only ?? site.names
-    for (const n of names) site.start(n, opts.env?.[n])
+    for (const n of names) site.spawn(n, opts.env?.[n])
     await Promise.all(names.map(async n => await site.waitReady(n)))
     return t
   }

@@ -7,9 +7,10 @@ import {
   DEFAULT_TOPOLOGY_YAML, allServers, parseBuild, parseTopology, serializeTopology, TRAFFIC_LEVELS, XconError,
   type Topology
 } from '@xcon/core'
+import { AdminClient } from './admin-client.js'
 import { CliError } from './cli-error.js'
-import { sleep } from './durations.js'
 import { processState, signal, waitForExit, type ProcessState } from './processes.js'
+import type { SiteBackend } from './site-backend.js'
 import { findServer, readSiteState, sitePaths, updateSiteState, writeSiteState, type ServerRecord, type SiteState } from './site-state.js'
 
 /** Flags of `xcon up` that override every server of the topology. */
@@ -76,7 +77,9 @@ async function freePort (): Promise<number> {
  * The local backend: every MTA a child process of this machine, on loopback, with its store and
  * log file under the data directory, found again by the other commands through site.json.
  */
-export class LocalSite {
+export class LocalSite implements SiteBackend {
+  readonly kind = 'local' as const
+
   private constructor (readonly dataDir: string) {}
 
   static open (dataDir: string): LocalSite {
@@ -122,13 +125,32 @@ export class LocalSite {
     return findServer(this.state, name)
   }
 
+  resolve (name: string): string {
+    return this.server(name).name
+  }
+
+  siteOf (name: string): string {
+    return this.server(name).site
+  }
+
+  private admin (name: string): AdminClient {
+    const s = this.server(name)
+    return new AdminClient(s.name, s.adminHost, s.adminPort)
+  }
+
   processState (name: string): ProcessState {
     const s = this.server(name)
     return processState(s.pid, s.name)
   }
 
+  /** Starts one MTA and waits until it is ready. */
+  async start (name: string): Promise<void> {
+    this.spawn(name)
+    await this.waitReady(name)
+  }
+
   /** Starts one MTA as a detached child that logs to its file; a running one is left alone. */
-  start (name: string, env: Record<string, string> = {}): ServerRecord {
+  spawn (name: string, env: Record<string, string> = {}): ServerRecord {
     const s = this.server(name)
     if (processState(s.pid, s.name) !== 'down') return s
     const out = openSync(s.logFile, 'a')
@@ -147,16 +169,7 @@ export class LocalSite {
   /** Waits until the MTA answers /health, or fails naming its log file. */
   async waitReady (name: string, timeoutMs = 20_000): Promise<void> {
     const s = this.server(name)
-    const deadline = Date.now() + timeoutMs
-    while (Date.now() < deadline) {
-      if (processState(s.pid, s.name) === 'down') throw new CliError(`${s.name} exited during start-up; see ${s.logFile}`)
-      try {
-        const res = await fetch(`http://${s.adminHost}:${s.adminPort}/health`, { signal: AbortSignal.timeout(1000) })
-        if (res.ok) return
-      } catch { /* not up yet */ }
-      await sleep(100)
-    }
-    throw new CliError(`${s.name} did not become ready within ${timeoutMs / 1000} s; see ${s.logFile}`)
+    await this.admin(name).waitReady(timeoutMs, () => processState(s.pid, s.name) !== 'down', s.logFile)
   }
 
   /** SIGKILL: the MTA dies at once, as in a crash; its durable queues survive. */
@@ -182,39 +195,30 @@ export class LocalSite {
   /** The Q260167 workaround: stop the MTA service and start it again. */
   async restart (name: string): Promise<void> {
     await this.stop(name)
-    this.start(name)
-    await this.waitReady(name)
+    await this.start(name)
   }
 
   /** SIGSTOP: the process freezes with its sockets open, so peers see timeouts, not refusals. */
-  pause (name: string): void {
+  async pause (name: string): Promise<void> {
     const s = this.server(name)
     if (s.pid === null || processState(s.pid, s.name) === 'down') throw new CliError(`${s.name} is not running`)
     signal(s.pid, 'SIGSTOP')
   }
 
-  resume (name: string): void {
+  async resume (name: string): Promise<void> {
     const s = this.server(name)
     if (s.pid !== null) signal(s.pid, 'SIGCONT')
   }
 
   /** GET /status of one MTA, or undefined when it does not answer (down or paused). */
   async fetchStatus (name: string, timeoutMs = 1500): Promise<Record<string, unknown> | undefined> {
-    const s = this.server(name)
-    try {
-      const res = await fetch(`http://${s.adminHost}:${s.adminPort}/status`, { signal: AbortSignal.timeout(timeoutMs) })
-      return res.ok ? await res.json() as Record<string, unknown> : undefined
-    } catch {
-      return undefined
-    }
+    return await this.admin(name).status(timeoutMs)
   }
 
   async submit (name: string, body: Record<string, unknown>): Promise<string[]> {
     const s = this.server(name)
-    if (processState(s.pid, s.name) !== 'running') throw new CliError(`${s.name} is ${processState(s.pid, s.name)}: it cannot take a submission`)
-    const res = await fetch(`http://${s.adminHost}:${s.adminPort}/submit`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
-    const answer = await res.json() as { mtsIds?: string[], error?: { message: string } }
-    if (!res.ok) throw new CliError(`${s.name} refused the submission: ${answer.error?.message ?? res.statusText}`)
-    return answer.mtsIds ?? []
+    const state = processState(s.pid, s.name)
+    if (state !== 'running') throw new CliError(`${s.name} is ${state}: it cannot take a submission`)
+    return await this.admin(name).submit(body)
   }
 }

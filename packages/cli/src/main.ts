@@ -1,17 +1,26 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { openBackend } from './backends.js'
 import { CliError } from './cli-error.js'
+import { dockerLogs } from './commands/docker-logs.js'
 import { flap } from './commands/flap.js'
 import { prettyStdin, showLogs } from './commands/logs.js'
 import { gatherStatus } from './commands/status.js'
 import { up } from './commands/up.js'
+import { heal, partition } from './docker-partition.js'
+import { DockerSite } from './docker-site.js'
 import { parseDuration } from './durations.js'
 import { LocalSite } from './local-site.js'
+import type { SiteBackend } from './site-backend.js'
 import { DEFAULT_DATA_DIR } from './site-state.js'
 import { renderStatusTable } from './status-table.js'
 
 const USAGE = `xcon: run a site of emulated Exchange 5.5 MTAs and reproduce KB Q260167
 
-Usage: xcon <command> [options]        (every command takes --data DIR, default ${DEFAULT_DATA_DIR})
+Usage: xcon <command> [options]
+
+Backends: local processes (the default; --data DIR, default ${DEFAULT_DATA_DIR}) or Docker containers
+(--docker, or XCON_BACKEND=docker; --file docker-compose.yml, --project NAME). Without --docker,
+a running compose project in this directory is used when there is no local site.
 
   up [-d] [--topology FILE] [--build B] [--time-scale N] [--control-blocks N] [--traffic T] [--fresh]
                          start every MTA (foreground: logs until Ctrl-C; -d: detached)
@@ -26,6 +35,8 @@ Usage: xcon <command> [options]        (every command takes --data DIR, default 
                          submit mail; prints the MTS-IDs
   logs [-f] [--server S] [--json]    readable logs: time, server, event ID, category, text
   logs --pretty          read JSON log lines on stdin and print them readably
+  partition SERVER [--from SERVER…]   (docker) cut SERVER off: packets dropped, peers time out
+  heal [SERVER]          (docker) undo partitions
 
 Builds: 1960 (RTM), 2232 (SP1), 2448 (SP2), 2650 (SP3, leaks), 2653 (SP4, fixed); also 5.5.2650.24, sp3, sp4.`
 
@@ -36,7 +47,12 @@ type Values = Record<string, string | boolean | string[] | undefined>
 
 function parse (argv: string[], options: NonNullable<ParseArgsConfig['options']> = {}): { values: Values, positionals: string[] } {
   try {
-    const r = parseArgs({ args: argv, options: { data: { type: 'string' }, help: { type: 'boolean', short: 'h' }, ...options }, allowPositionals: true, strict: true })
+    const r = parseArgs({
+      args: argv,
+      options: { data: { type: 'string' }, docker: { type: 'boolean' }, file: { type: 'string' }, project: { type: 'string' }, help: { type: 'boolean', short: 'h' }, ...options },
+      allowPositionals: true,
+      strict: true
+    })
     return { values: r.values as Values, positionals: r.positionals }
   } catch (err) {
     throw new CliError(`${(err as Error).message}\n\n${USAGE}`, 2)
@@ -45,6 +61,19 @@ function parse (argv: string[], options: NonNullable<ParseArgsConfig['options']>
 
 const str = (v: unknown): string | undefined => typeof v === 'string' ? v : undefined
 const dataDir = (v: Values): string => str(v.data) ?? process.env.XCON_DATA ?? DEFAULT_DATA_DIR
+const wantsDocker = (v: Values): boolean => v.docker === true || process.env.XCON_BACKEND === 'docker'
+const backend = async (v: Values): Promise<SiteBackend> => await openBackend({ docker: v.docker === true, dataDir: dataDir(v), file: str(v.file), project: str(v.project) })
+const docker = async (v: Values): Promise<DockerSite> => await DockerSite.open({ file: str(v.file), project: str(v.project) })
+
+/** The `XCON_*` variables the compose file passes to every MTA, from `xcon up` flags. */
+function composeEnv (v: Values): NodeJS.ProcessEnv {
+  const env = { ...process.env }
+  if (str(v.build) !== undefined) env.XCON_BUILD = str(v.build)
+  if (str(v['time-scale']) !== undefined) env.XCON_TIME_SCALE = str(v['time-scale'])
+  if (str(v['control-blocks']) !== undefined) env.XCON_CONTROL_BLOCKS = str(v['control-blocks'])
+  if (str(v.traffic) !== undefined) env.XCON_TRAFFIC = str(v.traffic)
+  return env
+}
 
 function oneServer (command: string, positionals: string[]): string {
   if (positionals.length !== 1) throw new CliError(`xcon ${command} takes one server name, e.g. xcon ${command} SRV-B`, 2)
@@ -61,8 +90,18 @@ export async function run (argv: string[]): Promise<number> {
     case 'up': {
       const { values } = parse(rest, {
         detach: { type: 'boolean', short: 'd' }, topology: { type: 'string' }, build: { type: 'string' }, 'time-scale': { type: 'string' },
-        'control-blocks': { type: 'string' }, traffic: { type: 'string' }, fresh: { type: 'boolean' }
+        'control-blocks': { type: 'string' }, traffic: { type: 'string' }, fresh: { type: 'boolean' }, rebuild: { type: 'boolean' }
       })
+      if (wantsDocker(values)) {
+        const site = await DockerSite.open({ file: str(values.file), project: str(values.project) }, composeEnv(values))
+        await site.up(values.rebuild === true)
+        out(renderStatusTable(await gatherStatus(site)))
+        if (values.detach !== true) {
+          out('Following the logs; Ctrl-C stops following (the containers keep running: xcon down --docker).')
+          await dockerLogs(site, { follow: true, json: false, colour }, out)
+        }
+        return 0
+      }
       await up({
         dataDir: dataDir(values), topologyFile: str(values.topology), build: str(values.build), timeScale: str(values['time-scale']),
         controlBlocks: str(values['control-blocks']), traffic: str(values.traffic), fresh: values.fresh === true,
@@ -71,7 +110,11 @@ export async function run (argv: string[]): Promise<number> {
       return 0
     }
     case 'down': {
-      const { values } = parse(rest)
+      const { values } = parse(rest, { volumes: { type: 'boolean' } })
+      if (wantsDocker(values)) {
+        await (await docker(values)).down(values.volumes === true)
+        return 0
+      }
       const site = LocalSite.open(dataDir(values))
       await Promise.all(site.names.map(async n => await site.stop(n)))
       out(`closed down ${site.names.join(', ')}`)
@@ -79,32 +122,32 @@ export async function run (argv: string[]): Promise<number> {
     }
     case 'status': {
       const { values } = parse(rest, { json: { type: 'boolean' } })
-      const mtas = await gatherStatus(LocalSite.open(dataDir(values)))
+      const mtas = await gatherStatus(await backend(values))
       out(values.json === true ? JSON.stringify({ mtas }, null, 2) : renderStatusTable(mtas))
       return 0
     }
     case 'kill': case 'stop': case 'start': case 'restart': case 'pause': case 'resume': {
       const { values, positionals } = parse(rest)
       if (positionals.length === 0) throw new CliError(`xcon ${command} takes one or more server names, e.g. xcon ${command} SRV-B`, 2)
-      const site = LocalSite.open(dataDir(values))
+      const site = await backend(values)
       // Resolve every name first, so that a typo fails before anything is signalled.
-      const names = positionals.map(p => site.server(p).name)
+      const names = positionals.map(p => site.resolve(p))
       await Promise.all(names.map(async name => {
         if (command === 'kill') await site.kill(name)
         if (command === 'stop') await site.stop(name)
-        if (command === 'start') { site.start(name); await site.waitReady(name) }
+        if (command === 'start') await site.start(name)
         if (command === 'restart') await site.restart(name)
-        if (command === 'pause') site.pause(name)
-        if (command === 'resume') site.resume(name)
+        if (command === 'pause') await site.pause(name)
+        if (command === 'resume') await site.resume(name)
       }))
-      for (const name of names) out(`${name}: ${site.processState(name)}`)
+      for (const name of names) out(`${name}: ${await site.processState(name)}`)
       return 0
     }
     case 'flap': {
       const { values, positionals } = parse(rest, { down: { type: 'string' }, up: { type: 'string' }, count: { type: 'string' } })
       const count = Number(str(values.count) ?? 1)
       if (!Number.isInteger(count) || count < 1 || count > 10_000) throw new CliError('--count: expected a whole number from 1 to 10000', 2)
-      const site = LocalSite.open(dataDir(values))
+      const site = await backend(values)
       await flap(site, oneServer('flap', positionals), parseDuration(str(values.down) ?? '5s', '--down'), parseDuration(str(values.up) ?? '5s', '--up'), count, out)
       return 0
     }
@@ -116,8 +159,8 @@ export async function run (argv: string[]): Promise<number> {
       const from = str(values.from)
       const to = values.to as string[] | undefined
       if (from === undefined || to === undefined) throw new CliError('xcon send needs --from SERVER and --to ALIAS@SERVER', 2)
-      const site = LocalSite.open(dataDir(values))
-      const mtsIds = await site.submit(site.server(from).name, {
+      const site = await backend(values)
+      const mtsIds = await site.submit(site.resolve(from), {
         from: str(values.alias) ?? 'administrator', to, count: Number(str(values.count) ?? 1),
         subject: str(values.subject) ?? 'sent with xcon', priority: str(values.priority) ?? 'normal', body: str(values.body) ?? ''
       })
@@ -131,7 +174,25 @@ export async function run (argv: string[]): Promise<number> {
         await prettyStdin(colour, out)
         return 0
       }
-      await showLogs(LocalSite.open(dataDir(values)), { follow: values.follow === true, server: str(values.server), json: values.json === true, colour }, out)
+      const site = await backend(values)
+      const opts = { follow: values.follow === true, server: str(values.server), json: values.json === true, colour }
+      if (site instanceof DockerSite) await dockerLogs(site, opts, out)
+      else await showLogs(site as LocalSite, opts, out)
+      return 0
+    }
+    case 'partition': {
+      const { values, positionals } = parse(rest, { from: { type: 'string', multiple: true } })
+      const site = await backend(values)
+      if (!(site instanceof DockerSite)) throw new CliError('partition works on the docker backend (add --docker); local link faults come with the scenario runner', 2)
+      out(await partition(site, oneServer('partition', positionals), values.from as string[] | undefined))
+      return 0
+    }
+    case 'heal': {
+      const { values, positionals } = parse(rest)
+      const site = await backend(values)
+      if (!(site instanceof DockerSite)) throw new CliError('heal works on the docker backend (add --docker)', 2)
+      const healed = await heal(site, positionals[0])
+      out(healed.length === 0 ? 'nothing to heal' : `healed ${healed.join(', ')}`)
       return 0
     }
     default:

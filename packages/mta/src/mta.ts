@@ -164,7 +164,8 @@ export class Mta {
         const failed = e.outcome !== 'released'
         const peer = e.peer ?? 'an unknown MTA'
         if (failed && e.direction === 'outbound' && !e.wasBound) {
-          if (e.outcome === 'refused') this.event(socketConnectRefused(e.controlBlock), { peer, assoc: e.assocId })
+          // 9215 is socket error 10061, a refused connect(); a name that no longer resolves is only 9318.
+          if (e.reason.includes('ECONNREFUSED')) this.event(socketConnectRefused(e.controlBlock), { peer, assoc: e.assocId })
           this.event(rpcBindFailed(e.controlBlock, peer, `${e.outcome}: ${e.reason}`), { peer, assoc: e.assocId, outcome: e.outcome })
         } else if (failed && e.wasBound) {
           this.event(lostConnection(e.controlBlock, peer, `${e.outcome}: ${e.reason}`), { peer, assoc: e.assocId, direction: e.direction, outcome: e.outcome })

@@ -31,7 +31,8 @@ interface CallbackArgs {
 
 /** Maps a socket error to the failure kind the pool's leak model reads. */
 function kindOfSocketError (err: NodeJS.ErrnoException): FailureKind {
-  if (err.code === 'ECONNREFUSED') return 'refused'
+  // A stopped container's name stops resolving: to its peers that is nothing listening, as a refusal is.
+  if (err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return 'refused'
   if (err.code === 'ECONNRESET' || err.code === 'EPIPE') return 'reset'
   if (err.code === 'ETIMEDOUT' || err.code === 'EHOSTUNREACH') return 'timeout'
   return 'aborted'

@@ -1,17 +1,16 @@
-import type { LocalSite } from '../local-site.js'
+import type { SiteBackend } from '../site-backend.js'
 import type { MtaStatusEntry } from '../status-table.js'
 
 /**
  * Gathers every MTA's /status. A process that is down or paused cannot answer; its entry says
  * so in `state` and carries nulls, so that the JSON always has one entry per server.
  */
-export async function gatherStatus (site: LocalSite): Promise<MtaStatusEntry[]> {
+export async function gatherStatus (site: SiteBackend): Promise<MtaStatusEntry[]> {
   return await Promise.all(site.names.map(async (name): Promise<MtaStatusEntry> => {
-    const record = site.server(name)
-    const proc = site.processState(name)
+    const proc = await site.processState(name)
     const s = proc === 'running' ? await site.fetchStatus(name) : undefined
     if (s === undefined) {
-      return { name, site: record.site, build: null, state: proc === 'running' ? 'unresponsive' : proc, controlBlocks: null, queues: [], delivered: null, duplicatesSuppressed: null, ndrs: null, pid: record.pid }
+      return { name, site: site.siteOf(name), build: null, state: proc === 'running' ? 'unresponsive' : proc, controlBlocks: null, queues: [], delivered: null, duplicatesSuppressed: null, ndrs: null }
     }
     const cb = s.controlBlocks as MtaStatusEntry['controlBlocks'] & Record<string, unknown>
     return {

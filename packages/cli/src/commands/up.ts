@@ -12,7 +12,7 @@ import { gatherStatus } from './status.js'
 export async function up (opts: UpOptions & { detach: boolean, colour: boolean }, out: (line: string) => void): Promise<LocalSite> {
   const site = await LocalSite.prepare(opts)
   if (!opts.detach) updateSiteState(site.dataDir, s => { s.supervisorPid = process.pid })
-  for (const name of site.names) site.start(name)
+  for (const name of site.names) site.spawn(name)
   const follower = opts.detach ? undefined : new LogFollower(site.names.map(n => site.server(n).logFile), (_, line) => out(formatLogLine(line, opts.colour)), false)
   follower?.follow()
   try {

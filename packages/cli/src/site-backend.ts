@@ -1,0 +1,21 @@
+import type { ProcessState } from './processes.js'
+
+/** What the commands need of a running site, whichever way its MTAs run. */
+export interface SiteBackend {
+  readonly kind: 'local' | 'docker'
+  /** Server names (SRV-A …), in topology order. */
+  readonly names: string[]
+  /** The canonical server name for what the user typed; throws CliError listing the known ones. */
+  resolve: (name: string) => string
+  siteOf: (name: string) => string
+  processState: (name: string) => ProcessState | Promise<ProcessState>
+  start: (name: string) => Promise<void>
+  waitReady: (name: string, timeoutMs?: number) => Promise<void>
+  kill: (name: string) => Promise<void>
+  stop: (name: string) => Promise<void>
+  restart: (name: string) => Promise<void>
+  pause: (name: string) => Promise<void>
+  resume: (name: string) => Promise<void>
+  fetchStatus: (name: string, timeoutMs?: number) => Promise<Record<string, unknown> | undefined>
+  submit: (name: string, body: Record<string, unknown>) => Promise<string[]>
+}

@@ -1,0 +1,84 @@
+import { execFile, execFileSync } from 'node:child_process'
+import { createServer } from 'node:net'
+import { resolve } from 'node:path'
+import { promisify } from 'node:util'
+import { XCON } from './site-harness.js'
+
+const run = promisify(execFile)
+export const ROOT = resolve(import.meta.dirname, '../..')
+
+/** Whether a Docker engine answers here (checked once, with a timeout, so a dead daemon cannot hang the suite). */
+export function dockerAvailable (): { ok: boolean, why: string } {
+  try {
+    execFileSync('docker', ['info', '--format', '{{.ServerVersion}}'], { timeout: 15_000, stdio: 'pipe' })
+  } catch (err) {
+    return { ok: false, why: (err as { code?: string }).code === 'ENOENT' ? 'no docker command' : 'the Docker engine does not answer' }
+  }
+  for (const compose of [['docker', 'compose', 'version'], ['docker-compose', 'version']]) {
+    try {
+      execFileSync(compose[0]!, compose.slice(1), { timeout: 15_000, stdio: 'pipe' })
+      return { ok: true, why: '' }
+    } catch { /* try the next */ }
+  }
+  return { ok: false, why: 'neither docker compose nor docker-compose is installed' }
+}
+
+export async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number }
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+/** A compose site driven through the real `xcon --docker` command, with its own project name and ports. */
+export class DockerTestSite {
+  constructor (readonly project: string, readonly env: NodeJS.ProcessEnv, readonly ports: Record<string, number>) {}
+
+  static async create (project: string, env: Record<string, string>): Promise<DockerTestSite> {
+    const ports: Record<string, number> = {}
+    for (const s of ['A', 'B', 'C', 'D']) ports[`SRV-${s}`] = await freePort()
+    const portEnv = Object.fromEntries(Object.entries(ports).map(([s, p]) => [`XCON_PORT_${s.slice(-1)}`, String(p)]))
+    return new DockerTestSite(project, { ...process.env, XCON_IMAGE: 'xcon:latest', ...portEnv, ...env }, ports)
+  }
+
+  async xcon (...args: string[]): Promise<string> {
+    const { stdout } = await run(process.execPath, [XCON, ...args, '--docker', '--project', this.project, '--file', resolve(ROOT, 'docker-compose.yml')], { cwd: ROOT, env: this.env, timeout: 180_000, maxBuffer: 64 << 20 })
+    return stdout
+  }
+
+  async status (server: string): Promise<any> {
+    const res = await fetch(`http://127.0.0.1:${this.ports[server]!}/status`, { signal: AbortSignal.timeout(3000) })
+    return await res.json()
+  }
+
+  async deliveries (server: string): Promise<Array<{ mtsId: string }>> {
+    const res = await fetch(`http://127.0.0.1:${this.ports[server]!}/deliveries`, { signal: AbortSignal.timeout(3000) })
+    return ((await res.json()) as { deliveries: Array<{ mtsId: string }> }).deliveries
+  }
+
+  async send (from: string, to: string, count: number): Promise<string[]> {
+    return (JSON.parse(await this.xcon('send', '--from', from, '--to', to, '--count', String(count), '--json')) as { mtsIds: string[] }).mtsIds
+  }
+
+  /** The JSON log lines of one MTA, read with `xcon logs --docker --json`. */
+  async logs (server: string, eventId?: number): Promise<Array<Record<string, any>>> {
+    const out = await this.xcon('logs', '--server', server, '--json')
+    return out.split('\n').filter(l => l.startsWith('{')).map(l => JSON.parse(l) as Record<string, any>)
+      .filter(r => eventId === undefined || r.eventId === eventId)
+  }
+
+  /** Removes the containers, network and volumes, whatever state they are in. */
+  async destroy (): Promise<void> {
+    try { await this.xcon('down', '--volumes') } catch { /* nothing to remove */ }
+  }
+}
+
+/** Builds xcon:latest (cached layers make a rebuild quick), on the official base or an offline one. */
+export async function buildImage (): Promise<string> {
+  const { stdout } = await run('bash', [resolve(ROOT, 'scripts/build-image.sh')], { cwd: ROOT, timeout: 600_000 })
+  return stdout.trim()
+}
