@@ -32,6 +32,6 @@ describe('crash recovery', () => {
     await t.xcon('start', 'SRV-A', 'SRV-B')
     await waitFor('25 on SRV-B', async () => (await t.deliveries('SRV-B')).length === 25)
     expect(countByMtsId(await t.deliveries('SRV-B'))).toEqual(new Map(ids.map(id => [id, 1])))
-    expect(t.logs('SRV-A').some(r => r.msg === 'queues restored from the store' && r.queues['SRV-B'] === 25)).toBe(true)
+    expect(t.logs('SRV-A').some(r => r.msg === 'queues restored from the store' && r.queues['server:SRV-B'] === 25)).toBe(true)
   })
 })

@@ -42,10 +42,10 @@ export class TestSite {
     return await this.site.submit(from, { to: [to], count, subject })
   }
 
-  async deliveries (name: string): Promise<Array<{ mtsId: string, mailbox: string, hops: string[] }>> {
+  async deliveries (name: string): Promise<Array<{ mtsId: string, mailbox: string, hops: string[], originator: string, subject: string, kind: string }>> {
     const s = this.site.server(name)
     const res = await fetch(`http://${s.adminHost}:${s.adminPort}/deliveries`)
-    return ((await res.json()) as { deliveries: Array<{ mtsId: string, mailbox: string, hops: string[] }> }).deliveries
+    return ((await res.json()) as { deliveries: Array<{ mtsId: string, mailbox: string, hops: string[], originator: string, subject: string, kind: string }> }).deliveries
   }
 
   /** The JSON log records of one MTA, optionally only one event ID. */

@@ -110,6 +110,7 @@ export class LocalSite implements SiteBackend {
     for (const s of allServers(topology)) {
       s.port ??= await freePort()
       s.adminPort ??= await freePort()
+      if (s.ims !== undefined) s.ims.port ??= await freePort()
       servers[s.name] = { name: s.name, site: s.site, pid: null, port: s.port, adminHost: s.adminHost, adminPort: s.adminPort, logFile: paths.log(s.name) }
     }
     writeFileSync(paths.topology, JSON.stringify(serializeTopology(topology), null, 2))

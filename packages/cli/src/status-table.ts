@@ -6,6 +6,8 @@ export interface MtaStatusEntry {
   state: string
   controlBlocks: { capacity: number, free: number, inUse: number, leaked: number, exhausted: boolean } | null
   queues: Array<{ peer: string, depth: number }>
+  connectors?: Array<{ name: string, type: string, peer: string, state: string, depth: number }>
+  smtp?: { port: number, domain: string }
   delivered: number | null
   duplicatesSuppressed: number | null
   ndrs: number | null
@@ -14,7 +16,8 @@ export interface MtaStatusEntry {
 
 /** A fixed-width table, one line per MTA, for people. */
 export function renderStatusTable (mtas: MtaStatusEntry[]): string {
-  const rows = [['SERVER', 'SITE', 'BUILD', 'STATE', 'CB FREE', 'LEAKED', 'QUEUES (peer:depth)', 'DELIVERED', 'DUPS', 'NDRS']]
+  const withConnectors = mtas.some(m => (m.connectors?.length ?? 0) > 0 || m.smtp !== undefined)
+  const rows = [['SERVER', 'SITE', 'BUILD', 'STATE', 'CB FREE', 'LEAKED', 'QUEUES (peer:depth)', ...(withConnectors ? ['CONNECTORS (name:state:depth)'] : []), 'DELIVERED', 'DUPS', 'NDRS']]
   for (const m of mtas) {
     const cb = m.controlBlocks
     rows.push([
@@ -25,6 +28,7 @@ export function renderStatusTable (mtas: MtaStatusEntry[]): string {
       cb === null ? '-' : `${cb.free}/${cb.capacity}`,
       cb === null ? '-' : String(cb.leaked),
       m.queues.length === 0 ? '-' : m.queues.map(q => `${q.peer}:${q.depth}`).join(' '),
+      ...(withConnectors ? [[...(m.connectors ?? []).map(c => `${c.name}:${c.state}:${c.depth}`), ...(m.smtp === undefined ? [] : [`IMS:${m.smtp.port}`])].join(' ') || '-'] : []),
       String(m.delivered ?? '-'),
       String(m.duplicatesSuppressed ?? '-'),
       String(m.ndrs ?? '-')

@@ -22,6 +22,8 @@ export interface Envelope {
   subject: string
   kind: 'message' | 'report'
   trace: Hop[]
+  /** `rfc822`: the content is a whole Internet message (it came in over SMTP); absent: plain text. */
+  format?: 'rfc822'
 }
 
 export interface Message {

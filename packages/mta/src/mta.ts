@@ -1,28 +1,37 @@
+import { createServer, type Server } from 'node:http'
 import { WebSocketServer, type WebSocket } from 'ws'
-import { createActor, type Actor } from 'xstate'
+import type { Actor } from 'xstate'
 import {
-  BUILDS, associationMachine, formatMtsId, freeBlocks, lostConnection, noFreeControlBlocks, nonDeliveryGenerated,
-  poolDrain, poolMachine, poolOpen, poolRelease, resolveAddress, route, rpcBindFailed, serviceStarted, serviceStopped,
+  BUILDS, classifyAddress, formatMtsId, freeBlocks, hopKey, lostConnection, mtaDn, noFreeControlBlocks, nonDeliveryGenerated,
+  poolDrain, poolOpen, poolRelease, route, rpcBindFailed, serviceStarted, serviceStopped,
   socketConnectRefused, InvalidAddressError,
-  type Envelope, type MtaConfig, type MtaEvent, type PoolEmitted, type Priority, type TransferErrorFrame, type TransferFrame, type TransferOkFrame
+  type Envelope, type MtaConfig, type MtaEvent, type PoolEmitted, type poolMachine, type Priority, type Route,
+  type TransferErrorFrame, type TransferFrame, type TransferOkFrame
 } from '@xcon/core'
+import { createAssociationPool, type PoolKind } from './association-pool.js'
 import { systemClock, type Clock } from './clock.js'
+import { ImsListener, ImsQueue } from './ims.js'
 import { logEvent, type Logger } from './logger.js'
 import type { OutboundLink } from './outbound-link.js'
-import { PeerQueue } from './peer-queue.js'
+import { PeerQueue, type QueueHost } from './peer-queue.js'
 import { MtaStore, type QueuedMessage } from './store.js'
-import { wsTransport } from './ws-transport.js'
+import { channelAuth } from './ws-transport.js'
 
 /** A message as a client submits it. */
 export interface Submission {
-  /** Alias on this server, or alias@THIS-SERVER. */
+  /** Alias on this server, or alias@THIS-SERVER; with `external`, an Internet address (mail in over SMTP). */
   from: string
   to: string[]
   subject?: string
   content?: Uint8Array
   priority?: Priority
   kind?: Envelope['kind']
+  format?: 'rfc822'
+  external?: boolean
 }
+
+/** Most hops a message may make before it is taken for a loop (X.411 diagnostic loop-detected). */
+const MAX_HOPS = 16
 
 export type MtaState = 'starting' | 'running' | 'stopping' | 'stopped'
 
@@ -34,11 +43,17 @@ export type MtaState = 'starting' | 'running' | 'stopping' | 'stopped'
 export class Mta {
   readonly log: Logger
   readonly store: MtaStore
+  /** The intra-site pool (network type 5): the one Q260167 is about. */
   readonly pool: Actor<typeof poolMachine>
+  /** The connector pool (network type 1): Site and X.400 Connector associations. */
+  readonly connectorPool: Actor<typeof poolMachine>
+  /** Outbound queues by key: `server:NAME` for each other server of the site, `connector:NAME` for each connector. */
   readonly queues = new Map<string, PeerQueue>()
+  readonly ims: { listener: ImsListener, queue: ImsQueue } | undefined
   readonly eventCounts: Record<number, number> = {}
   private readonly links = new Map<string, OutboundLink>()
   private readonly pendingInbound = new Map<string, WebSocket>()
+  private http: Server | undefined
   private wss: WebSocketServer | undefined
   private inboundCount = 0
   private readonly startedAt = Date.now()
@@ -49,37 +64,79 @@ export class Mta {
     this.log = deps.log
     const clock = deps.clock ?? systemClock
     this.store = new MtaStore(deps.storePath)
-    const transport = wsTransport({
+    const transportDeps = {
       config,
       log: this.log,
       links: this.links,
       pendingInbound: this.pendingInbound,
-      acceptTransfer: async (frame, peer) => await this.acceptTransfer(frame, peer),
+      acceptTransfer: async (frame: TransferFrame, peer: string, channel: string) => await this.acceptTransfer(frame, peer, channel),
       transferTimeoutMs: 30_000
-    })
-    const machine = poolMachine.provide({ actors: { association: associationMachine.provide({ actors: { transport } }) } })
-    this.pool = createActor(machine, {
-      input: {
-        capacity: config.server.controlBlocks,
-        networkType: config.networkType,
-        leakPolicy: config.leakPolicy,
-        seed: config.leakSeed,
-        timing: config.timing
-      }
-    })
-    this.pool.on('*', (e) => this.onPoolEvent(e))
+    }
+    this.pool = createAssociationPool('site', config, transportDeps, e => this.onPoolEvent('site', e))
+    this.connectorPool = createAssociationPool('connector', config, transportDeps, e => this.onPoolEvent('connector', e))
+    const poolOf = (channel: string): Actor<typeof poolMachine> => channel === 'site' ? this.pool : this.connectorPool
+    const host: QueueHost = {
+      config,
+      log: this.log,
+      store: this.store,
+      clock,
+      links: this.links,
+      open: (target, assocId, channel) => poolOf(channel).send(poolOpen(assocId, 'outbound', target, channel)),
+      release: (assocId, channel) => poolOf(channel).send(poolRelease(assocId)),
+      nonDelivery: async (item, reason, diagnostic) => await this.nonDelivery(item, reason, diagnostic),
+      onDown: (queue) => { this.rerouteAround(queue).catch((err: Error) => this.log.error({ err }, `rerouting around ${queue.key} failed`)) }
+    }
     for (const peer of config.peers) {
-      this.queues.set(peer.name, new PeerQueue(peer.name, {
-        config,
-        log: this.log,
-        store: this.store,
-        clock,
-        links: this.links,
-        open: (p, assocId) => this.pool.send(poolOpen(assocId, 'outbound', p)),
-        release: (assocId) => this.pool.send(poolRelease(assocId)),
-        nonDelivery: async (item, reason, diagnostic) => await this.nonDelivery(item, reason, diagnostic)
+      this.queues.set(`server:${peer.name}`, new PeerQueue(`server:${peer.name}`, host, { targets: [peer.name], channel: 'site', dn: mtaDn(config.organization, config.site.name, peer.name) }))
+    }
+    for (const c of Object.values(config.topology.connectors)) {
+      if (channelAuth(config, c.name) === undefined) continue
+      const far = c.sites[0] === config.site.name ? c.sites[1] : c.sites[0]
+      this.queues.set(`connector:${c.name}`, new PeerQueue(`connector:${c.name}`, host, {
+        targets: c.bridgeheads[far]!,
+        channel: c.name,
+        dn: `/o=${config.organization}/ou=${config.site.name}/cn=Configuration/cn=Connections/cn=${c.name}`
       }))
     }
+    const imsSpec = config.server.ims
+    this.ims = imsSpec === undefined
+      ? undefined
+      : {
+          listener: new ImsListener(config, imsSpec, this.log, async s => await this.submit(s)),
+          queue: new ImsQueue({ config, log: this.log, store: this.store, clock, nonDelivery: async (i, r, d) => await this.nonDelivery(i, r, d) }, imsSpec.smartHost)
+        }
+  }
+
+  /** The queue a next-hop key names, or undefined for one this MTA does not have. */
+  private queueFor (key: string): { add: (items: QueuedMessage[]) => void } | undefined {
+    return key === 'ims' ? this.ims?.queue : this.queues.get(key)
+  }
+
+  /** Routes with the GWART, avoiding connectors whose queue is failing. */
+  private route (recipients: readonly string[]): Route {
+    return route(this.config.topology, this.config.server.name, recipients, c => this.queues.get(`connector:${c}`)?.isDown ?? false)
+  }
+
+  /**
+   * A connector failed to open: its waiting mail that another connector can carry moves there
+   * (the GWART's fallback); the rest waits for the next open retry.
+   */
+  private async rerouteAround (queue: PeerQueue): Promise<void> {
+    if (queue.route.channel === 'site') return
+    const waiting = queue.takeWaiting()
+    const stay: QueuedMessage[] = []
+    const moves: Array<{ from: QueuedMessage, to: Omit<QueuedMessage, 'seq'> }> = []
+    for (const item of waiting) {
+      const r = this.route(item.envelope.recipients)
+      const [only] = [...r.hops]
+      if (r.hops.size !== 1 || only![0] === queue.key || r.local.length > 0 || r.unroutable.length > 0) { stay.push(item); continue }
+      moves.push({ from: item, to: { ...item, queue: only![0] } })
+    }
+    if (stay.length > 0) queue.add(stay)
+    if (moves.length === 0) return
+    const records = await this.store.requeue(moves)
+    this.log.warn({ category: 'X.400 Service', from: queue.key, count: records.length, to: [...new Set(records.map(r => r.queue))] }, `${records.length} messages rerouted around ${queue.key}, which cannot open`)
+    for (const r of records) this.queueFor(r.queue)?.add([r])
   }
 
   event (e: MtaEvent, fields: Record<string, unknown> = {}): void {
@@ -87,99 +144,114 @@ export class Mta {
     logEvent(this.log, e, fields)
   }
 
-  /** Listens for associations, reloads the durable queues, and logs 9298. */
+  /**
+   * Listens for associations (intra-site on /xcon/association, connectors on
+   * /xcon/connector/NAME), reloads the durable queues, starts the IMS, and logs 9298.
+   */
   async start (): Promise<void> {
     this.pool.start()
+    this.connectorPool.start()
     const { server } = this.config
-    const wss = new WebSocketServer({
-      host: listenHost(server.host),
-      port: server.port ?? 0,
-      path: '/xcon/association',
-      maxPayload: this.config.maxFrameBytes,
-      perMessageDeflate: false
+    const wss = new WebSocketServer({ noServer: true, maxPayload: this.config.maxFrameBytes, perMessageDeflate: false })
+    const http = createServer((_req, res) => { res.writeHead(404).end() })
+    http.on('upgrade', (req, socket, head) => {
+      const path = new URL(req.url ?? '/', 'ws://mta').pathname
+      const channel = path === '/xcon/association'
+        ? 'site'
+        : path.startsWith('/xcon/connector/') ? decodeURIComponent(path.slice('/xcon/connector/'.length)) : undefined
+      if (channel === undefined || channelAuth(this.config, channel) === undefined) {
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n')
+        return
+      }
+      wss.handleUpgrade(req, socket, head, ws => this.onInbound(ws, channel))
     })
     this.wss = wss
+    this.http = http
     await new Promise<void>((resolve, reject) => {
-      wss.once('listening', resolve)
-      wss.once('error', reject)
+      http.once('error', reject)
+      http.listen(server.port ?? 0, listenHost(server.host), () => resolve())
     })
-    wss.on('error', (err) => this.log.error({ err }, 'association listener error'))
-    this.port = (wss.address() as { port: number }).port
-    wss.on('connection', (ws) => this.onInbound(ws))
+    http.on('error', (err) => this.log.error({ err }, 'association listener error'))
+    this.port = (http.address() as { port: number }).port
     const restored = this.store.loadQueues()
-    for (const [peer, items] of restored) {
-      const queue = this.queues.get(peer)
+    for (const [key, items] of restored) {
+      const queue = this.queueFor(key)
       if (queue === undefined) {
-        this.log.warn({ category: 'Configuration', peer, depth: items.length }, `${items.length} queued messages for ${peer}, which is no longer in site ${this.config.site.name}, stay in the store`)
+        this.log.warn({ category: 'Configuration', queue: key, depth: items.length }, `${items.length} queued messages for ${key}, which this MTA no longer serves, stay in the store`)
         continue
       }
       queue.add(items)
     }
+    const smtpPort = await this.ims?.listener.listen()
     if (restored.size > 0) {
       this.log.info({ category: 'MTA Administration', queues: Object.fromEntries([...restored].map(([p, i]) => [p, i.length])) }, 'queues restored from the store')
     }
     this.state = 'running'
     this.event(serviceStarted(server.build), {
       port: this.port,
+      ...(smtpPort === undefined ? {} : { smtpPort }),
       controlBlocks: server.controlBlocks,
       timeScale: server.timeScale,
       leak: this.config.leakPolicy.leaks ? { kinds: this.config.leakPolicy.kinds, probability: this.config.leakPolicy.probability, seed: this.config.leakSeed } : false
     })
   }
 
-  private onInbound (ws: WebSocket): void {
+  private onInbound (ws: WebSocket, channel: string): void {
     if (this.state !== 'running') {
       ws.close(1001, 'the MTA is closing down')
       return
     }
+    const pool = channel === 'site' ? this.pool : this.connectorPool
     const assocId = `in-${++this.inboundCount}`
     this.pendingInbound.set(assocId, ws)
-    this.pool.send(poolOpen(assocId, 'inbound'))
-    if (!(assocId in this.pool.getSnapshot().context.held)) {
+    pool.send(poolOpen(assocId, 'inbound', undefined, channel))
+    if (!(assocId in pool.getSnapshot().context.held)) {
       // No control block: the bind is refused, and the caller sees a failure (9156 logged by onPoolEvent).
       this.pendingInbound.delete(assocId)
       ws.close(4503, 'no free control blocks')
     }
   }
 
-  private onPoolEvent (e: PoolEmitted): void {
-    const { config } = this
-    const queue = e.peer === undefined ? undefined : this.queues.get(e.peer)
+  private onPoolEvent (kind: PoolKind, e: PoolEmitted): void {
+    const pool = kind === 'site' ? this.pool : this.connectorPool
+    const channel = kind === 'site' ? 'site' : e.assocId.startsWith('out-') ? e.assocId.slice(4, e.assocId.lastIndexOf('-')) : undefined
+    const queue = e.direction !== 'outbound' ? undefined : kind === 'site' ? this.queues.get(`server:${e.peer ?? ''}`) : this.queues.get(`connector:${channel ?? ''}`)
     switch (e.type) {
       case 'cb.exhausted':
-        this.event(noFreeControlBlocks(e.networkType, e.capacity), { peer: e.peer ?? null, direction: e.direction, assoc: e.assocId })
-        if (e.direction === 'outbound') queue?.onExhausted(e.assocId)
+        this.event(noFreeControlBlocks(e.networkType, e.capacity), { peer: e.peer ?? null, direction: e.direction, assoc: e.assocId, pool: kind })
+        queue?.onExhausted(e.assocId)
         break
       case 'cb.refused':
-        if (e.direction === 'outbound') queue?.onExhausted(e.assocId)
+        queue?.onExhausted(e.assocId)
         break
       case 'cb.acquired':
         this.log.debug({ category: 'Resource', assoc: e.assocId, peer: e.peer, direction: e.direction, controlBlock: e.controlBlock, free: e.free }, `control block ${e.controlBlock} acquired`)
         break
       case 'assoc.bound':
-        this.log.info({ category: 'Interface', assoc: e.assocId, peer: e.peer, direction: e.direction, controlBlock: e.controlBlock }, `${e.direction} association with ${e.peer} bound`)
-        if (e.direction === 'outbound') queue?.onBound(e.assocId)
+        this.log.info({ category: 'Interface', assoc: e.assocId, peer: e.peer, direction: e.direction, controlBlock: e.controlBlock, pool: kind }, `${e.direction} ${kind === 'site' ? 'association' : 'connector association'} with ${e.peer} bound`)
+        queue?.onBound(e.assocId)
         break
       case 'assoc.ended': {
         const failed = e.outcome !== 'released'
         const peer = e.peer ?? 'an unknown MTA'
+        const fields = { peer, assoc: e.assocId, outcome: e.outcome, pool: kind, ...(channel === undefined || channel === 'site' ? {} : { connector: channel }) }
         if (failed && e.direction === 'outbound' && !e.wasBound) {
           // 9215 is socket error 10061, a refused connect(); a name that no longer resolves is only 9318.
-          if (e.reason.includes('ECONNREFUSED')) this.event(socketConnectRefused(e.controlBlock), { peer, assoc: e.assocId })
-          this.event(rpcBindFailed(e.controlBlock, peer, `${e.outcome}: ${e.reason}`), { peer, assoc: e.assocId, outcome: e.outcome })
+          if (e.reason.includes('ECONNREFUSED')) this.event(socketConnectRefused(e.controlBlock), fields)
+          this.event(rpcBindFailed(e.controlBlock, peer, `${e.outcome}: ${e.reason}`), fields)
         } else if (failed && e.wasBound) {
-          this.event(lostConnection(e.controlBlock, peer, `${e.outcome}: ${e.reason}`), { peer, assoc: e.assocId, direction: e.direction, outcome: e.outcome })
+          this.event(lostConnection(e.controlBlock, peer, `${e.outcome}: ${e.reason}`), { ...fields, direction: e.direction })
         } else {
-          this.log.info({ category: 'Interface', assoc: e.assocId, peer, direction: e.direction, outcome: e.outcome, reason: e.reason }, `${e.direction} association with ${peer} ${failed ? `failed (${e.outcome}: ${e.reason})` : 'released'}`)
+          this.log.info({ category: 'Interface', ...fields, direction: e.direction, reason: e.reason }, `${e.direction} association with ${peer} ${failed ? `failed (${e.outcome}: ${e.reason})` : 'released'}`)
         }
         if (e.leaked) {
-          const ctx = this.pool.getSnapshot().context
+          const ctx = pool.getSnapshot().context
           this.log.warn(
             { category: 'Resource', controlBlock: e.controlBlock, peer, direction: e.direction, outcome: e.outcome, free: e.free, leaked: ctx.leaked.length, capacity: ctx.capacity },
-            `control block ${e.controlBlock} (network type ${config.networkType}) was not returned after the failed ${e.direction} association with ${peer} (${e.outcome}); ${e.free} of ${ctx.capacity} free, ${ctx.leaked.length} lost`
+            `control block ${e.controlBlock} (network type ${ctx.networkType}) was not returned after the failed ${e.direction} association with ${peer} (${e.outcome}); ${e.free} of ${ctx.capacity} free, ${ctx.leaked.length} lost`
           )
         }
-        if (e.direction === 'outbound') queue?.onEnded(e.assocId, e.wasBound, failed, `${e.outcome}: ${e.reason}`)
+        queue?.onEnded(e.assocId, e.wasBound, failed, `${e.outcome}: ${e.reason}`)
         break
       }
     }
@@ -188,46 +260,63 @@ export class Mta {
   /** Accepts mail from a client: durably queued or delivered before the MTS-ID is returned. */
   async submit (s: Submission): Promise<string> {
     const { config } = this
-    const alias = s.from.includes('@') ? resolveAddress(config.topology, s.from) : { alias: s.from.toLowerCase(), server: config.server.name }
-    if (alias.server !== config.server.name) throw new InvalidAddressError(s.from, `the originator must have a mailbox on ${config.server.name}`)
+    let originator: string
+    if (s.external === true) {
+      originator = classifyAddress(config.topology, s.from).canonical
+    } else {
+      const from = s.from.includes('@') ? classifyAddress(config.topology, s.from) : { kind: 'internal' as const, alias: s.from.toLowerCase(), server: config.server.name }
+      if (from.kind !== 'internal' || from.server !== config.server.name) throw new InvalidAddressError(s.from, `the originator must have a mailbox on ${config.server.name}`)
+      originator = `${from.alias}@${config.server.name}`
+    }
     const now = Date.now()
-    const r = route(config.topology, config.server.name, s.to)
+    const r = this.route(s.to)
     const envelope: Envelope = {
       mtsId: formatMtsId(config.organization, config.server.name, now, this.store.nextMtsCounter()),
-      originator: `${alias.alias}@${config.server.name}`,
-      recipients: s.to.map(t => { const a = resolveAddress(config.topology, t); return `${a.alias}@${a.server}` }),
+      originator,
+      recipients: s.to.map(t => classifyAddress(config.topology, t).canonical),
       priority: s.priority ?? 'normal',
       submitTime: now,
       subject: s.subject ?? '',
       kind: s.kind ?? 'message',
-      trace: [{ server: config.server.name, site: config.site.name, arrived: now }]
+      trace: [{ server: config.server.name, site: config.site.name, arrived: now }],
+      ...(s.format === undefined ? {} : { format: s.format })
     }
     const content = s.content ?? new Uint8Array(0)
-    const queued = [...r.intraSite].map(([peer, recipients]) => ({ peer, envelope: { ...envelope, recipients }, content, transferFailures: 0, enqueuedAt: now }))
-    const local = r.local.length > 0 ? { envelope: { ...envelope, recipients: r.local }, mailboxes: r.local.map(a => a.split('@')[0]!) } : undefined
-    const records = await this.store.submit(queued, local)
-    for (const record of records) this.queues.get(record.peer)!.add([record])
+    const local = r.local.length > 0 ? { envelope: { ...envelope, recipients: r.local.map(a => `${a}@${config.server.name}`) }, mailboxes: r.local } : undefined
+    const records = await this.store.submit(this.copies(envelope, content, r, now), local)
+    for (const record of records) this.queueFor(record.queue)!.add([record])
     for (const u of r.unroutable) {
-      await this.nonDelivery({ seq: 0, peer: '', envelope: { ...envelope, recipients: [u.recipient] }, content, transferFailures: 0, enqueuedAt: now }, 'unable-to-transfer', 'no-route')
+      await this.nonDelivery({ seq: 0, queue: '', envelope: { ...envelope, recipients: [u.recipient] }, content, transferFailures: 0, enqueuedAt: now }, 'unable-to-transfer', u.reason)
     }
     return envelope.mtsId
   }
 
-  private async acceptTransfer (frame: TransferFrame, peer: string): Promise<TransferOkFrame | TransferErrorFrame> {
+  /** One queued copy per next hop, each with its own recipients. */
+  private copies (envelope: Envelope, content: Uint8Array, r: Route, now: number): Array<Omit<QueuedMessage, 'seq'>> {
+    return [...r.hops].map(([key, { recipients }]) => ({ queue: key, envelope: { ...envelope, recipients }, content, transferFailures: 0, enqueuedAt: now }))
+  }
+
+  /**
+   * Takes a transfer from a peer: its recipients here are delivered, the others relayed on (this
+   * MTA is a bridgehead, or mail crossed a connector), all in one durable transaction before the
+   * acknowledgement.
+   */
+  private async acceptTransfer (frame: TransferFrame, peer: string, channel: string): Promise<TransferOkFrame | TransferErrorFrame> {
     const { config } = this
     const { envelope } = frame
     const error = (code: string, text: string, definite: boolean): TransferErrorFrame => ({ type: 'transfer_error', seq: frame.seq, mtsId: envelope.mtsId, code, text, definite })
-    const mailboxes: string[] = []
-    for (const r of envelope.recipients) {
-      let server: string
-      try { server = resolveAddress(config.topology, r).server } catch (err) { return error('XCON_ERR_INVALID_ADDRESS', (err as Error).message, true) }
-      if (server !== config.server.name) return error('XCON_ERR_INVALID_ADDRESS', `${r} has no mailbox on ${config.server.name} (sent by ${peer})`, true)
-      mailboxes.push(r.split('@')[0]!.toLowerCase())
+    if (envelope.trace.some(h => h.server === config.server.name) || envelope.trace.length >= MAX_HOPS) {
+      return error('XCON_ERR_LOOP_DETECTED', `${envelope.mtsId} has been here before (${envelope.trace.map(h => h.server).join(' > ')})`, true)
     }
-    const arrived = { ...envelope, trace: [...envelope.trace, { server: config.server.name, site: config.site.name, arrived: Date.now() }] }
+    let r: Route
+    try { r = this.route(envelope.recipients) } catch (err) { return error('XCON_ERR_INVALID_ADDRESS', (err as Error).message, true) }
+    if (r.unroutable.length > 0) return error('XCON_ERR_NO_ROUTE', r.unroutable.map(u => `${u.recipient}: ${u.reason}`).join('; '), true)
+    const now = Date.now()
+    const arrived: Envelope = { ...envelope, trace: [...envelope.trace, { server: config.server.name, site: config.site.name, arrived: now }] }
     try {
-      const { duplicate } = await this.store.accept(arrived, mailboxes)
-      if (duplicate) this.log.info({ category: 'X.400 Service', mtsId: envelope.mtsId, peer }, `duplicate of ${envelope.mtsId} from ${peer} suppressed`)
+      const { duplicate, records } = await this.store.accept(arrived, r.local, this.copies(arrived, frame.content, r, now))
+      if (duplicate) this.log.info({ category: 'X.400 Service', mtsId: envelope.mtsId, peer, channel }, `duplicate of ${envelope.mtsId} from ${peer} suppressed`)
+      for (const record of records) this.queueFor(record.queue)!.add([record])
       return { type: 'transfer_ok', seq: frame.seq, mtsId: envelope.mtsId, duplicate }
     } catch (err) {
       this.log.error({ err, mtsId: envelope.mtsId }, 'could not store a transfer')
@@ -238,12 +327,13 @@ export class Mta {
   /** Logs 290 and answers the originator with a report; a report is never answered with another. */
   private async nonDelivery (item: QueuedMessage, reason: string, diagnostic: string): Promise<void> {
     const { envelope } = item
-    this.event(nonDeliveryGenerated(envelope.mtsId, reason, diagnostic), { mtsId: envelope.mtsId, recipients: envelope.recipients, peer: item.peer || null })
+    this.event(nonDeliveryGenerated(envelope.mtsId, reason, diagnostic), { mtsId: envelope.mtsId, recipients: envelope.recipients, queue: item.queue || null })
     await this.store.countNdr()
     if (envelope.kind === 'report') return
     const text = `Your message\n\n  Subject: ${envelope.subject}\n  Sent: ${new Date(envelope.submitTime).toISOString()}\n\ndid not reach the following recipient(s):\n\n${envelope.recipients.map(r => `  ${r} (reason ${reason}, diagnostic ${diagnostic}, MTS-ID ${envelope.mtsId})`).join('\n')}\n`
     try {
       await this.submit({ from: 'system-attendant', to: [envelope.originator], subject: `Undeliverable: ${envelope.subject}`, content: Buffer.from(text), kind: 'report' })
+      // An NDR to an Internet originator leaves through the IMS like any other Internet mail.
     } catch (err) {
       this.log.error({ err, mtsId: envelope.mtsId }, 'could not submit the non-delivery report')
     }
@@ -252,9 +342,11 @@ export class Mta {
   /** The `GET /status` document of this MTA. */
   status () {
     const ctx = this.pool.getSnapshot().context
-    const held = Object.values(ctx.held)
+    const cctx = this.connectorPool.getSnapshot().context
+    const held = [...Object.values(ctx.held), ...Object.values(cctx.held)]
     const byKind: Record<string, number> = {}
     for (const b of ctx.leaked) byKind[b.kind] = (byKind[b.kind] ?? 0) + 1
+    const queues = [...this.queues.values()]
     return {
       name: this.config.server.name,
       site: this.config.site.name,
@@ -275,8 +367,16 @@ export class Mta {
         leakedByKind: byKind,
         exhaustedCount: ctx.counts.exhausted
       },
+      connectorControlBlocks: { capacity: cctx.capacity, free: freeBlocks(cctx), inUse: Object.keys(cctx.held).length, leaked: cctx.leaked.length, networkType: cctx.networkType },
       associations: held.map(b => ({ id: b.assocId, peer: b.peer ?? null, direction: b.direction, state: b.state, controlBlock: b.index })),
-      queues: [...this.queues.values()].map(q => q.status()),
+      queues: queues.filter(q => q.route.channel === 'site').map(q => q.status()),
+      connectors: queues.filter(q => q.route.channel !== 'site').map(q => {
+        const c = this.config.topology.connectors[q.route.channel]!
+        return { name: c.name, type: c.type, ...q.status(), cost: c.cost }
+      }),
+      ...(this.ims === undefined
+        ? {}
+        : { smtp: { port: this.ims.listener.port ?? null, domain: this.config.topology.domain, smartHost: this.config.server.ims?.smartHost ?? null, queue: this.ims.queue.status() } }),
       delivered: this.store.counters.delivered,
       duplicatesSuppressed: this.store.counters.duplicatesSuppressed,
       ndrs: this.store.counters.ndrs,
@@ -295,12 +395,16 @@ export class Mta {
   async stop (graceMs = 3000): Promise<void> {
     if (this.state === 'stopping' || this.state === 'stopped') return
     this.state = 'stopping'
-    this.wss?.close()
-    await Promise.all([...this.queues.values()].map(async q => await q.stop(graceMs)))
+    this.http?.close()
+    await this.ims?.listener.close()
+    await Promise.all([...[...this.queues.values()].map(async q => await q.stop(graceMs)), this.ims?.queue.stop(graceMs)])
     this.pool.send(poolDrain())
+    this.connectorPool.send(poolDrain())
+    const busy = (): number => Object.keys(this.pool.getSnapshot().context.held).length + Object.keys(this.connectorPool.getSnapshot().context.held).length
     const deadline = Date.now() + 2000
-    while (Object.keys(this.pool.getSnapshot().context.held).length > 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 20))
+    while (busy() > 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 20))
     this.pool.stop()
+    this.connectorPool.stop()
     for (const ws of this.wss?.clients ?? []) ws.terminate()
     await this.store.close()
     this.state = 'stopped'

@@ -1,5 +1,5 @@
 import {
-  AssociationLostError, PRIORITIES, afterFailedOpen, afterFailedTransfer, mtaDn, queueBacklogged, queueSubsided,
+  AssociationLostError, PRIORITIES, afterFailedOpen, afterFailedTransfer, queueBacklogged, queueSubsided,
   type MtaConfig
 } from '@xcon/core'
 import type { Clock } from './clock.js'
@@ -14,10 +14,22 @@ export interface QueueHost {
   store: MtaStore
   clock: Clock
   links: Map<string, OutboundLink>
-  /** Asks the pool for an outbound association to `peer`; returns its id. Pool events may arrive before it returns. */
-  open: (peer: string, assocId: string) => void
-  release: (assocId: string) => void
+  /** Asks the channel's pool for an outbound association to `target`. Pool events may arrive before it returns. */
+  open: (target: string, assocId: string, channel: string) => void
+  release: (assocId: string, channel: string) => void
   nonDelivery: (item: QueuedMessage, reason: string, diagnostic: string) => Promise<void>
+  /** Called after a failed open of a connector queue, so that its mail can take another connector. */
+  onDown?: (queue: PeerQueue) => void
+}
+
+/** Where a queue's associations go: the servers it may open to, in order, and over which channel. */
+export interface QueueRoute {
+  /** Remote servers to try, in turn (one for a server of the site or an X.400 Connector). */
+  targets: string[]
+  /** `site`, or the connector's name. */
+  channel: string
+  /** The distinguished name that events 659/660 print for this queue. */
+  dn: string
 }
 
 export type QueueState = 'idle' | 'opening' | 'bound' | 'retry-wait'
@@ -25,7 +37,8 @@ export type QueueState = 'idle' | 'opening' | 'bound' | 'retry-wait'
 const rank = (m: QueuedMessage): number => PRIORITIES.indexOf(m.envelope.priority)
 
 /**
- * The outbound queue for one other server of the site (Q158633: one per server). It opens an
+ * An outbound queue: one per other server of the site (Q158633) and one per connector, as the
+ * Queues tab lists them. It opens an
  * association when it has mail, sends up to a window of transfers, removes a message only after
  * the peer acknowledged it, retries failed opens every open interval and answers the queue with
  * non-delivery reports after the last retry, and releases an idle association after the
@@ -44,10 +57,21 @@ export class PeerQueue {
   private alarmRaised = false
   private stopped = false
   private opens = 0
+  private target = 0
   lastFailure: { at: number, reason: string } | undefined
   sent = 0
 
-  constructor (readonly peer: string, private readonly host: QueueHost) {}
+  constructor (readonly key: string, private readonly host: QueueHost, readonly route: QueueRoute) {}
+
+  /** The server this queue opens to now. */
+  get peer (): string {
+    return this.route.targets[this.target]!
+  }
+
+  /** True while opens are failing: the GWART then prefers another connector. */
+  get isDown (): boolean {
+    return this.failedOpens > 0
+  }
 
   get depth (): number {
     return this.waiting.length + this.inFlight.size + this.delayed.size
@@ -77,8 +101,8 @@ export class PeerQueue {
   kick (): void {
     if (this.stopped || this.state !== 'idle' || this.waiting.length === 0) return
     this.state = 'opening'
-    this.assocId = `out-${this.peer}-${++this.opens}`
-    this.host.open(this.peer, this.assocId)
+    this.assocId = `out-${this.route.channel === 'site' ? this.peer : this.route.channel}-${++this.opens}`
+    this.host.open(this.peer, this.assocId, this.route.channel)
   }
 
   /** The pool had no control block for our open (event 9156 is logged by the MTA). */
@@ -113,6 +137,9 @@ export class PeerQueue {
     const now = this.host.clock.now()
     this.lastFailure = { at: now, reason }
     this.failedOpens++
+    // A Site Connector may reach the other site through any of its target servers: try the next.
+    this.target = (this.target + 1) % this.route.targets.length
+    this.host.onDown?.(this)
     const decision = afterFailedOpen(this.host.config.retry, this.failedOpens, now)
     if (decision.action === 'ndr') {
       this.failedOpens = 0
@@ -151,10 +178,10 @@ export class PeerQueue {
     this.inFlight.delete(item.seq)
     if (reply.type === 'transfer_ok') {
       this.sent++
-      await this.host.store.dequeue(this.peer, item.seq)
+      await this.host.store.dequeue(this.key, item.seq)
     } else if (reply.definite) {
       await this.host.nonDelivery(item, 'unable-to-transfer', reply.code)
-      await this.host.store.dequeue(this.peer, item.seq)
+      await this.host.store.dequeue(this.key, item.seq)
     } else {
       await this.transferFailed(item, `${reply.code}: ${reply.text}`)
     }
@@ -183,7 +210,7 @@ export class PeerQueue {
     const decision = afterFailedTransfer(this.host.config.retry, item.transferFailures, now)
     if (decision.action === 'ndr') {
       await this.host.nonDelivery(item, 'transfer-failure', 'recipient-unavailable')
-      await this.host.store.dequeue(this.peer, item.seq)
+      await this.host.store.dequeue(this.key, item.seq)
       return
     }
     this.host.log.warn({ category: 'X.400 Service', peer: this.peer, mtsId: item.envelope.mtsId, reason }, `transfer of ${item.envelope.mtsId} to ${this.peer} failed; retry ${item.transferFailures} of ${this.host.config.retry.maxTransferRetries} after the transfer interval`)
@@ -200,7 +227,7 @@ export class PeerQueue {
     this.delayed.clear()
     for (const item of items) {
       await this.host.nonDelivery(item, reason, diagnostic)
-      await this.host.store.dequeue(this.peer, item.seq)
+      await this.host.store.dequeue(this.key, item.seq)
     }
     this.checkAlarm()
   }
@@ -222,7 +249,7 @@ export class PeerQueue {
   private checkAlarm (): void {
     const alarm = this.host.config.server.queueAlarm
     if (alarm <= 0) return
-    const dn = mtaDn(this.host.config.organization, this.host.config.site.name, this.peer)
+    const dn = this.route.dn
     if (!this.alarmRaised && this.depth >= alarm) {
       this.alarmRaised = true
       logEvent(this.host.log, queueBacklogged(dn, this.depth), { peer: this.peer })
@@ -237,13 +264,20 @@ export class PeerQueue {
     const assocId = this.assocId
     this.idleTimer = this.host.clock.setTimeout(() => {
       this.idleTimer = undefined
-      if (this.assocId === assocId && this.depth === 0) this.host.release(assocId)
+      if (this.assocId === assocId && this.depth === 0) this.host.release(assocId, this.route.channel)
     }, this.host.config.retry.disconnectMs)
   }
 
   private clearIdle (): void {
     if (this.idleTimer !== undefined) this.host.clock.clearTimeout(this.idleTimer)
     this.idleTimer = undefined
+  }
+
+  /** Takes the waiting messages (not those in flight) out of the queue, to route them elsewhere. */
+  takeWaiting (): QueuedMessage[] {
+    const items = this.waiting.splice(0)
+    this.checkAlarm()
+    return items
   }
 
   /** Stops opening and retrying; resolves once nothing is in flight (or after `graceMs`). */

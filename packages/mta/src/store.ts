@@ -1,10 +1,10 @@
 import { open, type Database, type RootDatabase } from 'lmdb'
 import type { Envelope } from '@xcon/core'
 
-/** A message waiting in the outbound queue for one peer. */
+/** A message waiting in one outbound queue (`server:SRV-B`, `connector:CORP-BRANCH` or `ims`). */
 export interface QueuedMessage {
   seq: number
-  peer: string
+  queue: string
   envelope: Envelope
   content: Uint8Array
   transferFailures: number
@@ -32,6 +32,14 @@ export interface Counters {
 }
 
 /**
+ * One copy of a message: its MTS-ID and its recipients. Routing splits a message into copies with
+ * disjoint recipients, so a copy that arrives twice is a retransmission, never a second copy.
+ */
+function copyKey (envelope: Envelope): string {
+  return `${envelope.mtsId}|${[...envelope.recipients].sort().join(',')}`
+}
+
+/**
  * The MTA's durable state in one LMDB environment: outbound queues, delivered mail, the MTS-IDs
  * already accepted (for duplicate suppression) and counters. Every write that a peer or a client
  * is told about has been committed and flushed to disk first.
@@ -54,13 +62,13 @@ export class MtaStore {
     this.counters = { delivered: read('delivered'), duplicatesSuppressed: read('duplicatesSuppressed'), ndrs: read('ndrs'), mtsCounter: read('mtsCounter'), seq: read('seq') }
   }
 
-  /** Every queued message, per peer, in submission order. */
+  /** Every queued message, per queue, in submission order. */
   loadQueues (): Map<string, QueuedMessage[]> {
     const queues = new Map<string, QueuedMessage[]>()
     for (const { value } of this.queue.getRange()) {
-      const list = queues.get(value.peer) ?? []
+      const list = queues.get(value.queue) ?? []
       list.push(value)
-      queues.set(value.peer, list)
+      queues.set(value.queue, list)
     }
     return queues
   }
@@ -77,11 +85,7 @@ export class MtaStore {
   async submit (queued: Array<Omit<QueuedMessage, 'seq'>>, local: { envelope: Envelope, mailboxes: string[] } | undefined): Promise<QueuedMessage[]> {
     const records: QueuedMessage[] = []
     await this.root.transaction(() => {
-      for (const q of queued) {
-        const record = { ...q, seq: ++this.counters.seq }
-        this.queue.put([q.peer, record.seq], record)
-        records.push(record)
-      }
+      records.push(...this.enqueueInTxn(queued))
       if (local !== undefined) this.deliverInTxn(local.envelope, local.mailboxes)
       this.putCounters()
     })
@@ -90,22 +94,45 @@ export class MtaStore {
   }
 
   /**
-   * Accepts a transfer for local mailboxes exactly once: an MTS-ID seen before is counted as a
-   * suppressed duplicate and not delivered again. Resolves after the flush.
+   * Accepts a transfer exactly once: delivers its local recipients and queues the others onward
+   * (a bridgehead relaying), in one transaction. A copy seen before (same MTS-ID and recipients)
+   * is counted as a suppressed duplicate and changes nothing. Resolves after the flush.
    */
-  async accept (envelope: Envelope, mailboxes: string[]): Promise<{ duplicate: boolean }> {
+  async accept (envelope: Envelope, mailboxes: string[], onward: Array<Omit<QueuedMessage, 'seq'>>): Promise<{ duplicate: boolean, records: QueuedMessage[] }> {
     let duplicate = false
+    const records: QueuedMessage[] = []
     await this.root.transaction(() => {
-      if (this.seen.get(envelope.mtsId) !== undefined) {
+      if (this.seen.get(copyKey(envelope)) !== undefined) {
         duplicate = true
         this.counters.duplicatesSuppressed++
       } else {
         this.deliverInTxn(envelope, mailboxes)
+        records.push(...this.enqueueInTxn(onward))
       }
       this.putCounters()
     })
     await this.root.flushed
-    return { duplicate }
+    return { duplicate, records }
+  }
+
+  /** Moves queued messages to other queues in one transaction (rerouting around a failed connector). */
+  async requeue (moves: Array<{ from: QueuedMessage, to: Omit<QueuedMessage, 'seq'> }>): Promise<QueuedMessage[]> {
+    const records: QueuedMessage[] = []
+    await this.root.transaction(() => {
+      for (const m of moves) this.queue.remove([m.from.queue, m.from.seq])
+      records.push(...this.enqueueInTxn(moves.map(m => m.to)))
+      this.putCounters()
+    })
+    await this.root.flushed
+    return records
+  }
+
+  private enqueueInTxn (queued: Array<Omit<QueuedMessage, 'seq'>>): QueuedMessage[] {
+    return queued.map(q => {
+      const record = { ...q, seq: ++this.counters.seq }
+      this.queue.put([q.queue, record.seq], record)
+      return record
+    })
   }
 
   private deliverInTxn (envelope: Envelope, mailboxes: string[]): void {
@@ -118,17 +145,17 @@ export class MtaStore {
       })
       this.counters.delivered++
     }
-    this.seen.put(envelope.mtsId, at)
+    this.seen.put(copyKey(envelope), at)
   }
 
-  /** Removes a message the peer has acknowledged (or that was answered with an NDR). */
-  async dequeue (peer: string, seq: number): Promise<void> {
-    await this.queue.remove([peer, seq])
+  /** Removes a message the next hop has acknowledged (or that was answered with an NDR). */
+  async dequeue (queue: string, seq: number): Promise<void> {
+    await this.queue.remove([queue, seq])
   }
 
   /** Saves a message's transfer failure count so a restart does not reset it. */
   async updateQueued (record: QueuedMessage): Promise<void> {
-    await this.queue.put([record.peer, record.seq], record)
+    await this.queue.put([record.queue, record.seq], record)
   }
 
   async countNdr (): Promise<void> {

@@ -10,6 +10,38 @@ import {
 import { logEvent, type Logger } from './logger.js'
 import { OutboundLink } from './outbound-link.js'
 
+/** What an association proves on bind and where it connects: the site's, or one connector's. */
+export interface ChannelAuth {
+  /** The path of the listener: /xcon/association or /xcon/connector/NAME. */
+  path: string
+  secret: string
+  /** The realm the proofs are bound to: the site name, or connector:NAME. */
+  realm: string
+  /** Who may bind on this channel: a server of this site, or a bridgehead across the connector. */
+  mayBind: (server: string, site: string) => boolean
+}
+
+/** The channel settings of an MTA: `site`, or a connector's name. */
+export function channelAuth (config: MtaConfig, channel: string): ChannelAuth | undefined {
+  if (channel === 'site') {
+    return {
+      path: '/xcon/association',
+      secret: config.site.secret,
+      realm: config.site.name,
+      mayBind: (server, site) => site === config.site.name && config.site.servers.includes(server) && server !== config.server.name
+    }
+  }
+  const c = config.topology.connectors[channel]
+  if (c === undefined || !c.bridgeheads[config.site.name]?.includes(config.server.name)) return undefined
+  const far = c.sites[0] === config.site.name ? c.sites[1] : c.sites[0]
+  return {
+    path: `/xcon/connector/${encodeURIComponent(c.name)}`,
+    secret: c.secret,
+    realm: `connector:${c.name}`,
+    mayBind: (server, site) => site === far && (c.bridgeheads[far] ?? []).includes(server)
+  }
+}
+
 /** What the transports need from the MTA around them. */
 export interface TransportDeps {
   config: MtaConfig
@@ -19,7 +51,7 @@ export interface TransportDeps {
   /** Accepted sockets waiting for their inbound association actor, by association id. */
   pendingInbound: Map<string, WebSocket>
   /** Stores an inbound transfer and answers it (only after the store is durable). */
-  acceptTransfer: (frame: TransferFrame, peer: string) => Promise<TransferOkFrame | TransferErrorFrame>
+  acceptTransfer: (frame: TransferFrame, peer: string, channel: string) => Promise<TransferOkFrame | TransferErrorFrame>
   transferTimeoutMs: number
 }
 
@@ -98,12 +130,13 @@ function session (ws: WebSocket, sendBack: (e: TransportEvent) => void, deps: Tr
 function outbound (deps: TransportDeps, { input, sendBack, receive }: CallbackArgs): () => void {
   {
     const { config } = deps
-    const peer = config.peers.find(p => p.name === input.peer)
-    if (peer === undefined || peer.port === undefined) {
-      sendBack({ type: 'transport.failed', kind: 'aborted', reason: `no address for ${input.peer ?? 'unknown peer'}` })
+    const peer = input.peer === undefined ? undefined : config.topology.servers[input.peer]
+    const auth = channelAuth(config, input.channel)
+    if (peer === undefined || peer.port === undefined || auth === undefined) {
+      sendBack({ type: 'transport.failed', kind: 'aborted', reason: `no address for ${input.peer ?? 'unknown peer'} on channel ${input.channel}` })
       return () => undefined
     }
-    const ws = new WebSocket(`ws://${peer.host}:${peer.port}/xcon/association`, { maxPayload: config.maxFrameBytes, perMessageDeflate: false })
+    const ws = new WebSocket(`ws://${peer.host}:${peer.port}${auth.path}`, { maxPayload: config.maxFrameBytes, perMessageDeflate: false })
     const s = session(ws, sendBack, deps, { controlBlock: input.controlBlock, label: input.assocId })
     let link: OutboundLink | undefined
     let nonce = ''
@@ -116,14 +149,14 @@ function outbound (deps: TransportDeps, { input, sendBack, receive }: CallbackAr
           nonce = frame.nonce
           ws.send(encodeFrame({
             type: 'bind', v: PROTOCOL_VERSION, server: config.server.name, site: config.site.name, build: config.server.build,
-            proof: bindProof(config.site.secret, 'bind', config.site.name, config.server.name, peer.name, nonce)
+            proof: bindProof(auth.secret, 'bind', auth.realm, config.server.name, peer.name, nonce)
           }))
           break
         case 'bind_ok': {
-          const expected = bindProof(config.site.secret, 'bind-back', config.site.name, config.server.name, peer.name, nonce)
+          const expected = bindProof(auth.secret, 'bind-back', auth.realm, config.server.name, peer.name, nonce)
           if (nonce === '' || frame.server !== peer.name || !proofsMatch(expected, frame.proof)) {
             // The listener does not know the site secret: the bind-back fails (Q303156), a security violation here too.
-            logEvent(deps.log, securityViolation(mtaDn(config.organization, config.site.name, frame.server), input.controlBlock), { assoc: input.assocId, peer: peer.name })
+            logEvent(deps.log, securityViolation(mtaDn(config.organization, peer.site, frame.server), input.controlBlock), { assoc: input.assocId, peer: peer.name, channel: input.channel })
             ws.close(4401, 'bind-back proof does not match the site secret')
             s.fail('bind-rejected', 'bind-back proof does not match the site secret')
             return
@@ -164,7 +197,8 @@ function inbound (deps: TransportDeps, { input, sendBack, receive }: CallbackArg
     const { config } = deps
     const ws = deps.pendingInbound.get(input.assocId)
     deps.pendingInbound.delete(input.assocId)
-    if (ws === undefined) {
+    const auth = channelAuth(config, input.channel)
+    if (ws === undefined || auth === undefined) {
       sendBack({ type: 'transport.failed', kind: 'aborted', reason: 'socket closed before the association started' })
       return () => undefined
     }
@@ -182,25 +216,27 @@ function inbound (deps: TransportDeps, { input, sendBack, receive }: CallbackArg
           ws.close(err.closeCode ?? 4401, err.message.slice(0, 120))
           s.fail('bind-rejected', err.message)
         }
-        if (frame.site !== config.site.name || !config.site.servers.includes(frame.server) || frame.server === config.server.name) {
-          refuse(new WrongSiteError(`${frame.server} of site ${frame.site} is not another server of site ${config.site.name}`))
+        if (!auth.mayBind(frame.server, frame.site)) {
+          refuse(new WrongSiteError(input.channel === 'site'
+            ? `${frame.server} of site ${frame.site} is not another server of site ${config.site.name}`
+            : `${frame.server} of site ${frame.site} is not a bridgehead across connector ${input.channel}`))
           return
         }
-        const expected = bindProof(config.site.secret, 'bind', config.site.name, frame.server, config.server.name, nonce)
+        const expected = bindProof(auth.secret, 'bind', auth.realm, frame.server, config.server.name, nonce)
         if (!proofsMatch(expected, frame.proof)) {
-          logEvent(deps.log, securityViolation(mtaDn(config.organization, frame.site, frame.server), input.controlBlock), { assoc: input.assocId, peer: frame.server })
+          logEvent(deps.log, securityViolation(mtaDn(config.organization, frame.site, frame.server), input.controlBlock), { assoc: input.assocId, peer: frame.server, channel: input.channel })
           refuse(new SecurityViolationError(`bind from ${frame.server} does not prove the site's service-account secret`))
           return
         }
         caller = frame.server
         ws.send(encodeFrame({
           type: 'bind_ok', server: config.server.name, site: config.site.name, build: config.server.build,
-          proof: bindProof(config.site.secret, 'bind-back', config.site.name, frame.server, config.server.name, nonce)
+          proof: bindProof(auth.secret, 'bind-back', auth.realm, frame.server, config.server.name, nonce)
         }))
         s.bound(frame.server)
       } else if (frame.type === 'transfer' && caller !== undefined) {
         const from = caller
-        deps.acceptTransfer(frame, from).then(reply => {
+        deps.acceptTransfer(frame, from, input.channel).then(reply => {
           if (ws.readyState === WebSocket.OPEN) ws.send(encodeFrame(reply))
         }, (err: Error) => deps.log.error({ err, assoc: input.assocId }, 'transfer handling failed'))
       } else {

@@ -27,6 +27,8 @@ export interface AssociationInput {
   assocId: string
   peer: string | undefined
   direction: Direction
+  /** `site` for intra-site, else the connector's name. */
+  channel: string
   controlBlock: number
   timing: AssociationTiming
 }
@@ -36,6 +38,7 @@ export interface TransportInput {
   assocId: string
   peer: string | undefined
   direction: Direction
+  channel: string
   controlBlock: number
 }
 
@@ -89,7 +92,7 @@ export const associationMachine = setup({
   invoke: {
     id: 'transport',
     src: 'transport',
-    input: ({ context }) => ({ assocId: context.assocId, peer: context.peer, direction: context.direction, controlBlock: context.controlBlock })
+    input: ({ context }) => ({ assocId: context.assocId, peer: context.peer, direction: context.direction, channel: context.channel, controlBlock: context.controlBlock })
   },
   initial: 'connecting',
   on: {

@@ -2,7 +2,7 @@ import type { AssociationTiming, FailureKind } from '../association/association.
 import { FAILURE_KINDS } from '../association/association.machine.js'
 import { leaksConnectionResources, parseBuild } from '../builds.js'
 import {
-  BIND_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS, MAX_FRAME_BYTES, NETWORK_TYPE_RPC,
+  BIND_TIMEOUT_MS, CONTROL_BLOCKS, HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS, MAX_FRAME_BYTES, NETWORK_TYPE_RPC,
   OPEN_TIMEOUT_MS, RELEASE_TIMEOUT_MS, TRANSFER_WINDOW
 } from '../defaults.js'
 import { InvalidConfigError, UnknownServerError, XconError } from '../errors.js'
@@ -23,6 +23,8 @@ export interface MtaConfig {
   leakPolicy: LeakPolicy
   leakSeed: number
   networkType: number
+  /** Control blocks of the connector pool (X.400 over TCP/IP, network type 1), which never leaks. */
+  connectorControlBlocks: number
   maxFrameBytes: number
   transferWindow: number
 }
@@ -89,6 +91,7 @@ export function resolveMtaConfig (topology: Topology, serverName: string, env: E
     // A server's default seed follows from its name, so two runs of one topology leak alike.
     leakSeed: server.leak.seed ?? seedFromText(`${topology.organization}/${server.name}`),
     networkType: NETWORK_TYPE_RPC,
+    connectorControlBlocks: num('XCON_CONNECTOR_CONTROL_BLOCKS', n => Number.isInteger(n) && n >= 2 && n <= 1210, 'a whole number from 2 to 1210') ?? CONTROL_BLOCKS,
     maxFrameBytes: positive('XCON_MAX_FRAME_BYTES', MAX_FRAME_BYTES),
     transferWindow: positive('XCON_TRANSFER_WINDOW', TRANSFER_WINDOW)
   })

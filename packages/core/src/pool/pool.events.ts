@@ -1,7 +1,10 @@
 import type { Direction, FailureKind } from '../association/association.machine.js'
 
-/** Asks the pool for a control block and an association to `peer` (inbound: peer not yet known). */
-export interface PoolOpenEvent { type: 'pool.open'; assocId: string; peer?: string | undefined; direction: Direction }
+/**
+ * Asks the pool for a control block and an association to `peer` (inbound: peer not yet known).
+ * `channel` is `site` for an intra-site association, or the name of the connector it carries.
+ */
+export interface PoolOpenEvent { type: 'pool.open'; assocId: string; peer?: string | undefined; direction: Direction; channel?: string | undefined }
 /** Asks the pool to release one association cleanly. */
 export interface PoolReleaseEvent { type: 'pool.release'; assocId: string }
 /** Closing down: refuse new associations and release the bound ones. */
@@ -32,8 +35,8 @@ export type PoolEmitted =
     free: number
   }
 
-export function poolOpen (assocId: string, direction: Direction, peer?: string): PoolOpenEvent {
-  return { type: 'pool.open', assocId, direction, peer }
+export function poolOpen (assocId: string, direction: Direction, peer?: string, channel = 'site'): PoolOpenEvent {
+  return { type: 'pool.open', assocId, direction, peer, channel }
 }
 export function poolRelease (assocId: string): PoolReleaseEvent {
   return { type: 'pool.release', assocId }

@@ -156,7 +156,7 @@ export const poolMachine = setup({
               })
               enqueue.spawnChild('association', {
                 id: event.assocId,
-                input: { assocId: event.assocId, peer: event.peer, direction: event.direction, controlBlock: index, timing: context.timing }
+                input: { assocId: event.assocId, peer: event.peer, direction: event.direction, channel: event.channel ?? 'site', controlBlock: index, timing: context.timing }
               })
               enqueue.emit({ type: 'cb.acquired', assocId: event.assocId, peer: event.peer, direction: event.direction, controlBlock: index, free: freeBlocks(context) - 1 })
             })

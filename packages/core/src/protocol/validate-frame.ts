@@ -55,6 +55,7 @@ export function envelope (value: unknown, path: string): Envelope {
   if (typeof e.subject !== 'string') throw new MalformedFrameError(`${path}.subject: expected a string, got ${describe(e.subject)}`)
   if (e.kind !== 'message' && e.kind !== 'report') throw new MalformedFrameError(`${path}.kind: expected message or report, got ${describe(e.kind)}`)
   list(e.trace, `${path}.trace`).forEach((h, i) => hop(h, `${path}.trace[${i}]`))
+  if (e.format !== undefined && e.format !== 'rfc822') throw new MalformedFrameError(`${path}.format: expected rfc822 or nothing, got ${describe(e.format)}`)
   return e as unknown as Envelope
 }
 

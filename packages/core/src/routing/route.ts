@@ -1,31 +1,33 @@
 import type { Topology } from '../topology/topology.js'
-import { formatAddress, resolveAddress } from './address.js'
+import { classifyAddress, hopKey, nextHop, type NextHop } from './gwart.js'
 
 /** Where the recipients of one message go from one server. */
 export interface Route {
-  /** Recipients with a mailbox on this server. */
+  /** Mailboxes on this server (aliases). */
   local: string[]
-  /** Recipients on other servers of this site, by server: one intra-site queue each (Q158633). */
-  intraSite: Map<string, string[]>
-  /** Recipients xcon cannot reach yet (another site with no connector), with the reason. */
+  /** Recipients by next-hop queue: one copy of the message per queue, with its recipients. */
+  hops: Map<string, { hop: NextHop, recipients: string[] }>
+  /** Recipients that cannot be routed, with the reason. */
   unroutable: Array<{ recipient: string, reason: string }>
 }
 
 /**
- * Routes recipients from `fromServer`: the same server delivers locally, the same site goes
- * direct over one association (single-hop routing within a site). Recipients must be valid
- * addresses; resolveAddress throws for the others.
+ * Routes recipients from `fromServer` (see nextHop). Throws InvalidAddressError for an address
+ * that is not one; `down` names connectors to avoid while others remain.
  */
-export function route (topology: Topology, fromServer: string, recipients: readonly string[]): Route {
-  const here = topology.servers[fromServer]!
-  const result: Route = { local: [], intraSite: new Map(), unroutable: [] }
+export function route (topology: Topology, fromServer: string, recipients: readonly string[], down?: (connector: string) => boolean): Route {
+  const result: Route = { local: [], hops: new Map(), unroutable: [] }
   for (const r of recipients) {
-    const addr = resolveAddress(topology, r)
-    const canonical = formatAddress(addr)
-    const there = topology.servers[addr.server]!
-    if (addr.server === fromServer) result.local.push(canonical)
-    else if (there.site === here.site) result.intraSite.set(addr.server, [...(result.intraSite.get(addr.server) ?? []), canonical])
-    else result.unroutable.push({ recipient: canonical, reason: `no connector from site ${here.site} to site ${there.site}` })
+    const recipient = classifyAddress(topology, r)
+    const hop = nextHop(topology, fromServer, recipient, down)
+    if (hop.kind === 'local' && recipient.kind === 'internal') result.local.push(recipient.alias)
+    else if (hop.kind === 'unroutable') result.unroutable.push({ recipient: recipient.canonical, reason: hop.reason })
+    else {
+      const key = hopKey(hop)
+      const entry = result.hops.get(key) ?? { hop, recipients: [] }
+      entry.recipients.push(recipient.canonical)
+      result.hops.set(key, entry)
+    }
   }
   return result
 }

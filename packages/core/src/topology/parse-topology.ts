@@ -5,12 +5,15 @@ import { TopologyError, XconError } from '../errors.js'
 import { FAILURE_KINDS, type FailureKind } from '../association/association.machine.js'
 import { PRIORITIES, type Priority } from '../message.js'
 import {
-  DEFAULT_CONTENT_BYTES, DEFAULT_MAILBOX_COUNT, SERVER_NAME, TRAFFIC_LEVELS,
-  type ServerSpec, type SiteSpec, type Topology, type TrafficSpec
+  CONNECTOR_TYPES, DEFAULT_CONTENT_BYTES, DEFAULT_MAILBOX_COUNT, SERVER_NAME, TRAFFIC_LEVELS,
+  type ConnectorSpec, type ConnectorType, type ImsSpec, type ServerSpec, type SiteSpec, type Topology, type TrafficSpec
 } from './topology.js'
 
+/** Default SMTP domain: .test is reserved (RFC 2606), so no mail of a test can reach a real domain. */
+export const DEFAULT_DOMAIN = 'xcon.test'
+
 type Path = Array<string | number>
-const SERVER_KEYS = ['build', 'timeScale', 'controlBlocks', 'traffic', 'leak', 'queueAlarm', 'mailboxes', 'host', 'port', 'adminHost', 'adminPort'] as const
+const SERVER_KEYS = ['build', 'timeScale', 'controlBlocks', 'traffic', 'leak', 'queueAlarm', 'mailboxes', 'host', 'port', 'adminHost', 'adminPort', 'ims'] as const
 
 /**
  * Parses a topology (YAML or JSON text) into a fully resolved Topology. Every problem is a
@@ -41,9 +44,11 @@ export function parseTopology (text: string, file: string): Topology {
   const root = doc.toJS() as unknown
   if (!isRecord(root)) fail([], 'expected a map with "sites" (and optionally "defaults", "servers", "organization")')
   const top = root as Record<string, unknown>
-  knownKeys(top, [], ['organization', 'sites', 'defaults', 'servers'], fail)
+  knownKeys(top, [], ['organization', 'domain', 'sites', 'defaults', 'servers', 'connectors'], fail)
 
   const organization = top.organization === undefined ? 'XCON' : text1(top.organization, ['organization'], fail)
+  const domain = top.domain === undefined ? DEFAULT_DOMAIN : text1(top.domain, ['domain'], fail).toLowerCase()
+  if (!/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(domain)) fail(['domain'], `"${domain}" is not a domain name (like corp.example)`)
   const defaults = top.defaults === undefined ? {} : record(top.defaults, ['defaults'], fail)
   knownKeys(defaults, ['defaults'], SERVER_KEYS, fail)
   const sitesIn = record(top.sites, ['sites'], fail)
@@ -82,7 +87,50 @@ export function parseTopology (text: string, file: string): Topology {
       servers[name] = resolveServer(name, site.name, own, defaults, fail)
     }
   }
-  return { organization, sites, servers }
+  const connectors: Record<string, ConnectorSpec> = {}
+  const connectorsIn = top.connectors === undefined ? {} : record(top.connectors, ['connectors'], fail)
+  for (const [name, raw] of Object.entries(connectorsIn)) connectors[name] = connector(name, raw, sites, fail)
+  return { organization, domain, sites, servers, connectors }
+}
+
+function connector (name: string, raw: unknown, sites: Record<string, SiteSpec>, fail: (p: Path, m: string) => never): ConnectorSpec {
+  const path = ['connectors', name]
+  const c = record(raw, path, fail)
+  knownKeys(c, path, ['type', 'sites', 'bridgeheads', 'cost', 'secret', 'addressSpace'], fail)
+  const type = c.type
+  if (!CONNECTOR_TYPES.includes(type as ConnectorType)) fail([...path, 'type'], `expected ${CONNECTOR_TYPES.join(' or ')}, got ${JSON.stringify(type)}`)
+  const pair = list(c.sites, [...path, 'sites'], fail)
+  if (pair.length !== 2) fail([...path, 'sites'], 'a connector joins exactly two sites')
+  pair.forEach((s, i) => { if (typeof s !== 'string' || sites[s] === undefined) fail([...path, 'sites', i], `no site ${JSON.stringify(s)} (sites: ${Object.keys(sites).join(', ')})`) })
+  if (pair[0] === pair[1]) fail([...path, 'sites'], 'a connector joins two different sites')
+  const given = c.bridgeheads === undefined ? {} : record(c.bridgeheads, [...path, 'bridgeheads'], fail)
+  const bridgeheads: Record<string, string[]> = {}
+  for (const site of pair as string[]) {
+    const at = [...path, 'bridgeheads', site]
+    const b = given[site]
+    if (b === undefined) {
+      // Q: an X.400 Connector runs between two named MTAs; a Site Connector can use every server.
+      if (type === 'x400') fail([...path, 'bridgeheads'], `an X.400 connector names its bridgehead in site ${site}`)
+      bridgeheads[site] = [...sites[site]!.servers]
+      continue
+    }
+    const names = typeof b === 'string' ? [b] : list(b, at, fail)
+    names.forEach((n, i) => { if (typeof n !== 'string' || !sites[site]!.servers.includes(n)) fail(typeof b === 'string' ? at : [...at, i], `${JSON.stringify(n)} is not a server of site ${site}`) })
+    if (type === 'x400' && names.length !== 1) fail(at, 'an X.400 connector has one bridgehead on each side')
+    bridgeheads[site] = names as string[]
+  }
+  for (const site of Object.keys(given)) if (!(pair as string[]).includes(site)) fail([...path, 'bridgeheads', site], `site ${site} is not one of this connector's sites`)
+  const cost = c.cost === undefined ? 1 : integer(c.cost, [...path, 'cost'], fail)
+  if (cost < 1 || cost > 100) fail([...path, 'cost'], `a cost is from 1 to 100 (as in Exchange), got ${cost}`)
+  return {
+    name,
+    type: type as ConnectorType,
+    sites: pair as [string, string],
+    bridgeheads,
+    cost,
+    secret: c.secret === undefined ? `connector:${name}` : text1(c.secret, [...path, 'secret'], fail),
+    addressSpace: c.addressSpace === undefined ? '*' : text1(c.addressSpace, [...path, 'addressSpace'], fail)
+  }
 }
 
 function resolveServer (name: string, site: string, own: Record<string, unknown>, defaults: Record<string, unknown>, fail: (p: Path, m: string) => never): ServerSpec {
@@ -114,7 +162,22 @@ function resolveServer (name: string, site: string, own: Record<string, unknown>
     host: value('host', '127.0.0.1', template),
     port: value<number | undefined>('port', undefined, (v, p) => port(v, p, fail)),
     adminHost: value('adminHost', '127.0.0.1', template),
-    adminPort: value<number | undefined>('adminPort', undefined, (v, p) => port(v, p, fail))
+    adminPort: value<number | undefined>('adminPort', undefined, (v, p) => port(v, p, fail)),
+    // An IMS is one server's, never a default for all.
+    ims: own.ims === undefined || own.ims === false ? undefined : ims(own.ims, ['servers', name, 'ims'], fail)
+  }
+}
+
+function ims (v: unknown, p: Path, fail: (p: Path, m: string) => never): ImsSpec {
+  if (v === true) return { host: '127.0.0.1', port: undefined, smartHost: undefined }
+  const i = record(v, p, fail)
+  knownKeys(i, p, ['host', 'port', 'smartHost'], fail)
+  const smartHost = i.smartHost === undefined ? undefined : text1(i.smartHost, [...p, 'smartHost'], fail)
+  if (smartHost !== undefined && !/^[^\s:]+:\d{1,5}$/.test(smartHost)) fail([...p, 'smartHost'], `expected host:port, got ${JSON.stringify(smartHost)}`)
+  return {
+    host: i.host === undefined ? '127.0.0.1' : text1(i.host, [...p, 'host'], fail),
+    port: i.port === undefined ? undefined : port(i.port, [...p, 'port'], fail),
+    smartHost
   }
 }
 

@@ -7,6 +7,7 @@ import type { Topology } from './topology.js'
 export function serializeTopology (topology: Topology): Record<string, unknown> {
   return {
     organization: topology.organization,
+    domain: topology.domain,
     sites: Object.fromEntries(Object.values(topology.sites).map(s => [s.name, { secret: s.secret, servers: s.servers }])),
     servers: Object.fromEntries(Object.values(topology.servers).map(s => [s.name, {
       build: s.build,
@@ -19,7 +20,11 @@ export function serializeTopology (topology: Topology): Record<string, unknown> 
       host: s.host,
       ...(s.port === undefined ? {} : { port: s.port }),
       adminHost: s.adminHost,
-      ...(s.adminPort === undefined ? {} : { adminPort: s.adminPort })
+      ...(s.adminPort === undefined ? {} : { adminPort: s.adminPort }),
+      ...(s.ims === undefined ? {} : { ims: { host: s.ims.host, ...(s.ims.port === undefined ? {} : { port: s.ims.port }), ...(s.ims.smartHost === undefined ? {} : { smartHost: s.ims.smartHost }) } })
+    }])),
+    connectors: Object.fromEntries(Object.values(topology.connectors).map(c => [c.name, {
+      type: c.type, sites: c.sites, bridgeheads: c.bridgeheads, cost: c.cost, secret: c.secret, addressSpace: c.addressSpace
     }]))
   }
 }

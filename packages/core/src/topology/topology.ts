@@ -28,6 +28,37 @@ export interface ServerSpec {
   /** Where the MTA serves GET /status; loopback unless told otherwise. */
   adminHost: string
   adminPort: number | undefined
+  /** An Internet Mail Service on this server, if it runs one. */
+  ims: ImsSpec | undefined
+}
+
+/** An Internet Mail Service: an SMTP listener into the organisation and SMTP delivery out of it. */
+export interface ImsSpec {
+  host: string
+  /** SMTP listener port; `xcon up` picks a free one when absent. */
+  port: number | undefined
+  /** host:port of the smart host that takes mail for the Internet; none: such mail is answered with an NDR. */
+  smartHost: string | undefined
+}
+
+export const CONNECTOR_TYPES = ['x400', 'site'] as const
+export type ConnectorType = typeof CONNECTOR_TYPES[number]
+
+/**
+ * A connector between two sites. An X.400 Connector joins one bridgehead on each side; a Site
+ * Connector lets any server of either site (or the bridgeheads named) reach the other site.
+ */
+export interface ConnectorSpec {
+  name: string
+  type: ConnectorType
+  sites: [string, string]
+  /** Per site, the servers that may carry the connector's associations. */
+  bridgeheads: Record<string, string[]>
+  cost: number
+  /** Proved on bind, like a site secret (the X.400 connector's MTA password). */
+  secret: string
+  /** What the connector routes, as the Address Space tab shows it (informational). */
+  addressSpace: string
 }
 
 export interface SiteSpec {
@@ -39,8 +70,21 @@ export interface SiteSpec {
 /** A parsed and validated topology: every server fully resolved against the defaults. */
 export interface Topology {
   organization: string
+  /** SMTP domain: an IMS takes alias@<server in lower case>.<domain> for alias@SERVER. */
+  domain: string
   sites: Record<string, SiteSpec>
   servers: Record<string, ServerSpec>
+  connectors: Record<string, ConnectorSpec>
+}
+
+/** The connectors of a site, and the servers of that site that carry each. */
+export function connectorsOf (topology: Topology, site: string): ConnectorSpec[] {
+  return Object.values(topology.connectors).filter(c => c.sites.includes(site))
+}
+
+/** The site across a connector from `site`. */
+export function otherSite (connector: ConnectorSpec, site: string): string {
+  return connector.sites[0] === site ? connector.sites[1] : connector.sites[0]
 }
 
 /** Named traffic levels. `light` is one message every two seconds per MTA. Design choice. */
