@@ -150,6 +150,11 @@ export class LocalSite implements SiteBackend {
     await this.waitReady(name)
   }
 
+  /** Remembers extra environment for every later start of `name` (kept in site.json). */
+  setEnv (name: string, env: Record<string, string>): void {
+    updateSiteState(this.dataDir, state => { state.servers[this.resolve(name)]!.env = env })
+  }
+
   /** Starts one MTA as a detached child that logs to its file; a running one is left alone. */
   spawn (name: string, env: Record<string, string> = {}): ServerRecord {
     const s = this.server(name)
@@ -158,7 +163,7 @@ export class LocalSite implements SiteBackend {
     const child = spawn(process.execPath, [MTA_MAIN, '--topology', sitePaths(this.dataDir).topology, '--server', s.name, '--data', sitePaths(this.dataDir).stores], {
       detached: true,
       stdio: ['ignore', out, out],
-      env: { ...process.env, ...env }
+      env: { ...process.env, ...s.env, ...env }
     })
     closeSync(out)
     child.unref()

@@ -7,6 +7,8 @@ import { prettyStdin, showLogs } from './commands/logs.js'
 import { gatherStatus } from './commands/status.js'
 import { up } from './commands/up.js'
 import { heal, partition } from './docker-partition.js'
+import { runScenario } from './scenario/run-scenario.js'
+import { renderFindings } from './scenario/findings-table.js'
 import { DockerSite } from './docker-site.js'
 import { parseDuration } from './durations.js'
 import { LocalSite } from './local-site.js'
@@ -37,6 +39,10 @@ a running compose project in this directory is used when there is no local site.
   logs --pretty          read JSON log lines on stdin and print them readably
   partition SERVER [--from SERVER…]   (docker) cut SERVER off: packets dropped, peers time out
   heal [SERVER]          (docker) undo partitions
+  scenario run FILE [--out DIR] [--seed N]
+                         run a fault scenario on its own local site; history, verdict and report
+                         (exit 0 valid, 1 invalid, 2 unknown, as Maelstrom)
+  scenario check HISTORY.ndjson --scenario FILE    check a recorded history again
 
 Builds: 1960 (RTM), 2232 (SP1), 2448 (SP2), 2650 (SP3, leaks), 2653 (SP4, fixed); also 5.5.2650.24, sp3, sp4.`
 
@@ -194,6 +200,31 @@ export async function run (argv: string[]): Promise<number> {
       const healed = await heal(site, positionals[0])
       out(healed.length === 0 ? 'nothing to heal' : `healed ${healed.join(', ')}`)
       return 0
+    }
+    case 'scenario': {
+      const [sub, ...args] = rest
+      const { values, positionals } = parse(args, { out: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, scenario: { type: 'string' } })
+      if (sub === 'run') {
+        if (positionals.length !== 1) throw new CliError('xcon scenario run takes one scenario file, e.g. xcon scenario run scenarios/q260167.yaml', 2)
+        if (str(values.backend) !== undefined && str(values.backend) !== 'local') throw new CliError(`--backend ${str(values.backend)}: scenarios run on the local backend only for now (Docker faults are in xcon --docker kill/pause/partition)`, 2)
+        const seed = str(values.seed) === undefined ? undefined : Number(str(values.seed))
+        if (seed !== undefined && !Number.isInteger(seed)) throw new CliError('--seed: expected a whole number', 2)
+        const run = await runScenario({ file: positionals[0]!, outDir: str(values.out), seed, progress: process.stderr.isTTY === true, out })
+        out(renderFindings(run.result))
+        out(`verdict: ${run.result.verdict} (seed ${run.scenario.seed}, ${(run.wallMs / 1000).toFixed(0)} s); report: ${run.outDir}/report.html`)
+        return run.result.exitCode
+      }
+      if (sub === 'check') {
+        const file = positionals[0]
+        const scenarioFile = str(values.scenario)
+        if (file === undefined || scenarioFile === undefined) throw new CliError('xcon scenario check HISTORY.ndjson --scenario FILE', 2)
+        const { checkRecorded } = await import('./scenario/check-recorded.js')
+        const result = checkRecorded(file, scenarioFile)
+        out(renderFindings(result))
+        out(`verdict: ${result.verdict}`)
+        return result.exitCode
+      }
+      throw new CliError('xcon scenario run FILE | xcon scenario check HISTORY --scenario FILE', 2)
     }
     default:
       throw new CliError(`unknown command "${command}"\n\n${USAGE}`, 2)

@@ -11,6 +11,8 @@ export interface ServerRecord {
   adminHost: string
   adminPort: number
   logFile: string
+  /** Extra environment every start of this MTA gets (for example XCON_PEER_ADDRESSES of a scenario). */
+  env?: Record<string, string>
 }
 
 /** What `xcon up` leaves under the data directory so that the other commands can find the site. */

@@ -5,7 +5,9 @@ import type { Mta } from './mta.js'
 /** Largest submit request body; a client that sends more gets 413. */
 const MAX_BODY_BYTES = 4 * 1024 * 1024
 /** Most messages one submit request may ask for. */
-const MAX_COUNT = 100_000
+const MAX_COUNT = 200_000
+/** Messages of one request written in one transaction. */
+const SUBMIT_BATCH = 500
 
 /**
  * The MTA's admin API (loopback by default): `GET /status`, `GET /health`,
@@ -59,7 +61,10 @@ async function submit (mta: Mta, req: IncomingMessage, res: ServerResponse): Pro
   const content = Buffer.from(typeof body.body === 'string' ? body.body : '')
   const mtsIds: string[] = []
   try {
-    for (let i = 0; i < count; i++) mtsIds.push(await mta.submit({ from, to: to as string[], subject, content, priority }))
+    // Batches of up to SUBMIT_BATCH messages share one durable transaction.
+    for (let done = 0; done < count; done += SUBMIT_BATCH) {
+      mtsIds.push(...await mta.submitMany({ from, to: to as string[], subject, content, priority }, Math.min(SUBMIT_BATCH, count - done)))
+    }
   } catch (err) {
     if (err instanceof XconError) return reply(res, 400, { error: { code: err.code, message: err.message }, mtsIds })
     throw err

@@ -259,6 +259,14 @@ export class Mta {
 
   /** Accepts mail from a client: durably queued or delivered before the MTS-ID is returned. */
   async submit (s: Submission): Promise<string> {
+    return (await this.submitMany(s, 1))[0]!
+  }
+
+  /**
+   * Accepts `count` copies of a submission (each its own message and MTS-ID) in one durable
+   * transaction: what a client with a batch, or a benchmark, needs to outpace the transfers.
+   */
+  async submitMany (s: Submission, count: number): Promise<string[]> {
     const { config } = this
     let originator: string
     if (s.external === true) {
@@ -270,7 +278,29 @@ export class Mta {
     }
     const now = Date.now()
     const r = this.route(s.to)
-    const envelope: Envelope = {
+    const content = s.content ?? new Uint8Array(0)
+    const queued: Array<Omit<QueuedMessage, 'seq'>> = []
+    const locals: Array<{ envelope: Envelope, mailboxes: string[] }> = []
+    const envelopes: Envelope[] = []
+    for (let i = 0; i < count; i++) {
+      const envelope = this.envelope(s, originator, now)
+      envelopes.push(envelope)
+      queued.push(...this.copies(envelope, content, r, now))
+      if (r.local.length > 0) locals.push({ envelope: { ...envelope, recipients: r.local.map(a => `${a}@${config.server.name}`) }, mailboxes: r.local })
+    }
+    const records = await this.store.submit(queued, locals)
+    for (const record of records) this.queueFor(record.queue)!.add([record])
+    for (const envelope of envelopes) {
+      for (const u of r.unroutable) {
+        await this.nonDelivery({ seq: 0, queue: '', envelope: { ...envelope, recipients: [u.recipient] }, content, transferFailures: 0, enqueuedAt: now }, 'unable-to-transfer', u.reason)
+      }
+    }
+    return envelopes.map(e => e.mtsId)
+  }
+
+  private envelope (s: Submission, originator: string, now: number): Envelope {
+    const { config } = this
+    return {
       mtsId: formatMtsId(config.organization, config.server.name, now, this.store.nextMtsCounter()),
       originator,
       recipients: s.to.map(t => classifyAddress(config.topology, t).canonical),
@@ -281,14 +311,6 @@ export class Mta {
       trace: [{ server: config.server.name, site: config.site.name, arrived: now }],
       ...(s.format === undefined ? {} : { format: s.format })
     }
-    const content = s.content ?? new Uint8Array(0)
-    const local = r.local.length > 0 ? { envelope: { ...envelope, recipients: r.local.map(a => `${a}@${config.server.name}`) }, mailboxes: r.local } : undefined
-    const records = await this.store.submit(this.copies(envelope, content, r, now), local)
-    for (const record of records) this.queueFor(record.queue)!.add([record])
-    for (const u of r.unroutable) {
-      await this.nonDelivery({ seq: 0, queue: '', envelope: { ...envelope, recipients: [u.recipient] }, content, transferFailures: 0, enqueuedAt: now }, 'unable-to-transfer', u.reason)
-    }
-    return envelope.mtsId
   }
 
   /** One queued copy per next hop, each with its own recipients. */

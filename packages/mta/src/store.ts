@@ -19,6 +19,8 @@ export interface Delivery {
   originator: string
   subject: string
   kind: Envelope['kind']
+  /** When it was submitted (at its first MTA) and when it was stored here, epoch ms. */
+  submitted: number
   at: number
   hops: string[]
 }
@@ -82,11 +84,11 @@ export class MtaStore {
    * Atomically queues copies for peers and delivers local copies, then waits for the flush.
    * Returns the queued records (with their sequence numbers).
    */
-  async submit (queued: Array<Omit<QueuedMessage, 'seq'>>, local: { envelope: Envelope, mailboxes: string[] } | undefined): Promise<QueuedMessage[]> {
+  async submit (queued: Array<Omit<QueuedMessage, 'seq'>>, locals: Array<{ envelope: Envelope, mailboxes: string[] }>): Promise<QueuedMessage[]> {
     const records: QueuedMessage[] = []
     await this.root.transaction(() => {
       records.push(...this.enqueueInTxn(queued))
-      if (local !== undefined) this.deliverInTxn(local.envelope, local.mailboxes)
+      for (const local of locals) this.deliverInTxn(local.envelope, local.mailboxes)
       this.putCounters()
     })
     await this.root.flushed
@@ -141,7 +143,7 @@ export class MtaStore {
       const seq = ++this.counters.seq
       this.deliveries.put(seq, {
         seq, mailbox, mtsId: envelope.mtsId, originator: envelope.originator, subject: envelope.subject,
-        kind: envelope.kind, at, hops: envelope.trace.map(h => h.server)
+        kind: envelope.kind, submitted: envelope.submitTime, at, hops: envelope.trace.map(h => h.server)
       })
       this.counters.delivered++
     }

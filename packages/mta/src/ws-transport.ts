@@ -136,7 +136,8 @@ function outbound (deps: TransportDeps, { input, sendBack, receive }: CallbackAr
       sendBack({ type: 'transport.failed', kind: 'aborted', reason: `no address for ${input.peer ?? 'unknown peer'} on channel ${input.channel}` })
       return () => undefined
     }
-    const ws = new WebSocket(`ws://${peer.host}:${peer.port}${auth.path}`, { maxPayload: config.maxFrameBytes, perMessageDeflate: false })
+    const address = config.peerAddresses[peer.name] ?? { host: peer.host, port: peer.port }
+    const ws = new WebSocket(`ws://${address.host}:${address.port}${auth.path}`, { maxPayload: config.maxFrameBytes, perMessageDeflate: false })
     const s = session(ws, sendBack, deps, { controlBlock: input.controlBlock, label: input.assocId })
     let link: OutboundLink | undefined
     let nonce = ''

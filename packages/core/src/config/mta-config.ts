@@ -27,9 +27,24 @@ export interface MtaConfig {
   connectorControlBlocks: number
   maxFrameBytes: number
   transferWindow: number
+  /** Where to reach each peer when it differs from the topology (through a link proxy): name -> host and port. */
+  peerAddresses: Record<string, { host: string, port: number }>
 }
 
 type Env = Record<string, string | undefined>
+
+/** Reads `SRV-B=127.0.0.1:4001,SRV-C=127.0.0.1:4002` (XCON_PEER_ADDRESSES): peers reached through link proxies. */
+function parsePeerAddresses (text: string | undefined, topology: Topology): Record<string, { host: string, port: number }> {
+  const out: Record<string, { host: string, port: number }> = {}
+  if (text === undefined || text.trim() === '') return out
+  for (const part of text.split(',')) {
+    const m = /^\s*([A-Za-z0-9-]+)=([^\s:]+):(\d{1,5})\s*$/.exec(part)
+    if (m === null) throw new InvalidConfigError('XCON_PEER_ADDRESSES', `expected SERVER=host:port[,SERVER=host:port…], got "${part}"`)
+    if (topology.servers[m[1]!] === undefined) throw new UnknownServerError(m[1]!, Object.keys(topology.servers))
+    out[m[1]!] = { host: m[2]!, port: Number(m[3]) }
+  }
+  return out
+}
 
 /**
  * Resolves one server's configuration: the topology's values, then `XCON_*` environment variables
@@ -93,6 +108,7 @@ export function resolveMtaConfig (topology: Topology, serverName: string, env: E
     networkType: NETWORK_TYPE_RPC,
     connectorControlBlocks: num('XCON_CONNECTOR_CONTROL_BLOCKS', n => Number.isInteger(n) && n >= 2 && n <= 1210, 'a whole number from 2 to 1210') ?? CONTROL_BLOCKS,
     maxFrameBytes: positive('XCON_MAX_FRAME_BYTES', MAX_FRAME_BYTES),
+    peerAddresses: parsePeerAddresses(env.XCON_PEER_ADDRESSES, topology),
     transferWindow: positive('XCON_TRANSFER_WINDOW', TRANSFER_WINDOW)
   })
 }

@@ -1,0 +1,63 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { LocalSite } from '@xcon/cli'
+
+/** A local site of real MTA processes for one measurement; `close()` kills them and removes the data. */
+export class BenchSite {
+  private constructor (readonly site: LocalSite, private readonly dir: string) {}
+
+  static async start (topologyYaml: string, only?: string[]): Promise<BenchSite> {
+    const dir = mkdtempSync(join(tmpdir(), 'xcon-bench-'))
+    writeFileSync(join(dir, 'topology.yaml'), topologyYaml)
+    const site = await LocalSite.prepare({ dataDir: join(dir, 'site'), topologyFile: join(dir, 'topology.yaml') })
+    const b = new BenchSite(site, dir)
+    for (const n of only ?? site.names) site.spawn(n)
+    await Promise.all((only ?? site.names).map(async n => await site.waitReady(n, 60_000)))
+    return b
+  }
+
+  async status (name: string): Promise<any> {
+    const s = await this.site.fetchStatus(name, 5000)
+    if (s === undefined) throw new Error(`${name} did not answer`)
+    return s
+  }
+
+  async deliveries (name: string, after = 0): Promise<Array<{ seq: number, submitted: number, at: number, mtsId: string, mailbox: string }>> {
+    const r = this.site.server(name)
+    const res = await fetch(`http://${r.adminHost}:${r.adminPort}/deliveries?after=${after}`)
+    return ((await res.json()) as { deliveries: Array<{ seq: number, submitted: number, at: number, mtsId: string, mailbox: string }> }).deliveries
+  }
+
+  /** Submits `count` messages in requests of `batch`. */
+  async submit (from: string, to: string, count: number, batch = 5000): Promise<void> {
+    for (let done = 0; done < count; done += batch) {
+      await this.site.submit(from, { to: [to], count: Math.min(batch, count - done), subject: 'bench', body: 'a'.repeat(1024) })
+    }
+  }
+
+  pid (name: string): number {
+    return this.site.server(name).pid!
+  }
+
+  async close (): Promise<void> {
+    for (const n of this.site.names) {
+      const pid = this.site.server(n).pid
+      if (pid !== null) { try { process.kill(pid, 'SIGCONT'); process.kill(pid, 'SIGKILL') } catch { /* gone */ } }
+    }
+    await new Promise(resolve => setTimeout(resolve, 200))
+    rmSync(this.dir, { recursive: true, force: true })
+  }
+}
+
+/** Polls until `check` is true or `timeoutMs` passes; returns the elapsed ms, or throws. */
+export async function until (what: string, check: () => Promise<boolean>, timeoutMs: number, intervalMs = 50): Promise<number> {
+  const start = Date.now()
+  while (Date.now() - start < timeoutMs) {
+    if (await check()) return Date.now() - start
+    await new Promise(resolve => setTimeout(resolve, intervalMs))
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+}
+
+export const twoMtas = (controlBlocks = 20): string => `sites:\n  CORP: { secret: bench, servers: [SRV-A, SRV-B] }\ndefaults: { build: 2653, timeScale: 600, controlBlocks: ${controlBlocks}, traffic: off }\n`

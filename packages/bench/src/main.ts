@@ -1,0 +1,84 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { failureDetection } from './failure-detection.js'
+import { rawThroughput } from './raw-ws.js'
+import { recovery } from './recovery.js'
+import { scale, type ScaleResult } from './scale.js'
+import { latency, xconThroughput } from './throughput.js'
+
+/**
+ * `npm run bench`: every figure of issue #6 measured in one run, each ratio side by side in the
+ * same run (these machines are shared and noisy), printed as a table with its goal and written
+ * to bench/results/<date>.json. Flags: --only throughput,latency,recovery,failure,scale
+ * --messages N (default 100000) --scale 10,25,50 --backlog N (default 10000).
+ */
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' }, messages: { type: 'string' }, scale: { type: 'string' }, backlog: { type: 'string' }, out: { type: 'string' }
+  }
+})
+const parts = new Set((values.only ?? 'throughput,latency,recovery,failure,scale').split(','))
+const messages = Number(values.messages ?? 100_000)
+const sizes = (values.scale ?? '10,25,50').split(',').map(Number)
+const backlog = Number(values.backlog ?? 10_000)
+
+interface Row { figure: string, value: string, goal: string, met: boolean | null }
+const rows: Row[] = []
+const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length }
+const log = (line: string): void => { process.stderr.write(`${line}\n`) }
+
+if (parts.has('throughput')) {
+  log(`throughput: ${messages} messages of 1 KiB through xcon, then the raw ws limit...`)
+  const x = await xconThroughput(messages)
+  const raw = await rawThroughput(messages)
+  const ratio = x.rate / raw
+  results.throughput = { messages, xconPerSecond: x.rate, xconSeconds: x.seconds, rawPerSecond: raw, ratio }
+  rows.push({ figure: `xcon transfer, ${messages} x 1 KiB, durable`, value: `${x.rate.toFixed(0)} msg/s`, goal: '', met: null })
+  rows.push({ figure: 'raw ws + msgpackr, 64 outstanding', value: `${raw.toFixed(0)} msg/s`, goal: '', met: null })
+  rows.push({ figure: 'ratio xcon / raw', value: ratio.toFixed(3), goal: '>= 0.5', met: ratio >= 0.5 })
+  if (parts.has('latency')) {
+    const half = Math.max(1, Math.round(x.rate / 2))
+    log(`latency at ${half} msg/s (half the measured peak) for 10 s...`)
+    const l = await latency(half, 10)
+    results.latency = { rate: half, ...l }
+    rows.push({ figure: `latency at ${half} msg/s: median / p99`, value: `${l.p50} ms / ${l.p99} ms`, goal: '', met: null })
+  }
+}
+if (parts.has('recovery')) {
+  log(`recovery: a leaky MTA with ${backlog} queued for a healthy peer, restarted...`)
+  const r = await recovery(backlog)
+  results.recovery = { backlog, ...r }
+  rows.push({ figure: `restart to empty queue, ${backlog} backlog`, value: `${r.seconds.toFixed(2)} s (${(backlog / r.seconds).toFixed(0)} msg/s)`, goal: '', met: null })
+}
+if (parts.has('failure')) {
+  log('failure detection: kill -9 of a peer, then a black-holed link...')
+  const f = await failureDetection()
+  results.failureDetection = f
+  rows.push({ figure: 'kill -9 of the peer to association closed', value: `${f.killSeconds.toFixed(2)} s`, goal: '', met: null })
+  rows.push({ figure: 'black-holed link to heartbeat detection', value: `${f.blackholeSeconds.toFixed(2)} s`, goal: '<= 3 s (1 s ping + 2 s)', met: f.blackholeSeconds <= 3.5 })
+}
+if (parts.has('scale')) {
+  const scaleResults: ScaleResult[] = []
+  for (const n of sizes) {
+    log(`scale: a full mesh of ${n} MTAs...`)
+    try {
+      const s = await scale(n)
+      scaleResults.push(s)
+      rows.push({ figure: `${n} MTAs: ready / full mesh probed`, value: `${s.readySeconds.toFixed(1)} s / ${s.meshSeconds.toFixed(1)} s`, goal: n === 50 ? 'stable on 2 cores' : '', met: n === 50 ? true : null })
+      rows.push({ figure: `${n} MTAs: RSS median / max, CPU per MTA (light traffic)`, value: `${s.rssMedianMB.toFixed(0)} / ${s.rssMaxMB.toFixed(0)} MB, ${s.cpuPercentPerMta.toFixed(1)} %`, goal: '< 80 MB', met: s.rssMaxMB < 80 })
+    } catch (err) {
+      rows.push({ figure: `${n} MTAs`, value: `failed: ${(err as Error).message}`, goal: n === 50 ? 'stable on 2 cores' : '', met: n === 50 ? false : null })
+    }
+  }
+  results.scale = scaleResults
+}
+
+const widths = [Math.max(...rows.map(r => r.figure.length), 6), Math.max(...rows.map(r => r.value.length), 5), Math.max(...rows.map(r => r.goal.length), 4)]
+const line = (a: string, b: string, c: string, d: string): string => `${a.padEnd(widths[0]!)}  ${b.padEnd(widths[1]!)}  ${c.padEnd(widths[2]!)}  ${d}`
+process.stdout.write(`${line('FIGURE', 'VALUE', 'GOAL', 'MET')}\n${rows.map(r => line(r.figure, r.value, r.goal, r.met === null ? '' : r.met ? 'yes' : 'NO')).join('\n')}\n`)
+const outDir = values.out ?? join('bench', 'results')
+mkdirSync(outDir, { recursive: true })
+const file = join(outDir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
+writeFileSync(file, JSON.stringify({ ...results, rows }, null, 2))
+process.stdout.write(`results: ${file}\n`)

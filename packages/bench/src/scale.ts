@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs'
+import { BenchSite, until } from './bench-site.js'
+
+export interface ScaleResult {
+  mtas: number
+  readySeconds: number
+  meshSeconds: number
+  rssMedianMB: number
+  rssMaxMB: number
+  cpuPercentPerMta: number
+}
+
+const rssMB = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
+const cpuTicks = (pid: number): number => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return Number(f[11]) + Number(f[12]) // utime + stime, in clock ticks (100 per second on Linux)
+}
+
+/**
+ * A full-mesh site of `n` MTAs as separate processes, light traffic: seconds until every MTA is
+ * ready, then until a probe from every server has reached every other; resident memory per MTA;
+ * CPU per MTA over `cpuSeconds`.
+ */
+export async function scale (n: number, cpuSeconds = 10): Promise<ScaleResult> {
+  const names = Array.from({ length: n }, (_, i) => `MTA-${String(i + 1).padStart(3, '0')}`)
+  // Every association of a full mesh at once, both ways, plus one to listen.
+  const topology = `sites:\n  MESH: { secret: bench, servers: [${names.join(', ')}] }\ndefaults: { build: 2653, timeScale: 600, controlBlocks: ${2 * n + 2}, traffic: light }\n`
+  const t0 = Date.now()
+  const b = await BenchSite.start(topology)
+  try {
+    const readySeconds = (Date.now() - t0) / 1000
+    const t1 = Date.now()
+    await Promise.all(names.map(async from => await b.site.submit(from, { to: names.filter(x => x !== from).map(x => `probe@${x}`), subject: 'probe' })))
+    await until('every probe delivered', async () => {
+      const counts = await Promise.all(names.map(async x => (await b.deliveries(x)).filter(d => d.mailbox === 'probe').length))
+      return counts.every(c => c >= n - 1)
+    }, 300_000, 500)
+    const meshSeconds = (Date.now() - t1) / 1000
+    const pids = names.map(x => b.pid(x))
+    const before = pids.map(cpuTicks)
+    await new Promise(resolve => setTimeout(resolve, cpuSeconds * 1000))
+    const cpu = pids.map((p, i) => (cpuTicks(p) - before[i]!) / cpuSeconds) // ticks per second = percent of one core
+    const rss = pids.map(rssMB).sort((x, y) => x - y)
+    return { mtas: n, readySeconds, meshSeconds, rssMedianMB: rss[Math.floor(rss.length / 2)]!, rssMaxMB: rss.at(-1)!, cpuPercentPerMta: cpu.reduce((x, y) => x + y, 0) / n }
+  } finally {
+    await b.close()
+  }
+}

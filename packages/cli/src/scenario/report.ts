@@ -1,0 +1,90 @@
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { faultIntervals, type CheckResult, type HistoryRecord, type Scenario } from '@xcon/core'
+import { lineChart, type Marker, type Series, type Shade } from './svg-chart.js'
+
+const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22']
+const MARKERS: Record<number, { colour: string, name: string }> = { 9156: { colour: '#d62728', name: '9156 no free control blocks' }, 9297: { colour: '#9467bd', name: '9297 security violation' }, 9318: { colour: '#bbbbbb', name: '9318 bind failed' }, 9298: { colour: '#2ca02c', name: '9298 started' } }
+const esc = (s: string): string => s.replace(/[&<>"]/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!)
+type Rec<T extends HistoryRecord['type']> = Extract<HistoryRecord, { type: T }>
+
+/**
+ * Writes report.html (self-contained: inline SVG, no script, no network) and report.md: the
+ * verdict and findings, free control blocks and queue depth per MTA with fault periods shaded
+ * and events marked, and the message rate.
+ */
+export function writeReport (outDir: string, scenario: Scenario, history: HistoryRecord[], result: CheckResult): void {
+  const of = <T extends HistoryRecord['type']>(type: T): Array<Rec<T>> => history.filter(r => r.type === type) as Array<Rec<T>>
+  const servers = of('run')[0]?.servers ?? []
+  const xMax = Math.max(scenario.durationMs, ...history.map(r => r.t))
+  const shades: Shade[] = []
+  for (const [server, spans] of faultIntervals(history)) for (const [from, to] of spans) shades.push({ from, to, label: `${server} under a fault` })
+  const faultMarkers: Marker[] = of('fault').map(f => ({ t: f.t, colour: f.action === 'restart' ? '#2ca02c' : '#f4b400', label: `${f.action} ${f.targets.join(', ')} (${f.source})` }))
+  const eventMarkers = (server: string): Marker[] => of('event').filter(e => e.server === server && MARKERS[e.eventId] !== undefined)
+    .map(e => ({ t: e.t, colour: MARKERS[e.eventId]!.colour, label: `${(e.t / 1000).toFixed(1)} s ${server}: ${MARKERS[e.eventId]!.name}${e.peer === undefined || e.peer === null ? '' : ` (${e.peer})`}` }))
+  const samples = of('sample')
+  const series = (field: 'free' | 'depth'): Series[] => servers.map((s, i) => ({
+    name: `${s.name} (${s.build})`,
+    colour: COLOURS[i % COLOURS.length]!,
+    points: samples.filter(x => x.server === s.name).map(x => [x.t, x.state === 'running' ? (x[field] ?? 0) : 0] as [number, number])
+  }))
+  const allEventMarkers = servers.flatMap(s => eventMarkers(s.name)).filter(m => !m.label.includes('9318'))
+  const freeChart = lineChart({ title: 'Free intra-site control blocks per MTA (0 while down)', yLabel: 'free control blocks', xMaxMs: xMax, series: series('free'), shades, markers: [...faultMarkers, ...allEventMarkers] })
+  const depthChart = lineChart({ title: 'Queued messages per MTA', yLabel: 'queue depth', xMaxMs: xMax, series: series('depth'), shades, markers: faultMarkers })
+  const bins = (records: HistoryRecord[]): Array<[number, number]> => {
+    const n = Math.ceil(xMax / 1000) + 1
+    const counts = new Array<number>(n).fill(0)
+    for (const r of records) counts[Math.min(n - 1, Math.max(0, Math.floor(r.t / 1000)))]!++
+    return counts.map((c, i) => [i * 1000, c])
+  }
+  const rateChart = lineChart({
+    title: 'Messages per second', yLabel: 'messages / s', xMaxMs: xMax, shades, markers: faultMarkers,
+    series: [
+      { name: 'submitted', colour: '#1f77b4', points: bins(of('submit')) },
+      { name: 'delivered', colour: '#2ca02c', points: bins(of('deliver').filter(d => d.kind === 'message')) },
+      { name: 'NDR (290)', colour: '#d62728', points: bins(of('event').filter(e => e.eventId === 290)) }
+    ]
+  })
+  const mark = (ok: boolean | null): string => ok === true ? 'ok' : ok === false ? 'FAIL' : 'info'
+  const perMta = servers.map(s => {
+    const stop = result.stops[s.name]
+    const spans = (faultIntervals(history).get(s.name) ?? []).map(([a, b]) => `${(a / 1000).toFixed(1)}-${(b / 1000).toFixed(1)} s`).join(', ') || 'none'
+    return { ...s, stop: stop?.at === null || stop === undefined ? 'no stop' : `stopped at ${(stop.at / 1000).toFixed(1)} s (${stop.peer ?? '?'})${stop.recoveredAt === null ? '' : `, restarted at ${(stop.recoveredAt / 1000).toFixed(1)} s`}`, spans }
+  })
+
+  const html = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>xcon scenario ${esc(scenario.name)}: ${result.verdict}</title>
+<style>body{font:14px/1.4 system-ui,sans-serif;margin:24px;max-width:1000px}table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
+.valid{color:#2ca02c}.invalid{color:#d62728}.unknown{color:#f4b400}.FAIL{color:#d62728;font-weight:bold}.ok{color:#2ca02c}svg{display:block;margin:12px 0}</style></head><body>
+<h1>xcon scenario <code>${esc(scenario.name)}</code>: <span class="${result.verdict}">${result.verdict}</span></h1>
+<p>Seed ${scenario.seed}, ${scenario.durationMs / 1000} s of faults and traffic, then up to ${scenario.settleMs / 1000} s to settle. ${result.counts.submitted} messages submitted to ${result.counts.recipients} recipients: ${result.counts.delivered} delivered once, ${result.counts.ndr} answered with an NDR, ${result.counts.lost} missing, ${result.counts.duplicated} duplicated.</p>
+<table><tr><th>check</th><th>subject</th><th>result</th><th>detail</th></tr>
+${result.findings.map(f => `<tr><td>${f.check}</td><td>${esc(f.subject)}</td><td class="${mark(f.ok)}">${mark(f.ok)}</td><td>${esc(f.detail)}</td></tr>`).join('\n')}</table>
+<table><tr><th>MTA</th><th>site</th><th>build</th><th>Q260167</th><th>under a fault</th></tr>
+${perMta.map(m => `<tr><td>${m.name}</td><td>${m.site}</td><td>${m.build}</td><td>${esc(m.stop)}</td><td>${m.spans}</td></tr>`).join('\n')}</table>
+<p>Shaded: periods when an MTA was killed, stopped, paused or cut off. Ticks on top: faults (yellow), restarts (green), 9156 (red), 9297 (purple); hover for details.</p>
+${freeChart}
+${depthChart}
+${rateChart}
+</body></html>
+`
+  writeFileSync(join(outDir, 'report.html'), html)
+
+  const md = [
+    `# xcon scenario \`${scenario.name}\`: ${result.verdict}`,
+    '',
+    `Seed ${scenario.seed}. ${result.counts.submitted} messages to ${result.counts.recipients} recipients: ${result.counts.delivered} delivered once, ${result.counts.ndr} NDR, ${result.counts.lost} missing, ${result.counts.duplicated} duplicated, ${result.counts.pending} still queued at the end.`,
+    '',
+    '| check | subject | result | detail |',
+    '|---|---|---|---|',
+    ...result.findings.map(f => `| ${f.check} | ${f.subject} | ${mark(f.ok)} | ${f.detail.replace(/\|/g, '\\|')} |`),
+    '',
+    '| MTA | site | build | Q260167 | under a fault |',
+    '|---|---|---|---|---|',
+    ...perMta.map(m => `| ${m.name} | ${m.site} | ${m.build} | ${m.stop} | ${m.spans} |`),
+    '',
+    'Charts: report.html. History: history.ndjson. Findings: results.json.',
+    ''
+  ].join('\n')
+  writeFileSync(join(outDir, 'report.md'), md)
+}

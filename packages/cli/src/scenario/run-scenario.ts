@@ -1,0 +1,236 @@
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import {
+  SeededRandom, allServers, checkHistory, expandSchedule, parseScenario, XconError,
+  type CheckResult, type FaultStep, type HistoryRecord, type Scenario
+} from '@xcon/core'
+import { CliError } from '../cli-error.js'
+import { sleep } from '../durations.js'
+import { LocalSite } from '../local-site.js'
+import { LogFollower } from '../log-follower.js'
+import { parseLogLine } from '../pretty-log.js'
+import { LinkProxy } from './link-proxy.js'
+import { writeReport } from './report.js'
+
+/** Exchange events that go into the history (the rest of the log stays in the MTA's log file). */
+const HISTORY_EVENTS = new Set([9156, 9318, 9215, 2035, 9297, 9298, 9299, 290, 659, 660, 4282])
+
+export interface RunOptions {
+  file: string
+  outDir?: string | undefined
+  seed?: number | undefined
+  progress: boolean
+  out: (line: string) => void
+}
+
+export interface RunResult {
+  scenario: Scenario
+  result: CheckResult
+  outDir: string
+  wallMs: number
+}
+
+/**
+ * Runs a scenario on the local backend: starts its site with a link proxy on every directed
+ * link between MTAs, submits the traffic, plays the fault schedule, records the history, waits
+ * for the queues to settle, closes the site down, checks the history and writes the report.
+ */
+export async function runScenario (opts: RunOptions): Promise<RunResult> {
+  const started = Date.now()
+  const file = resolve(opts.file)
+  let scenario: Scenario
+  try {
+    scenario = parseScenario(readFileSync(file, 'utf8'), opts.file, p => readFileSync(resolve(dirname(file), p), 'utf8'), opts.seed)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new CliError(`scenario file not found: ${opts.file}`, 2)
+    if (err instanceof XconError) throw new CliError(err.message, 2)
+    throw err
+  }
+  const steps = expandSchedule(scenario)
+  const outDir = resolve(opts.outDir ?? join('.xcon', 'runs', `${scenario.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`))
+  mkdirSync(outDir, { recursive: true })
+  writeFileSync(join(outDir, 'topology.yaml'), scenario.topologyText)
+  writeFileSync(join(outDir, 'schedule.json'), JSON.stringify({ seed: scenario.seed, steps }, null, 2))
+  opts.out(`scenario ${scenario.name}: seed ${scenario.seed}, ${steps.length} fault steps, ${scenario.durationMs / 1000} s; output in ${outDir}`)
+
+  const site = await LocalSite.prepare({ dataDir: join(outDir, 'site'), topologyFile: join(outDir, 'topology.yaml'), fresh: true })
+  const names = site.names
+  const proxies = new Map<string, LinkProxy>()
+  for (const a of names) {
+    for (const b of names) {
+      if (a === b) continue
+      const proxy = new LinkProxy(a, b, { host: '127.0.0.1', port: site.server(b).port })
+      await proxy.listen()
+      proxies.set(`${a}>${b}`, proxy)
+    }
+    site.setEnv(a, { XCON_PEER_ADDRESSES: names.filter(b => b !== a).map(b => `${b}=127.0.0.1:${proxies.get(`${a}>${b}`)!.port}`).join(',') })
+  }
+
+  const history: HistoryRecord[] = []
+  const stream = createWriteStream(join(outDir, 'history.ndjson'))
+  let t0 = Date.now()
+  const record = (r: HistoryRecord): void => {
+    history.push(r)
+    stream.write(`${JSON.stringify(r)}\n`)
+  }
+  const follower = new LogFollower(names.map(n => site.server(n).logFile), (_, line) => {
+    const r = parseLogLine(line)
+    if (r?.eventId === undefined || !HISTORY_EVENTS.has(r.eventId) || typeof r.server !== 'string') return
+    record({
+      t: Date.parse(r.time ?? '') - t0, type: 'event', server: r.server, eventId: r.eventId, text: r.msg ?? '',
+      ...(r.peer === undefined ? {} : { peer: r.peer as string | null }),
+      ...(typeof r.direction === 'string' ? { direction: r.direction } : {}),
+      ...(typeof r.outcome === 'string' ? { outcome: r.outcome } : {}),
+      ...(typeof r.pool === 'string' ? { pool: r.pool } : {}),
+      ...(typeof r.mtsId === 'string' ? { mtsId: r.mtsId } : {}),
+      ...(Array.isArray(r.recipients) ? { recipients: r.recipients as string[] } : {})
+    })
+  })
+
+  try {
+    for (const n of names) site.spawn(n)
+    await Promise.all(names.map(async n => await site.waitReady(n)))
+    t0 = Date.now()
+    record({
+      t: 0, type: 'run', name: scenario.name, seed: scenario.seed, startedAt: new Date(t0).toISOString(), durationMs: scenario.durationMs,
+      servers: allServers(scenario.topology).map(s => ({ name: s.name, site: s.site, build: s.build }))
+    })
+    follower.follow(250)
+
+    const now = (): number => Date.now() - t0
+    const lastSeq = new Map<string, number>()
+    let submitted = 0
+    let delivered = 0
+    let pending = 0
+    const sample = async (): Promise<void> => {
+      pending = 0
+      await Promise.all(names.map(async name => {
+        const state = await site.processState(name)
+        const s = state === 'running' ? await site.fetchStatus(name, 1000) : undefined
+        if (s === undefined) { record({ t: now(), type: 'sample', server: name, state: state === 'running' ? 'unresponsive' : state }); return }
+        const cb = s.controlBlocks as { free: number, leaked: number, capacity: number }
+        const ccb = s.connectorControlBlocks as { leaked: number } | undefined
+        const queues = s.queues as Array<{ depth: number }>
+        const connectors = (s.connectors ?? []) as Array<{ depth: number }>
+        const smtp = s.smtp as { queue: { depth: number } } | undefined
+        const depth = queues.reduce((a, q) => a + q.depth, 0) + connectors.reduce((a, q) => a + q.depth, 0) + (smtp?.queue.depth ?? 0)
+        pending += depth
+        record({ t: now(), type: 'sample', server: name, state: 'running', free: cb.free, leaked: cb.leaked, capacity: cb.capacity, depth, connectorLeaked: ccb?.leaked ?? 0, connectorDepth: connectors.reduce((a, q) => a + q.depth, 0) })
+        try {
+          const r = site.server(name)
+          const res = await fetch(`http://${r.adminHost}:${r.adminPort}/deliveries?after=${lastSeq.get(name) ?? 0}`, { signal: AbortSignal.timeout(2000) })
+          const { deliveries } = await res.json() as { deliveries: Array<{ seq: number, mailbox: string, mtsId: string, kind: string }> }
+          for (const d of deliveries) {
+            record({ t: now(), type: 'deliver', server: name, mailbox: d.mailbox, mtsId: d.mtsId, kind: d.kind })
+            if (d.kind === 'message') delivered++
+            lastSeq.set(name, Math.max(lastSeq.get(name) ?? 0, d.seq))
+          }
+        } catch { /* it went down between the two requests: next sample */ }
+      }))
+    }
+
+    // Traffic: Poisson arrivals per stream, seeded, bounded by the run's duration.
+    const random = new SeededRandom(scenario.seed ^ 0x5bd1e995)
+    const timers: NodeJS.Timeout[] = []
+    let trafficOn = true
+    for (const stream of scenario.traffic) {
+      const next = (): void => {
+        const gap = (-Math.log(1 - random.next()) / stream.rate) * 1000
+        timers.push(setTimeout(() => {
+          if (!trafficOn) return
+          const from = random.pick(stream.from)
+          const toServer = scenario.topology.servers[random.pick(stream.to)]!
+          const to = [`${random.pick(toServer.mailboxes)}@${toServer.name}`]
+          const alias = random.pick(scenario.topology.servers[from]!.mailboxes)
+          site.submit(from, { from: alias, to, subject: `${scenario.name} ${from}`, body: 'x'.repeat(stream.size), priority: stream.priority }).then(
+            ids => { for (const mtsId of ids) { submitted++; record({ t: now(), type: 'submit', mtsId, from, to }) } },
+            (err: Error) => record({ t: now(), type: 'submit-failed', from, to, error: err.message })
+          )
+          next()
+        }, gap))
+      }
+      next()
+    }
+
+    const executed: FaultStep[] = []
+    for (const step of steps) {
+      timers.push(setTimeout(() => {
+        executed.push(step)
+        record({ t: now(), type: 'fault', action: step.action, targets: step.targets, source: step.source, ...(step.groups === undefined ? {} : { groups: step.groups }), ...(step.oneWay === true ? { oneWay: true } : {}) })
+        applyFault(site, proxies, step).catch((err: Error) => opts.out(`fault ${step.source} (${step.action} ${step.targets.join(',')}) failed: ${err.message}`))
+      }, step.at))
+    }
+
+    const progress = (phase: string): void => {
+      if (!opts.progress) return
+      const total = scenario.durationMs + scenario.settleMs
+      const done = Math.min(1, now() / total)
+      const bar = '#'.repeat(Math.round(done * 30)).padEnd(30, '.')
+      process.stderr.write(`\r[${bar}] ${(now() / 1000).toFixed(0)}s ${phase}: submitted ${submitted}, delivered ${delivered}, queued ${pending}, faults ${executed.length}/${steps.length}   `)
+    }
+    while (now() < scenario.durationMs) {
+      await sample()
+      progress('running')
+      await sleep(scenario.sampleMs)
+    }
+    trafficOn = false
+    await sleep(500) // the final heal (the last step) has run; give restarted MTAs a moment
+    const settleEnd = Date.now() + scenario.settleMs
+    do {
+      await sample()
+      progress('settling')
+      if (pending === 0 && delivered >= submitted) break
+      await sleep(scenario.sampleMs)
+    } while (Date.now() < settleEnd)
+    await sample()
+    if (opts.progress) process.stderr.write('\n')
+    for (const t of timers) clearTimeout(t)
+    record({ t: now(), type: 'end', pending })
+  } finally {
+    await Promise.all(names.map(async n => await site.stop(n)))
+    follower.stop()
+    for (const p of proxies.values()) await p.close()
+    await new Promise(resolve => stream.end(resolve))
+  }
+
+  const ordered = [...history].sort((a, b) => a.t - b.t)
+  const result = checkHistory(ordered, scenario.expect)
+  writeFileSync(join(outDir, 'results.json'), JSON.stringify({ scenario: scenario.name, seed: scenario.seed, ...result }, null, 2))
+  writeReport(outDir, scenario, ordered, result)
+  return { scenario, result, outDir, wallMs: Date.now() - started }
+}
+
+/** Plays one fault step on the local site: processes by signal, links by proxy. */
+async function applyFault (site: LocalSite, proxies: Map<string, LinkProxy>, step: FaultStep): Promise<void> {
+  const each = async (fn: (n: string) => Promise<void>): Promise<void> => { await Promise.all(step.targets.map(fn)) }
+  switch (step.action) {
+    case 'kill': return await each(async n => await site.kill(n))
+    case 'stop': return await each(async n => await site.stop(n))
+    case 'start': return await each(async n => await site.start(n))
+    case 'restart': return await each(async n => await site.restart(n))
+    case 'pause': return await each(async n => await site.pause(n))
+    case 'resume': return await each(async n => await site.resume(n))
+    case 'partition': {
+      const groups = step.groups ?? []
+      const mode = step.mode ?? 'blackhole'
+      for (let i = 0; i < groups.length; i++) {
+        for (let j = 0; j < groups.length; j++) {
+          if (i === j || (step.oneWay === true && !(i === 0 && j === 1))) continue
+          for (const a of groups[i]!) for (const b of groups[j]!) await proxies.get(`${a}>${b}`)?.set(mode)
+        }
+      }
+      return
+    }
+    case 'join':
+      for (const p of proxies.values()) if (step.targets.includes(p.from) || step.targets.includes(p.to)) await p.set('pass')
+      return
+    case 'heal': {
+      for (const p of proxies.values()) if (step.targets.includes(p.from) || step.targets.includes(p.to)) await p.set('pass')
+      await each(async n => {
+        const state = await site.processState(n)
+        if (state === 'paused') await site.resume(n)
+        if (state === 'down') await site.start(n)
+      })
+    }
+  }
+}

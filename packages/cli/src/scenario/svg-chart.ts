@@ -1,0 +1,46 @@
+/** A line series of a chart: points are [ms, value]. */
+export interface Series { name: string, colour: string, points: Array<[number, number]> }
+export interface Shade { from: number, to: number, label: string }
+export interface Marker { t: number, colour: string, label: string }
+
+const esc = (s: string): string => s.replace(/[&<>"]/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!)
+
+/**
+ * A step-line chart as inline SVG: shaded fault periods behind, series as steps (values hold
+ * until the next sample), event markers as ticks on top with a tooltip (<title>). No script.
+ */
+export function lineChart (opts: { title: string, yLabel: string, xMaxMs: number, series: Series[], shades?: Shade[], markers?: Marker[], width?: number, height?: number }): string {
+  const W = opts.width ?? 900
+  const H = opts.height ?? 240
+  const pad = { l: 48, r: 150, t: 24, b: 30 }
+  // A round axis: the smallest step of 1, 2 or 5 times a power of ten that needs at most 5 ticks.
+  const top = Math.max(1, ...opts.series.flatMap(s => s.points.map(p => p[1])))
+  const yStep = [1, 2, 5].flatMap(m => [1, 10, 100, 1000, 10_000].map(p => m * p)).sort((a, b) => a - b).find(st => top / st <= 5)!
+  const yMax = Math.ceil(top / yStep) * yStep
+  const x = (t: number): number => pad.l + (t / Math.max(1, opts.xMaxMs)) * (W - pad.l - pad.r)
+  const y = (v: number): number => H - pad.b - (v / yMax) * (H - pad.t - pad.b)
+  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(opts.title)}">`]
+  parts.push(`<text x="${pad.l}" y="16" font-size="13" font-weight="bold">${esc(opts.title)}</text>`)
+  for (const s of opts.shades ?? []) {
+    parts.push(`<rect x="${x(s.from).toFixed(1)}" y="${pad.t}" width="${Math.max(1, x(s.to) - x(s.from)).toFixed(1)}" height="${H - pad.t - pad.b}" fill="#f4b400" opacity="0.18"><title>${esc(s.label)}</title></rect>`)
+  }
+  // Axes and grid.
+  for (let v = 0; v <= yMax; v += yStep) {
+    parts.push(`<line x1="${pad.l}" x2="${W - pad.r}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#ddd"/><text x="${pad.l - 6}" y="${(y(v) + 4).toFixed(1)}" font-size="10" text-anchor="end">${v}</text>`)
+  }
+  const step = Math.max(5, Math.ceil(opts.xMaxMs / 1000 / 12 / 5) * 5)
+  for (let s = 0; s * 1000 <= opts.xMaxMs; s += step) parts.push(`<text x="${x(s * 1000).toFixed(1)}" y="${H - 12}" font-size="10" text-anchor="middle">${s}s</text>`)
+  parts.push(`<text x="12" y="${H / 2}" font-size="10" transform="rotate(-90 12 ${H / 2})" text-anchor="middle">${esc(opts.yLabel)}</text>`)
+  opts.series.forEach((s, i) => {
+    if (s.points.length === 0) return
+    let d = `M${x(s.points[0]![0]).toFixed(1)},${y(s.points[0]![1]).toFixed(1)}`
+    for (let k = 1; k < s.points.length; k++) d += ` H${x(s.points[k]![0]).toFixed(1)} V${y(s.points[k]![1]).toFixed(1)}`
+    parts.push(`<path d="${d}" fill="none" stroke="${s.colour}" stroke-width="1.8"><title>${esc(s.name)}</title></path>`)
+    parts.push(`<rect x="${W - pad.r + 12}" y="${pad.t + i * 16}" width="10" height="10" fill="${s.colour}"/><text x="${W - pad.r + 26}" y="${pad.t + i * 16 + 9}" font-size="11">${esc(s.name)}</text>`)
+  })
+  for (const m of opts.markers ?? []) {
+    parts.push(`<line x1="${x(m.t).toFixed(1)}" x2="${x(m.t).toFixed(1)}" y1="${pad.t}" y2="${pad.t + 10}" stroke="${m.colour}" stroke-width="2"><title>${esc(m.label)}</title></line>`)
+  }
+  parts.push('</svg>')
+  return parts.join('')
+}

@@ -1,0 +1,141 @@
+import { leaksConnectionResources, type Build } from '../builds.js'
+import type { Expectations } from '../scenario/scenario.js'
+import type { HistoryRecord } from './history.js'
+
+export type Verdict = 'valid' | 'invalid' | 'unknown'
+
+/** One thing the checker looked at: ok (true), broken (false), or not decidable (null). */
+export interface Finding {
+  check: 'delivery' | 'stop' | 'drain' | 'connectors'
+  subject: string
+  ok: boolean | null
+  detail: string
+}
+
+export interface CheckResult {
+  verdict: Verdict
+  /** Maelstrom's exit codes: 0 valid, 1 invalid, 2 unknown. */
+  exitCode: 0 | 1 | 2
+  findings: Finding[]
+  counts: { submitted: number, recipients: number, delivered: number, ndr: number, lost: number, duplicated: number, pending: number }
+  stops: Record<string, { at: number | null, peer: string | null, recoveredAt: number | null }>
+}
+
+type Rec<T extends HistoryRecord['type']> = Extract<HistoryRecord, { type: T }>
+
+/** Which fault ends which: a kill by a start, a pause by a resume, a cut by a join; heal ends all. */
+const FAULT_KIND: Record<string, 'down' | 'paused' | 'cut'> = { kill: 'down', stop: 'down', pause: 'paused', partition: 'cut' }
+const ENDS: Record<string, Array<'down' | 'paused' | 'cut'>> = { start: ['down'], restart: ['down'], resume: ['paused'], join: ['cut'], heal: ['down', 'paused', 'cut'] }
+
+/** The times each server was under a fault (down, paused or cut off), overlapping faults merged. */
+export function faultIntervals (history: HistoryRecord[]): Map<string, Array<[number, number]>> {
+  const active = new Map<string, Set<string>>()
+  const since = new Map<string, number>()
+  const intervals = new Map<string, Array<[number, number]>>()
+  let end = 0
+  for (const r of history) {
+    end = Math.max(end, r.t)
+    if (r.type !== 'fault') continue
+    for (const s of r.targets) {
+      const kinds = active.get(s) ?? new Set<string>()
+      const before = kinds.size
+      const kind = FAULT_KIND[r.action]
+      if (kind !== undefined) kinds.add(kind)
+      for (const k of ENDS[r.action] ?? []) kinds.delete(k)
+      active.set(s, kinds)
+      if (before === 0 && kinds.size > 0) since.set(s, r.t)
+      if (before > 0 && kinds.size === 0) intervals.set(s, [...(intervals.get(s) ?? []), [since.get(s)!, r.t]])
+    }
+  }
+  for (const [s, kinds] of active) if (kinds.size > 0) intervals.set(s, [...(intervals.get(s) ?? []), [since.get(s)!, end]])
+  return intervals
+}
+
+/**
+ * Checks a history: every recipient of every submitted message got it exactly once or a
+ * non-delivery report; each MTA stopped reaching healthy peers of its site only if expected
+ * (an SP4 MTA never may); a restarted MTA's queues drained; connectors lost nothing.
+ */
+export function checkHistory (history: HistoryRecord[], expect: Expectations): CheckResult {
+  const findings: Finding[] = []
+  const of = <T extends HistoryRecord['type']>(type: T): Array<Rec<T>> => history.filter(r => r.type === type) as Array<Rec<T>>
+  const run = of('run')[0]
+  const builds = new Map((run?.servers ?? []).map(s => [s.name, s]))
+  const end = of('end')[0]
+
+  // Delivery: exactly once or an NDR, per recipient.
+  const delivered = new Map<string, number>()
+  for (const d of of('deliver')) if (d.kind === 'message') delivered.set(`${d.mtsId}|${d.mailbox}@${d.server}`, (delivered.get(`${d.mtsId}|${d.mailbox}@${d.server}`) ?? 0) + 1)
+  const ndr = new Set<string>()
+  for (const e of of('event')) if (e.eventId === 290 && e.mtsId !== undefined) for (const r of e.recipients ?? []) ndr.add(`${e.mtsId}|${r}`)
+  const counts = { submitted: 0, recipients: 0, delivered: 0, ndr: 0, lost: 0, duplicated: 0, pending: end?.pending ?? 0 }
+  const lostExamples: string[] = []
+  const dupExamples: string[] = []
+  for (const s of of('submit')) {
+    counts.submitted++
+    for (const to of s.to) {
+      counts.recipients++
+      const key = `${s.mtsId}|${to}`
+      const n = delivered.get(key) ?? 0
+      if (n === 1) counts.delivered++
+      else if (n > 1) { counts.duplicated++; dupExamples.push(`${s.mtsId} to ${to} (${n} times)`) } else if (ndr.has(key)) counts.ndr++
+      else { counts.lost++; lostExamples.push(`${s.mtsId} to ${to}`) }
+    }
+  }
+  findings.push({
+    check: 'delivery',
+    subject: 'every message',
+    ok: counts.duplicated > 0 ? false : counts.lost === 0 ? true : counts.pending > 0 ? null : false,
+    detail: `${counts.submitted} submitted to ${counts.recipients} recipients: ${counts.delivered} delivered once, ${counts.ndr} answered with an NDR, ${counts.lost} missing${counts.pending > 0 && counts.lost > 0 ? ` (${counts.pending} still queued at the end)` : ''}, ${counts.duplicated} duplicated` +
+      (dupExamples.length > 0 ? `; duplicated: ${dupExamples.slice(0, 3).join(', ')}` : '') + (lostExamples.length > 0 ? `; missing: ${lostExamples.slice(0, 3).join(', ')}` : '')
+  })
+
+  // Q260167: the first 9156 for an outbound association to a peer that was under no fault.
+  const faulted = faultIntervals(history)
+  const healthy = (server: string, t: number): boolean => !(faulted.get(server) ?? []).some(([a, b]) => t >= a && t <= b)
+  const restarts = of('fault').filter(f => f.action === 'restart' || f.action === 'start')
+  const stops: CheckResult['stops'] = {}
+  for (const [name, info] of builds) {
+    const hit = of('event').find(e => e.server === name && e.eventId === 9156 && e.pool !== 'connector' && e.direction === 'outbound' && typeof e.peer === 'string' && healthy(e.peer, e.t) && healthy(name, e.t))
+    const recovered = hit === undefined ? undefined : restarts.find(f => f.targets.includes(name) && f.t > hit.t)
+    stops[name] = { at: hit?.t ?? null, peer: (hit?.peer as string | undefined) ?? null, recoveredAt: recovered?.t ?? null }
+    const expected = expect.stops[name] ?? (leaksConnectionResources(info.build as Build) ? undefined : false)
+    const what = hit === undefined ? 'never stopped reaching its healthy peers' : `stopped reaching the healthy ${hit.peer as string} at ${(hit.t / 1000).toFixed(1)} s (9156)${recovered === undefined ? '' : `, restarted at ${(recovered.t / 1000).toFixed(1)} s`}`
+    findings.push({
+      check: 'stop',
+      subject: `${name} (build ${info.build})`,
+      ok: expected === undefined ? null : expected === (hit !== undefined),
+      detail: expected === undefined ? what : `${what}; expected ${expected ? 'a stop' : 'no stop'}`
+    })
+  }
+
+  // After each restart, the MTA's queues drain.
+  if (expect.drainAfterRestart) {
+    for (const f of of('fault').filter(f => f.action === 'restart')) {
+      for (const name of f.targets) {
+        const drained = of('sample').find(s => s.server === name && s.t > f.t && s.state === 'running' && s.depth === 0)
+        findings.push({
+          check: 'drain',
+          subject: `${name} after its restart at ${(f.t / 1000).toFixed(1)} s`,
+          ok: drained !== undefined,
+          detail: drained === undefined ? 'its queues never emptied' : `queues empty ${((drained.t - f.t) / 1000).toFixed(1)} s after the restart`
+        })
+      }
+    }
+  }
+
+  // Connectors: no control block lost, no 9156 in the connector pool.
+  if (expect.connectorsFlow && of('sample').some(s => s.connectorDepth !== undefined)) {
+    const leaked = of('sample').filter(s => (s.connectorLeaked ?? 0) > 0)
+    const exhausted = of('event').filter(e => e.eventId === 9156 && e.pool === 'connector')
+    findings.push({
+      check: 'connectors',
+      subject: 'every connector',
+      ok: leaked.length === 0 && exhausted.length === 0,
+      detail: leaked.length === 0 && exhausted.length === 0 ? 'no connector control block lost, no 9156 on a connector' : `${leaked.length} samples with lost connector control blocks, ${exhausted.length} 9156 on connectors`
+    })
+  }
+
+  const verdict: Verdict = findings.some(f => f.ok === false) ? 'invalid' : findings.some(f => f.ok === null && f.check !== 'stop') ? 'unknown' : 'valid'
+  return { verdict, exitCode: verdict === 'valid' ? 0 : verdict === 'invalid' ? 1 : 2, findings, counts, stops }
+}

@@ -1,0 +1,137 @@
+import { LineCounter, parseDocument } from 'yaml'
+import { TopologyError } from '../errors.js'
+import { PRIORITIES, type Priority } from '../message.js'
+import { parseTopology } from '../topology/parse-topology.js'
+import type { Topology } from '../topology/topology.js'
+
+/** Messages a runner submits: `rate` per second from `from` to random mailboxes of `to`. */
+export interface TrafficStream {
+  from: string[]
+  to: string[]
+  rate: number
+  size: number
+  priority: Priority
+}
+
+/**
+ * `join` reconnects cut links only (Blockade's word); `heal` mends everything of its targets:
+ * links, paused processes, stopped ones.
+ */
+export type FaultAction = 'kill' | 'stop' | 'pause' | 'restart' | 'start' | 'resume' | 'partition' | 'join' | 'heal'
+
+/** One fault at one time (ms from the start), on its targets. */
+export interface FaultStep {
+  at: number
+  action: FaultAction
+  targets: string[]
+  /** partition: the groups that cannot reach each other; with `oneWay`, only groups[0] -> groups[1] is cut. */
+  groups?: string[][]
+  oneWay?: boolean
+  /** How the link behaves while cut: a black hole (timeouts) or refused connections. */
+  mode?: 'blackhole' | 'refuse'
+  /** Where the step came from in the file (`faults[3]`, `faults[1] flap 2/5`). */
+  source: string
+}
+
+/** What the checker should find (docs/scenarios.md). */
+export interface Expectations {
+  /** Per MTA: whether it stops reaching healthy peers of its site (Q260167). */
+  stops: Record<string, boolean>
+  /** Queues of a restarted MTA drain before the end. */
+  drainAfterRestart: boolean
+  /** No connector loses a control block, and mail across connectors arrives. */
+  connectorsFlow: boolean
+}
+
+export interface Scenario {
+  name: string
+  file: string
+  seed: number
+  durationMs: number
+  /** After the final heal, how long the runner waits for queues to drain before it checks. */
+  settleMs: number
+  /** Milliseconds between status samples. */
+  sampleMs: number
+  topology: Topology
+  topologyText: string
+  traffic: TrafficStream[]
+  faults: unknown[]
+  expect: Expectations
+}
+
+/** Reads `500ms`, `5s`, `2m` or a number of seconds into milliseconds; undefined if it is not one. */
+export function durationMs (v: unknown): number | undefined {
+  if (typeof v === 'number' && v >= 0) return v * 1000
+  if (typeof v !== 'string') return undefined
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim())
+  if (m === null) return undefined
+  return Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000 } as Record<string, number>)[m[2] ?? 's']!
+}
+
+/**
+ * Parses a scenario file. `readTopology(path)` loads a topology named by path (relative paths
+ * are the caller's to resolve). Problems are TopologyErrors naming the file and the line.
+ */
+export function parseScenario (text: string, file: string, readTopology: (path: string) => string, seedOverride?: number, randomSeed: () => number = () => Math.floor(Math.random() * 2 ** 31)): Scenario {
+  const counter = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false })
+  const firstError = doc.errors[0]
+  if (firstError !== undefined) throw new TopologyError(file, counter.linePos(firstError.pos[0]).line, firstError.message.split('\n')[0]!)
+  const lineOf = (path: Array<string | number>): number | undefined => {
+    const node = doc.getIn(path, true) as { range?: [number] } | undefined
+    return node?.range === undefined ? undefined : counter.linePos(node.range[0]).line
+  }
+  const fail = (path: Array<string | number>, problem: string): never => {
+    throw new TopologyError(file, lineOf(path), `${path.join('.')}: ${problem}`)
+  }
+  const s = doc.toJS() as Record<string, unknown>
+  if (typeof s !== 'object' || s === null) fail([], 'expected a map with topology, traffic, faults and expect')
+  for (const k of Object.keys(s)) if (!['name', 'seed', 'duration', 'settle', 'sample', 'topology', 'traffic', 'faults', 'expect'].includes(k)) fail([k], 'unknown key; expected name, seed, duration, settle, sample, topology, traffic, faults, expect')
+
+  let topologyText: string
+  let topologyFile = file
+  if (typeof s.topology === 'string') {
+    topologyFile = s.topology
+    try { topologyText = readTopology(s.topology) } catch { return fail(['topology'], `cannot read ${s.topology}`) }
+  } else if (typeof s.topology === 'object' && s.topology !== null) {
+    topologyText = JSON.stringify(s.topology)
+  } else {
+    return fail(['topology'], 'name a topology file or write one inline')
+  }
+  const topology = parseTopology(topologyText, topologyFile)
+  const servers = Object.keys(topology.servers)
+  const known = (list: unknown, path: Array<string | number>): string[] => {
+    const names = list === '*' ? servers : typeof list === 'string' ? [list] : Array.isArray(list) ? list : fail(path, 'expected a server, a list of servers, or "*"')
+    return names.map((n, i) => typeof n === 'string' && servers.includes(n) ? n : fail(Array.isArray(list) ? [...path, i] : path, `unknown MTA ${JSON.stringify(n)}; the topology has ${servers.join(', ')}`))
+  }
+
+  const duration = durationMs(s.duration ?? '60s') ?? fail(['duration'], 'expected a duration like 60s')
+  const traffic = (Array.isArray(s.traffic) ? s.traffic : s.traffic === undefined ? [] : fail(['traffic'], 'expected a list')).map((t: unknown, i: number): TrafficStream => {
+    const r = t as Record<string, unknown>
+    const priority = (r.priority ?? 'normal') as Priority
+    if (!PRIORITIES.includes(priority)) fail(['traffic', i, 'priority'], `expected one of ${PRIORITIES.join(', ')}`)
+    const rate = typeof r.rate === 'number' && r.rate > 0 && r.rate <= 1000 ? r.rate : fail(['traffic', i, 'rate'], 'expected messages per second, above 0 and at most 1000')
+    return { from: known(r.from, ['traffic', i, 'from']), to: known(r.to ?? '*', ['traffic', i, 'to']), rate, size: typeof r.size === 'number' ? r.size : 1024, priority }
+  })
+  const e = (s.expect ?? {}) as Record<string, unknown>
+  const stops: Record<string, boolean> = {}
+  for (const [name, v] of Object.entries((e.stops ?? {}) as Record<string, unknown>)) {
+    if (!servers.includes(name)) fail(['expect', 'stops', name], `unknown MTA; the topology has ${servers.join(', ')}`)
+    if (typeof v !== 'boolean') fail(['expect', 'stops', name], 'expected true or false')
+    stops[name] = v as boolean
+  }
+  const seed = seedOverride ?? (typeof s.seed === 'number' ? s.seed : randomSeed())
+  return {
+    name: typeof s.name === 'string' ? s.name : file,
+    file,
+    seed,
+    durationMs: duration,
+    settleMs: durationMs(s.settle ?? '20s') ?? fail(['settle'], 'expected a duration'),
+    sampleMs: durationMs(s.sample ?? '500ms') ?? fail(['sample'], 'expected a duration'),
+    topology,
+    topologyText,
+    traffic,
+    faults: Array.isArray(s.faults) ? s.faults : s.faults === undefined ? [] : fail(['faults'], 'expected a list'),
+    expect: { stops, drainAfterRestart: e.drainAfterRestart !== false, connectorsFlow: e.connectorsFlow !== false }
+  }
+}

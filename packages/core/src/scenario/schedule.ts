@@ -1,0 +1,96 @@
+import { TopologyError } from '../errors.js'
+import { SeededRandom } from '../random.js'
+import { durationMs, type FaultAction, type FaultStep, type Scenario } from './scenario.js'
+
+const SIMPLE: FaultAction[] = ['kill', 'stop', 'pause', 'restart', 'start', 'resume']
+/** What ends a bounded fault (`for:`). */
+const UNDO: Partial<Record<FaultAction, FaultAction>> = { kill: 'start', stop: 'start', pause: 'resume', partition: 'join' }
+
+/**
+ * Turns the scenario's fault list into timed steps. The same seed gives the same steps; the last
+ * step is always a heal of everything at the end of the run. Each step says where it came from.
+ */
+export function expandSchedule (scenario: Scenario): FaultStep[] {
+  const random = new SeededRandom(scenario.seed)
+  const servers = Object.keys(scenario.topology.servers)
+  const steps: FaultStep[] = []
+  const fail = (where: string, problem: string): never => { throw new TopologyError(scenario.file, undefined, `${where}: ${problem}`) }
+  const time = (v: unknown, where: string): number => durationMs(v) ?? fail(where, `expected a duration like 5s, got ${JSON.stringify(v)}`)
+  const names = (v: unknown, where: string): string[] => {
+    const list = v === 'all' || v === '*' ? servers : typeof v === 'string' ? [v] : Array.isArray(v) ? v as string[] : fail(where, 'expected a server or a list of servers')
+    for (const n of list) if (!servers.includes(n)) fail(where, `unknown MTA ${JSON.stringify(n)}; the topology has ${servers.join(', ')}`)
+    return list
+  }
+  const bounded = (step: FaultStep, forMs: number | undefined): void => {
+    steps.push(step)
+    const undo = UNDO[step.action]
+    if (forMs !== undefined && undo !== undefined) steps.push({ at: step.at + forMs, action: undo, targets: step.targets, source: `${step.source} (end)` })
+  }
+
+  scenario.faults.forEach((raw, i) => {
+    const f = raw as Record<string, unknown>
+    const where = `faults[${i}]`
+    if (typeof f !== 'object' || f === null) return fail(where, 'expected a map')
+    if (f.random !== undefined) {
+      const r = f.random as Record<string, unknown>
+      const [from, to] = (Array.isArray(r.between) ? r.between : ['0s', `${scenario.durationMs / 1000}s`]).map((v: unknown) => time(v, `${where}.random.between`))
+      const kinds = (Array.isArray(r.faults) ? r.faults : ['kill']) as FaultAction[]
+      const targets = names(r.targets ?? 'all', `${where}.random.targets`)
+      const forMs = r.for === undefined ? undefined : time(r.for, `${where}.random.for`)
+      const count = typeof r.count === 'number' ? r.count : 1
+      for (let n = 0; n < count; n++) {
+        const at = Math.round(from! + random.next() * (to! - from!))
+        const action = random.pick(kinds)
+        const target = random.pick(targets)
+        const source = `${where} random ${n + 1}/${count}`
+        if (action === 'partition') bounded({ at, action, targets: [target], groups: [[target], servers.filter(s => s !== target)], mode: 'blackhole', source }, forMs)
+        else bounded({ at, action, targets: [target], source }, forMs)
+      }
+      return
+    }
+    const at = time(f.at ?? 0, `${where}.at`)
+    const forMs = f.for === undefined ? undefined : time(f.for, `${where}.for`)
+    if (f.flap !== undefined) {
+      const targets = names(f.flap, `${where}.flap`)
+      const down = time(f.down ?? '3s', `${where}.down`)
+      const up = time(f.up ?? '3s', `${where}.up`)
+      const count = typeof f.count === 'number' ? f.count : 1
+      const jitter = typeof f.jitter === 'number' ? f.jitter : 0
+      const vary = (ms: number): number => Math.max(0, Math.round(ms * (1 + jitter * (2 * random.next() - 1))))
+      let t = at
+      for (let n = 1; n <= count; n++) {
+        steps.push({ at: t, action: 'kill', targets, source: `${where} flap ${n}/${count}` })
+        t += vary(down)
+        steps.push({ at: t, action: 'start', targets, source: `${where} flap ${n}/${count}` })
+        t += vary(up)
+      }
+      return
+    }
+    if (f.partition !== undefined) {
+      const p = f.partition
+      const mode = f.mode === 'refuse' ? 'refuse' as const : 'blackhole' as const
+      if (Array.isArray(p)) {
+        const groups = p.map((g, j) => names(g, `${where}.partition[${j}]`))
+        if (groups.length < 2) fail(`${where}.partition`, 'name at least two groups')
+        bounded({ at, action: 'partition', targets: groups.flat(), groups, mode, source: where }, forMs)
+      } else {
+        const dir = p as Record<string, unknown>
+        const groups = [names(dir.from, `${where}.partition.from`), names(dir.to, `${where}.partition.to`)]
+        bounded({ at, action: 'partition', targets: groups.flat(), groups, oneWay: true, mode, source: where }, forMs)
+      }
+      return
+    }
+    if (f.heal !== undefined || f.join !== undefined) {
+      const action = f.heal !== undefined ? 'heal' : 'join'
+      steps.push({ at, action, targets: names(f[action], `${where}.${action}`), source: where })
+      return
+    }
+    const action = SIMPLE.find(a => f[a] !== undefined)
+    if (action === undefined) return fail(where, `expected one of ${[...SIMPLE, 'flap', 'partition', 'join', 'heal', 'random'].join(', ')}`)
+    bounded({ at, action, targets: names(f[action], `${where}.${action}`), source: where }, forMs)
+  })
+
+  // Jepsen's final generator: whatever happened, the run ends with everything healed.
+  steps.push({ at: scenario.durationMs, action: 'heal', targets: servers, source: 'final heal' })
+  return steps.sort((a, b) => a.at - b.at)
+}

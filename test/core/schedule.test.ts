@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { expandSchedule, parseScenario, TopologyError } from '@xcon/core'
+
+const file = resolve(import.meta.dirname, '../../scenarios/q260167.yaml')
+const text = readFileSync(file, 'utf8')
+const load = (t: string, seed?: number) => parseScenario(t, 'q260167.yaml', () => '', seed)
+
+describe('fault schedule', () => {
+  it('gives the same steps for the same seed, and other steps for another', () => {
+    expect(expandSchedule(load(text))).toEqual(expandSchedule(load(text)))
+    expect(expandSchedule(load(text, 1)).map(s => s.at)).not.toEqual(expandSchedule(load(text, 2)).map(s => s.at))
+  })
+
+  it('expands a flap into kill/start pairs and always ends with a heal of everything', () => {
+    const steps = expandSchedule(load(text))
+    const flap = steps.filter(s => s.source.startsWith('faults[0] flap'))
+    expect(flap.map(s => s.action)).toEqual(Array(7).fill(['kill', 'start']).flat())
+    expect(flap[0]).toMatchObject({ at: 3000, targets: ['SRV-C'] })
+    expect(steps.at(-1)).toMatchObject({ at: 50_000, action: 'heal', targets: ['SRV-A', 'SRV-B', 'SRV-C', 'SRV-D', 'BR-A', 'BR-B'], source: 'final heal' })
+  })
+
+  it('ends bounded faults with their undo, and reads one-way partitions and random faults', () => {
+    const s = load(`topology: { sites: { S: { secret: x, servers: [A, B, C] } } }
+duration: 30s
+faults:
+  - { at: 1s, pause: B, for: 2s }
+  - { at: 4s, partition: { from: [A], to: [B, C] }, for: 1s, mode: refuse }
+  - { random: { count: 3, between: [10s, 20s], faults: [kill], targets: [C], for: 1s } }
+`)
+    const steps = expandSchedule(s)
+    expect(steps.slice(0, 4).map(x => [x.at, x.action, x.targets.join(',')])).toEqual([[1000, 'pause', 'B'], [3000, 'resume', 'B'], [4000, 'partition', 'A,B,C'], [5000, 'join', 'A,B,C']])
+    expect(steps[2]).toMatchObject({ groups: [['A'], ['B', 'C']], oneWay: true, mode: 'refuse' })
+    const random = steps.filter(x => x.source.includes('random'))
+    expect(random).toHaveLength(6)
+    expect(random.filter(x => x.action === 'kill').every(x => x.at >= 10_000 && x.at <= 20_000)).toBe(true)
+  })
+
+  it('names an unknown server in a fault and in the traffic', () => {
+    expect(() => expandSchedule(load(text.replace('flap: SRV-C', 'flap: SRV-Z')))).toThrow(/faults\[0\]\.flap: unknown MTA "SRV-Z"/)
+    expect(() => load(text.replace('from: BR-B', 'from: BR-Q'))).toThrow(TopologyError)
+    expect(() => load(text.replace('from: BR-B', 'from: BR-Q'))).toThrow(/q260167.yaml:\d+: traffic.3.from: unknown MTA "BR-Q"/)
+  })
+})

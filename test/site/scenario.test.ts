@@ -1,0 +1,50 @@
+import { execFile } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { promisify } from 'node:util'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { HistoryRecord } from '@xcon/core'
+import { XCON } from '../support/site-harness.js'
+
+const run = promisify(execFile)
+const dirs: string[] = []
+afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }) })
+
+describe('xcon scenario run', () => {
+  it('runs the smoke scenario end to end on real processes and finds it valid, with history and report', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'xcon-scenario-'))
+    dirs.push(out)
+    const { stdout } = await run(process.execPath, [XCON, 'scenario', 'run', resolve(import.meta.dirname, '../../scenarios/smoke.yaml'), '--out', out], { timeout: 120_000 })
+    expect(stdout).toMatch(/^scenario smoke: seed 7, 6 fault steps, 12 s/)
+    expect(stdout).toMatch(/stop\s+SRV-A \(build 2650\)\s+ok\s+stopped reaching the healthy SRV-[BC] at [\d.]+ s \(9156\), restarted at 9\.\d s; expected a stop/)
+    expect(stdout).toMatch(/verdict: valid \(seed 7,/)
+
+    const history = readFileSync(join(out, 'history.ndjson'), 'utf8').trim().split('\n').map(l => JSON.parse(l) as HistoryRecord)
+    const types = new Set(history.map(r => r.type))
+    // submit-failed may appear too: submissions to SRV-A while it restarts.
+    for (const type of ['run', 'submit', 'deliver', 'fault', 'event', 'sample', 'end']) expect(types).toContain(type)
+    expect(history.filter(r => r.type === 'fault').map(r => r.type === 'fault' && `${r.action} ${r.targets.join(',')}`)).toEqual([
+      'kill SRV-C', 'partition SRV-B,SRV-C', 'join SRV-B,SRV-C', 'start SRV-C', 'restart SRV-A', 'heal SRV-A,SRV-B,SRV-C'
+    ])
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { verdict: string, seed: number, counts: { lost: number, duplicated: number } }
+    expect(results).toMatchObject({ verdict: 'valid', seed: 7, counts: { lost: 0, duplicated: 0 } })
+    const html = readFileSync(join(out, 'report.html'), 'utf8')
+    expect(html).toContain('<span class="valid">valid</span>')
+    expect(html.match(/<svg /g)).toHaveLength(3)
+    expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/) // readable offline
+    expect(existsSync(join(out, 'report.md'))).toBe(true)
+  })
+
+  it('exits 1 when the expectation is wrong, as Maelstrom does for an invalid run', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'xcon-scenario-'))
+    dirs.push(out)
+    // Same history, checked against a scenario that expects SRV-A never to stop.
+    await run(process.execPath, [XCON, 'scenario', 'run', resolve(import.meta.dirname, '../../scenarios/smoke.yaml'), '--out', out], { timeout: 120_000 })
+    const wrong = join(out, 'wrong.yaml')
+    const text = readFileSync(resolve(import.meta.dirname, '../../scenarios/smoke.yaml'), 'utf8').replace('stops: { SRV-A: true', 'stops: { SRV-A: false')
+    await import('node:fs').then(fs => fs.writeFileSync(wrong, text))
+    const r = await run(process.execPath, [XCON, 'scenario', 'check', join(out, 'history.ndjson'), '--scenario', wrong]).then(() => 0, (err: { code: number }) => err.code)
+    expect(r).toBe(1)
+  })
+})
