@@ -1,8 +1,10 @@
 import { execFile, execFileSync } from 'node:child_process'
-import { createServer } from 'node:net'
 import { resolve } from 'node:path'
 import { promisify } from 'node:util'
+import { freePort } from '@xcon/cli'
 import { XCON } from './site-harness.js'
+
+export { freePort }
 
 const run = promisify(execFile)
 export const ROOT = resolve(import.meta.dirname, '../..')
@@ -21,17 +23,6 @@ export function dockerAvailable (): { ok: boolean, why: string } {
     } catch { /* try the next */ }
   }
   return { ok: false, why: 'neither docker compose nor docker-compose is installed' }
-}
-
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolve(port))
-    })
-  })
 }
 
 /** A compose site driven through the real `xcon --docker` command, with its own project name and ports. */

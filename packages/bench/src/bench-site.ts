@@ -12,8 +12,13 @@ export class BenchSite {
     writeFileSync(join(dir, 'topology.yaml'), topologyYaml)
     const site = await LocalSite.prepare({ dataDir: join(dir, 'site'), topologyFile: join(dir, 'topology.yaml') })
     const b = new BenchSite(site, dir)
-    for (const n of only ?? site.names) site.spawn(n)
-    await Promise.all((only ?? site.names).map(async n => await site.waitReady(n, 60_000)))
+    try {
+      for (const n of only ?? site.names) site.spawn(n)
+      await Promise.all((only ?? site.names).map(async n => await site.waitReady(n, 60_000)))
+    } catch (err) {
+      await b.close() // nobody else holds the site yet: do not leave its MTAs running
+      throw err
+    }
     return b
   }
 
@@ -25,7 +30,7 @@ export class BenchSite {
 
   async deliveries (name: string, after = 0): Promise<Array<{ seq: number, submitted: number, at: number, mtsId: string, mailbox: string }>> {
     const r = this.site.server(name)
-    const res = await fetch(`http://${r.adminHost}:${r.adminPort}/deliveries?after=${after}`)
+    const res = await fetch(`http://${r.adminHost}:${r.adminPort}/deliveries?after=${after}`, { signal: AbortSignal.timeout(10_000) })
     return ((await res.json()) as { deliveries: Array<{ seq: number, submitted: number, at: number, mtsId: string, mailbox: string }> }).deliveries
   }
 
@@ -53,11 +58,14 @@ export class BenchSite {
 /** Polls until `check` is true or `timeoutMs` passes; returns the elapsed ms, or throws. */
 export async function until (what: string, check: () => Promise<boolean>, timeoutMs: number, intervalMs = 50): Promise<number> {
   const start = Date.now()
+  let last: Error | undefined
   while (Date.now() - start < timeoutMs) {
-    if (await check()) return Date.now() - start
+    try {
+      if (await check()) return Date.now() - start
+    } catch (err) { last = err as Error } // a busy MTA may miss one request; ask again
     await new Promise(resolve => setTimeout(resolve, intervalMs))
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last === undefined ? '' : ` (last: ${last.message})`}`)
 }
 
 export const twoMtas = (controlBlocks = 20): string => `sites:\n  CORP: { secret: bench, servers: [SRV-A, SRV-B] }\ndefaults: { build: 2653, timeScale: 600, controlBlocks: ${controlBlocks}, traffic: off }\n`

@@ -10,6 +10,8 @@ export interface ScaleResult {
   cpuPercentPerMta: number
 }
 
+export const OPEN_TIMEOUT_FOR_SCALE_MS = 10_000
+
 const rssMB = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
 const cpuTicks = (pid: number): number => {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
@@ -26,6 +28,9 @@ export async function scale (n: number, cpuSeconds = 10): Promise<ScaleResult> {
   const names = Array.from({ length: n }, (_, i) => `MTA-${String(i + 1).padStart(3, '0')}`)
   // Every association of a full mesh at once, both ways, plus one to listen.
   const topology = `sites:\n  MESH: { secret: bench, servers: [${names.join(', ')}] }\ndefaults: { build: 2653, timeScale: 600, controlBlocks: ${2 * n + 2}, traffic: light }\n`
+  // A cold start of n processes on 2 cores compiles every association code path at once: connects
+  // can take longer than the default 3 s open timeout (an emulation setting, not an Exchange value).
+  process.env.XCON_OPEN_TIMEOUT_MS = process.env.XCON_BIND_TIMEOUT_MS = String(OPEN_TIMEOUT_FOR_SCALE_MS)
   const t0 = Date.now()
   const b = await BenchSite.start(topology)
   try {
@@ -44,6 +49,8 @@ export async function scale (n: number, cpuSeconds = 10): Promise<ScaleResult> {
     const rss = pids.map(rssMB).sort((x, y) => x - y)
     return { mtas: n, readySeconds, meshSeconds, rssMedianMB: rss[Math.floor(rss.length / 2)]!, rssMaxMB: rss.at(-1)!, cpuPercentPerMta: cpu.reduce((x, y) => x + y, 0) / n }
   } finally {
+    delete process.env.XCON_OPEN_TIMEOUT_MS
+    delete process.env.XCON_BIND_TIMEOUT_MS
     await b.close()
   }
 }

@@ -120,7 +120,12 @@ export class DockerSite implements SiteBackend {
   async container (name: string): Promise<ContainerInfo | undefined> {
     const id = (await this.compose(['ps', '-q', this.info(name).service])).trim()
     if (id === '') return undefined
-    const { stdout } = await run('docker', ['inspect', id])
+    let stdout: string
+    try {
+      ({ stdout } = await run('docker', ['inspect', id]))
+    } catch {
+      return undefined // removed between `ps` and `inspect` (being recreated): not there yet
+    }
     const [c] = JSON.parse(stdout) as Array<{
       Id: string
       State: { Status: string, Pid: number }

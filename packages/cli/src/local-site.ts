@@ -61,16 +61,24 @@ export function loadTopology (opts: UpOptions): Topology {
   return topology
 }
 
-/** A free TCP port on loopback, by binding port 0 and letting go of it. */
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
+/**
+ * `count` distinct free TCP ports on loopback. All are held open until the last is found: a port
+ * let go of at once may be handed out again by the next bind.
+ */
+export async function freePorts (count: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: count }, async () => await new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
     const srv = createServer()
     srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolve(port))
-    })
-  })
+    srv.listen(0, '127.0.0.1', () => resolve(srv))
+  })))
+  const ports = servers.map(s => (s.address() as { port: number }).port)
+  await Promise.all(servers.map(async s => await new Promise(resolve => s.close(resolve))))
+  return ports
+}
+
+/** One free TCP port on loopback. */
+export async function freePort (): Promise<number> {
+  return (await freePorts(1))[0]!
 }
 
 /**
@@ -107,10 +115,12 @@ export class LocalSite implements SiteBackend {
     mkdirSync(paths.logs, { recursive: true })
     mkdirSync(paths.stores, { recursive: true })
     const servers: Record<string, ServerRecord> = {}
-    for (const s of allServers(topology)) {
-      s.port ??= await freePort()
-      s.adminPort ??= await freePort()
-      if (s.ims !== undefined) s.ims.port ??= await freePort()
+    const all = allServers(topology)
+    const pool = await freePorts(all.length * 3)
+    for (const s of all) {
+      s.port ??= pool.pop()!
+      s.adminPort ??= pool.pop()!
+      if (s.ims !== undefined) s.ims.port ??= pool.pop()!
       servers[s.name] = { name: s.name, site: s.site, pid: null, port: s.port, adminHost: s.adminHost, adminPort: s.adminPort, logFile: paths.log(s.name) }
     }
     writeFileSync(paths.topology, JSON.stringify(serializeTopology(topology), null, 2))

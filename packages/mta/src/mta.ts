@@ -136,7 +136,14 @@ export class Mta {
     if (moves.length === 0) return
     const records = await this.store.requeue(moves)
     this.log.warn({ category: 'X.400 Service', from: queue.key, count: records.length, to: [...new Set(records.map(r => r.queue))] }, `${records.length} messages rerouted around ${queue.key}, which cannot open`)
-    for (const r of records) this.queueFor(r.queue)?.add([r])
+    this.enqueue(records)
+  }
+
+  /** Hands stored records to their queues, one call per queue. */
+  private enqueue (records: QueuedMessage[]): void {
+    const byQueue = new Map<string, QueuedMessage[]>()
+    for (const r of records) byQueue.set(r.queue, [...(byQueue.get(r.queue) ?? []), r])
+    for (const [key, items] of byQueue) this.queueFor(key)?.add(items)
   }
 
   event (e: MtaEvent, fields: Record<string, unknown> = {}): void {
@@ -289,7 +296,7 @@ export class Mta {
       if (r.local.length > 0) locals.push({ envelope: { ...envelope, recipients: r.local.map(a => `${a}@${config.server.name}`) }, mailboxes: r.local })
     }
     const records = await this.store.submit(queued, locals)
-    for (const record of records) this.queueFor(record.queue)!.add([record])
+    this.enqueue(records)
     for (const envelope of envelopes) {
       for (const u of r.unroutable) {
         await this.nonDelivery({ seq: 0, queue: '', envelope: { ...envelope, recipients: [u.recipient] }, content, transferFailures: 0, enqueuedAt: now }, 'unable-to-transfer', u.reason)
@@ -338,7 +345,7 @@ export class Mta {
     try {
       const { duplicate, records } = await this.store.accept(arrived, r.local, this.copies(arrived, frame.content, r, now))
       if (duplicate) this.log.info({ category: 'X.400 Service', mtsId: envelope.mtsId, peer, channel }, `duplicate of ${envelope.mtsId} from ${peer} suppressed`)
-      for (const record of records) this.queueFor(record.queue)!.add([record])
+      this.enqueue(records)
       return { type: 'transfer_ok', seq: frame.seq, mtsId: envelope.mtsId, duplicate }
     } catch (err) {
       this.log.error({ err, mtsId: envelope.mtsId }, 'could not store a transfer')

@@ -1,10 +1,11 @@
 import {
-  AssociationLostError, PRIORITIES, afterFailedOpen, afterFailedTransfer, queueBacklogged, queueSubsided,
+  AssociationLostError, afterFailedOpen, afterFailedTransfer, queueBacklogged, queueSubsided,
   type MtaConfig
 } from '@xcon/core'
 import type { Clock } from './clock.js'
 import { logEvent, type Logger } from './logger.js'
 import type { OutboundLink, TransferReply } from './outbound-link.js'
+import { PriorityFifo } from './priority-fifo.js'
 import type { MtaStore, QueuedMessage } from './store.js'
 
 /** What a queue asks of its MTA. */
@@ -34,8 +35,6 @@ export interface QueueRoute {
 
 export type QueueState = 'idle' | 'opening' | 'bound' | 'retry-wait'
 
-const rank = (m: QueuedMessage): number => PRIORITIES.indexOf(m.envelope.priority)
-
 /**
  * An outbound queue: one per other server of the site (Q158633) and one per connector, as the
  * Queues tab lists them. It opens an
@@ -45,7 +44,7 @@ const rank = (m: QueuedMessage): number => PRIORITIES.indexOf(m.envelope.priorit
  * disconnect time (Q193894: 120 s). Urgent mail goes first.
  */
 export class PeerQueue {
-  private readonly waiting: QueuedMessage[] = []
+  private readonly waiting = new PriorityFifo<QueuedMessage>()
   private readonly inFlight = new Map<number, QueuedMessage>()
   private readonly delayed = new Map<number, { item: QueuedMessage, timer: NodeJS.Timeout }>()
   private assocId: string | undefined
@@ -91,7 +90,7 @@ export class PeerQueue {
   }
 
   add (items: QueuedMessage[]): void {
-    for (const item of items) this.insert(item)
+    for (const item of items) this.waiting.push(item)
     this.checkAlarm()
     if (this.state === 'bound') this.pump()
     else this.kick()
@@ -193,7 +192,7 @@ export class PeerQueue {
     this.inFlight.delete(item.seq)
     if (err instanceof AssociationLostError) {
       // Not the message's fault: it goes back to the front and waits for the next association.
-      this.insert(item)
+      this.waiting.unshift(item)
       return
     }
     this.transferFailed(item, err.message).then(() => this.pump()).catch(this.logFailure)
@@ -223,26 +222,13 @@ export class PeerQueue {
   }
 
   private async ndrAll (reason: string, diagnostic: string): Promise<void> {
-    const items = [...this.waiting.splice(0), ...[...this.delayed.values()].map(d => { this.host.clock.clearTimeout(d.timer); return d.item })]
+    const items = [...this.waiting.drain(), ...[...this.delayed.values()].map(d => { this.host.clock.clearTimeout(d.timer); return d.item })]
     this.delayed.clear()
     for (const item of items) {
       await this.host.nonDelivery(item, reason, diagnostic)
       await this.host.store.dequeue(this.key, item.seq)
     }
     this.checkAlarm()
-  }
-
-  private insert (item: QueuedMessage): void {
-    // Keep priority order, then submission order (binary insertion keeps this O(log n) to find).
-    let lo = 0
-    let hi = this.waiting.length
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      const m = this.waiting[mid]!
-      if (rank(m) < rank(item) || (rank(m) === rank(item) && m.seq < item.seq)) lo = mid + 1
-      else hi = mid
-    }
-    this.waiting.splice(lo, 0, item)
   }
 
   /** 659 when the queue reaches the alarm, 660 once it falls under half of it (hysteresis, design choice). */
@@ -275,7 +261,7 @@ export class PeerQueue {
 
   /** Takes the waiting messages (not those in flight) out of the queue, to route them elsewhere. */
   takeWaiting (): QueuedMessage[] {
-    const items = this.waiting.splice(0)
+    const items = this.waiting.drain()
     this.checkAlarm()
     return items
   }
