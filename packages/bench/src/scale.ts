@@ -37,9 +37,16 @@ export async function scale (n: number, cpuSeconds = 10): Promise<ScaleResult> {
     const readySeconds = (Date.now() - t0) / 1000
     const t1 = Date.now()
     await Promise.all(names.map(async from => await b.site.submit(from, { to: names.filter(x => x !== from).map(x => `probe@${x}`), subject: 'probe' })))
+    // Count probes incrementally: each poll fetches only deliveries after the last one seen.
+    const seen = new Map(names.map(x => [x, { after: 0, probes: 0 }]))
     await until('every probe delivered', async () => {
-      const counts = await Promise.all(names.map(async x => (await b.deliveries(x)).filter(d => d.mailbox === 'probe').length))
-      return counts.every(c => c >= n - 1)
+      await Promise.all(names.map(async x => {
+        const s = seen.get(x)!
+        const page = await b.deliveries(x, s.after)
+        s.probes += page.filter(d => d.mailbox === 'probe').length
+        if (page.length > 0) s.after = page.at(-1)!.seq
+      }))
+      return [...seen.values()].every(s => s.probes >= n - 1)
     }, 300_000, 500)
     const meshSeconds = (Date.now() - t1) / 1000
     const pids = names.map(x => b.pid(x))

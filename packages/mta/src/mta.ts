@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http'
 import { WebSocketServer, type WebSocket } from 'ws'
 import type { Actor } from 'xstate'
 import {
-  BUILDS, classifyAddress, formatMtsId, freeBlocks, hopKey, lostConnection, mtaDn, noFreeControlBlocks, nonDeliveryGenerated,
+  BUILDS, classifyAddress, formatMtsId, freeBlocks, lostConnection, mtaDn, noFreeControlBlocks, nonDeliveryGenerated,
   poolDrain, poolOpen, poolRelease, route, rpcBindFailed, serviceStarted, serviceStopped,
   socketConnectRefused, InvalidAddressError,
   type Envelope, type MtaConfig, type MtaEvent, type PoolEmitted, type poolMachine, type Priority, type Route,
@@ -142,7 +142,11 @@ export class Mta {
   /** Hands stored records to their queues, one call per queue. */
   private enqueue (records: QueuedMessage[]): void {
     const byQueue = new Map<string, QueuedMessage[]>()
-    for (const r of records) byQueue.set(r.queue, [...(byQueue.get(r.queue) ?? []), r])
+    for (const r of records) {
+      const list = byQueue.get(r.queue)
+      if (list === undefined) byQueue.set(r.queue, [r])
+      else list.push(r)
+    }
     for (const [key, items] of byQueue) this.queueFor(key)?.add(items)
   }
 
