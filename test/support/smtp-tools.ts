@@ -3,7 +3,9 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { connect } from 'node:net'
 import { freePort } from './docker-harness.js'
+import { waitFor } from './site-harness.js'
 
 const run = promisify(execFile)
 
@@ -23,8 +25,12 @@ export class SmtpSink {
     const dir = mkdtempSync(join(tmpdir(), 'xcon-sink-'))
     chmodSync(dir, 0o777) // smtp-sink drops to nobody before it writes
     const child = spawn('smtp-sink', ['-u', 'nobody', '-d', `${dir}/%M.`, `127.0.0.1:${port}`, '64'], { stdio: 'ignore' })
-    await new Promise(resolve => setTimeout(resolve, 300))
-    return new SmtpSink(port, dir, child)
+    const sink = new SmtpSink(port, dir, child)
+    await waitFor(`smtp-sink to listen on ${port}`, async () => await new Promise<boolean>(resolve => {
+      const probe = connect(port, '127.0.0.1', () => { probe.destroy(); resolve(true) })
+      probe.once('error', () => resolve(false))
+    }), 10_000, 50)
+    return sink
   }
 
   /** Every message received so far, as text (headers and body). */
