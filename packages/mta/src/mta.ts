@@ -225,8 +225,8 @@ export class Mta {
 
   private onPoolEvent (kind: PoolKind, e: PoolEmitted): void {
     const pool = kind === 'site' ? this.pool : this.connectorPool
-    const channel = kind === 'site' ? 'site' : e.assocId.startsWith('out-') ? e.assocId.slice(4, e.assocId.lastIndexOf('-')) : undefined
-    const queue = e.direction !== 'outbound' ? undefined : kind === 'site' ? this.queues.get(`server:${e.peer ?? ''}`) : this.queues.get(`connector:${channel ?? ''}`)
+    const channel = e.channel
+    const queue = e.direction !== 'outbound' ? undefined : channel === 'site' ? this.queues.get(`server:${e.peer ?? ''}`) : this.queues.get(`connector:${channel}`)
     switch (e.type) {
       case 'cb.exhausted':
         this.event(noFreeControlBlocks(e.networkType, e.capacity), { peer: e.peer ?? null, direction: e.direction, assoc: e.assocId, pool: kind })
@@ -245,7 +245,7 @@ export class Mta {
       case 'assoc.ended': {
         const failed = e.outcome !== 'released'
         const peer = e.peer ?? 'an unknown MTA'
-        const fields = { peer, assoc: e.assocId, outcome: e.outcome, pool: kind, ...(channel === undefined || channel === 'site' ? {} : { connector: channel }) }
+        const fields = { peer, assoc: e.assocId, outcome: e.outcome, pool: kind, ...(channel === 'site' ? {} : { connector: channel }) }
         if (failed && e.direction === 'outbound' && !e.wasBound) {
           // 9215 is socket error 10061, a refused connect(); a name that no longer resolves is only 9318.
           if (e.reason.includes('ECONNREFUSED')) this.event(socketConnectRefused(e.controlBlock), fields)

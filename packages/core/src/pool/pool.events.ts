@@ -17,16 +17,18 @@ export interface AssociationEndedEvent { type: 'assoc.ended'; assocId: string; o
 export type PoolEvent = PoolOpenEvent | PoolReleaseEvent | PoolDrainEvent | AssociationBoundEvent | AssociationEndedEvent
 
 /** What the pool tells the MTA (through `actor.on`), which turns them into log events and queue work. */
+/** Every event carries `channel`: `site`, or the connector the association is for. */
 export type PoolEmitted =
-  | { type: 'cb.acquired'; assocId: string; peer: string | undefined; direction: Direction; controlBlock: number; free: number }
-  | { type: 'cb.exhausted'; assocId: string; peer: string | undefined; direction: Direction; networkType: number; capacity: number }
-  | { type: 'cb.refused'; assocId: string; peer: string | undefined; direction: Direction; reason: string }
-  | { type: 'assoc.bound'; assocId: string; peer: string; direction: Direction; controlBlock: number }
+  | { type: 'cb.acquired'; assocId: string; peer: string | undefined; direction: Direction; channel: string; controlBlock: number; free: number }
+  | { type: 'cb.exhausted'; assocId: string; peer: string | undefined; direction: Direction; channel: string; networkType: number; capacity: number }
+  | { type: 'cb.refused'; assocId: string; peer: string | undefined; direction: Direction; channel: string; reason: string }
+  | { type: 'assoc.bound'; assocId: string; peer: string; direction: Direction; channel: string; controlBlock: number }
   | {
     type: 'assoc.ended'
     assocId: string
     peer: string | undefined
     direction: Direction
+    channel: string
     controlBlock: number
     outcome: 'released' | FailureKind
     reason: string

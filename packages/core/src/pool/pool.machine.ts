@@ -10,6 +10,8 @@ export interface HeldBlock {
   assocId: string
   peer: string | undefined
   direction: Direction
+  /** `site`, or the connector the association carries. */
+  channel: string
   state: 'opening' | 'bound'
 }
 
@@ -72,7 +74,7 @@ export const poolMachine = setup({
   actions: {
     refuseClosingDown: emit(({ event }) => {
       const e = event as Extract<PoolEvent, { type: 'pool.open' }>
-      return { type: 'cb.refused' as const, assocId: e.assocId, peer: e.peer, direction: e.direction, reason: 'the MTA is closing down' }
+      return { type: 'cb.refused' as const, assocId: e.assocId, peer: e.peer, direction: e.direction, channel: e.channel ?? 'site', reason: 'the MTA is closing down' }
     }),
     releaseAll: enqueueActions(({ context, enqueue }) => {
       for (const block of Object.values(context.held)) enqueue.sendTo(block.assocId, { type: 'assoc.release' })
@@ -99,7 +101,7 @@ export const poolMachine = setup({
         }),
         emit(({ context, event }) => {
           const block = context.held[event.assocId]!
-          return { type: 'assoc.bound' as const, assocId: event.assocId, peer: event.peer, direction: block.direction, controlBlock: block.index }
+          return { type: 'assoc.bound' as const, assocId: event.assocId, peer: event.peer, direction: block.direction, channel: block.channel, controlBlock: block.index }
         })
       ]
     },
@@ -131,6 +133,7 @@ export const poolMachine = setup({
           assocId: event.assocId,
           peer: block.peer,
           direction: block.direction,
+          channel: block.channel,
           controlBlock: block.index,
           outcome: event.outcome,
           reason: event.reason,
@@ -149,16 +152,17 @@ export const poolMachine = setup({
             guard: 'hasFreeBlock',
             actions: enqueueActions(({ context, event, enqueue }) => {
               const index = lowestFreeIndex(context)
-              const block: HeldBlock = { index, assocId: event.assocId, peer: event.peer, direction: event.direction, state: 'opening' }
+              const channel = event.channel ?? 'site'
+              const block: HeldBlock = { index, assocId: event.assocId, peer: event.peer, direction: event.direction, channel, state: 'opening' }
               enqueue.assign({
                 held: { ...context.held, [event.assocId]: block },
                 counts: { ...context.counts, opened: context.counts.opened + 1 }
               })
               enqueue.spawnChild('association', {
                 id: event.assocId,
-                input: { assocId: event.assocId, peer: event.peer, direction: event.direction, channel: event.channel ?? 'site', controlBlock: index, timing: context.timing }
+                input: { assocId: event.assocId, peer: event.peer, direction: event.direction, channel, controlBlock: index, timing: context.timing }
               })
-              enqueue.emit({ type: 'cb.acquired', assocId: event.assocId, peer: event.peer, direction: event.direction, controlBlock: index, free: freeBlocks(context) - 1 })
+              enqueue.emit({ type: 'cb.acquired', assocId: event.assocId, peer: event.peer, direction: event.direction, channel, controlBlock: index, free: freeBlocks(context) - 1 })
             })
           },
           {
@@ -169,6 +173,7 @@ export const poolMachine = setup({
                 assocId: event.assocId,
                 peer: event.peer,
                 direction: event.direction,
+                channel: event.channel ?? 'site',
                 networkType: context.networkType,
                 capacity: context.capacity
               }))
