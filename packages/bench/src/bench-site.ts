@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { LocalSite } from '@xcon/cli'
+import { LocalSite, type DeliveryRecord } from '@xcon/cli'
 
 /** A local site of real MTA processes for one measurement; `close()` kills them and removes the data. */
 export class BenchSite {
@@ -28,10 +28,8 @@ export class BenchSite {
     return s
   }
 
-  async deliveries (name: string, after = 0): Promise<Array<{ seq: number, submitted: number, at: number, mtsId: string, mailbox: string }>> {
-    const r = this.site.server(name)
-    const res = await fetch(`http://${r.adminHost}:${r.adminPort}/deliveries?after=${after}`, { signal: AbortSignal.timeout(10_000) })
-    return ((await res.json()) as { deliveries: Array<{ seq: number, submitted: number, at: number, mtsId: string, mailbox: string }> }).deliveries
+  async deliveries (name: string, after = 0): Promise<DeliveryRecord[]> {
+    return await this.site.deliveries(name, after)
   }
 
   /** Submits `count` messages in requests of `batch`. */

@@ -1,6 +1,19 @@
 import { CliError } from './cli-error.js'
 import { sleep } from './durations.js'
 
+/** One delivery as GET /deliveries lists it. */
+export interface DeliveryRecord {
+  seq: number
+  mailbox: string
+  mtsId: string
+  originator: string
+  subject: string
+  kind: string
+  submitted: number
+  at: number
+  hops: string[]
+}
+
 /** Talks to one MTA's admin API (GET /status, GET /health, POST /submit). */
 export class AdminClient {
   constructor (readonly server: string, readonly host: string, readonly port: number) {}
@@ -31,6 +44,13 @@ export class AdminClient {
       await sleep(100)
     }
     throw new CliError(`${this.server} did not become ready within ${timeoutMs / 1000} s; see ${where}`)
+  }
+
+  /** Deliveries after sequence number `after` (a page of at most 10,000). */
+  async deliveries (after = 0, timeoutMs = 10_000): Promise<DeliveryRecord[]> {
+    const res = await fetch(this.url(`/deliveries?after=${after}`), { signal: AbortSignal.timeout(timeoutMs) })
+    if (!res.ok) throw new CliError(`${this.server} answered /deliveries with ${res.status}`)
+    return ((await res.json()) as { deliveries: DeliveryRecord[] }).deliveries
   }
 
   async submit (body: Record<string, unknown>): Promise<string[]> {

@@ -2,3 +2,4 @@ export { LocalSite, freePort, loadTopology, type UpOptions } from './local-site.
 export { gatherStatus } from './commands/status.js'
 export { formatLogLine, parseLogLine } from './pretty-log.js'
 export { LinkProxy, type LinkMode } from './scenario/link-proxy.js'
+export { AdminClient, type DeliveryRecord } from './admin-client.js'

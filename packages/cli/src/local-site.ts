@@ -7,7 +7,7 @@ import {
   DEFAULT_TOPOLOGY_YAML, allServers, parseBuild, parseTopology, serializeTopology, TRAFFIC_LEVELS, XconError,
   type Topology
 } from '@xcon/core'
-import { AdminClient } from './admin-client.js'
+import { AdminClient, type DeliveryRecord } from './admin-client.js'
 import { CliError } from './cli-error.js'
 import { processState, signal, waitForExit, type ProcessState } from './processes.js'
 import type { SiteBackend } from './site-backend.js'
@@ -229,6 +229,11 @@ export class LocalSite implements SiteBackend {
   /** GET /status of one MTA, or undefined when it does not answer (down or paused). */
   async fetchStatus (name: string, timeoutMs = 1500): Promise<Record<string, unknown> | undefined> {
     return await this.admin(name).status(timeoutMs)
+  }
+
+  /** GET /deliveries of one MTA, after sequence number `after`. */
+  async deliveries (name: string, after = 0, timeoutMs?: number): Promise<DeliveryRecord[]> {
+    return await this.admin(name).deliveries(after, timeoutMs)
   }
 
   async submit (name: string, body: Record<string, unknown>): Promise<string[]> {

@@ -117,10 +117,7 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
         pending += depth
         record({ t: now(), type: 'sample', server: name, state: 'running', free: cb.free, leaked: cb.leaked, capacity: cb.capacity, depth, connectorLeaked: ccb?.leaked ?? 0, connectorDepth: connectors.reduce((a, q) => a + q.depth, 0) })
         try {
-          const r = site.server(name)
-          const res = await fetch(`http://${r.adminHost}:${r.adminPort}/deliveries?after=${lastSeq.get(name) ?? 0}`, { signal: AbortSignal.timeout(2000) })
-          const { deliveries } = await res.json() as { deliveries: Array<{ seq: number, mailbox: string, mtsId: string, kind: string }> }
-          for (const d of deliveries) {
+          for (const d of await site.deliveries(name, lastSeq.get(name) ?? 0, 2000)) {
             record({ t: now(), type: 'deliver', server: name, mailbox: d.mailbox, mtsId: d.mtsId, kind: d.kind })
             if (d.kind === 'message') delivered++
             lastSeq.set(name, Math.max(lastSeq.get(name) ?? 0, d.seq))
