@@ -67,9 +67,26 @@ describe('history checker', () => {
       { t: 1000, type: 'fault', action: 'kill', targets: ['SRV-C'], source: '' },
       { t: 2000, type: 'fault', action: 'partition', targets: ['SRV-B', 'SRV-C'], groups: [['SRV-B'], ['SRV-C']], source: '' },
       { t: 5000, type: 'fault', action: 'join', targets: ['SRV-B', 'SRV-C'], source: '' },
-      { t: 6000, type: 'fault', action: 'start', targets: ['SRV-C'], source: '' }
+      { t: 6000, type: 'fault', action: 'start', targets: ['SRV-C'], source: '' },
+      { t: 6400, type: 'event', server: 'SRV-C', eventId: 9298, text: '' },
+      { t: 9000, type: 'end', pending: 0 }
     ])
-    expect(spans.get('SRV-C')).toEqual([[1000, 6000]])
+    expect(spans.get('SRV-C')).toEqual([[1000, 6400]]) // down until its startup completes (9298), not until the start command
     expect(spans.get('SRV-B')).toEqual([[2000, 5000]])
+  })
+
+  it('keeps a flapping peer under its fault when the next kill comes before its startup completes', () => {
+    const flap: HistoryRecord[] = [
+      run,
+      { t: 1000, type: 'fault', action: 'kill', targets: ['SRV-C'], source: 'flap 1/2' },
+      { t: 4000, type: 'fault', action: 'start', targets: ['SRV-C'], source: 'flap 1/2' },
+      { t: 4500, type: 'event', server: 'SRV-A', eventId: 9156, peer: 'SRV-C', direction: 'outbound', pool: 'site', text: '' },
+      { t: 5000, type: 'fault', action: 'kill', targets: ['SRV-C'], source: 'flap 2/2' },
+      { t: 8000, type: 'fault', action: 'start', targets: ['SRV-C'], source: 'flap 2/2' },
+      { t: 9200, type: 'event', server: 'SRV-C', eventId: 9298, text: '' },
+      end()
+    ]
+    expect(faultIntervals(flap).get('SRV-C')).toEqual([[1000, 9200]])
+    expect(checkHistory(flap, { ...expect0, stops: { 'SRV-A': false } }).stops['SRV-A']!.at).toBeNull()
   })
 })

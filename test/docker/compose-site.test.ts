@@ -1,7 +1,14 @@
-import { execFileSync } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { promisify } from 'node:util'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { DockerTestSite, buildImage, dockerAvailable } from '../support/docker-harness.js'
-import { countByMtsId, waitFor } from '../support/site-harness.js'
+import type { HistoryRecord } from '@xcon/core'
+import { DockerTestSite, ROOT, buildImage, dockerAvailable } from '../support/docker-harness.js'
+import { XCON, countByMtsId, waitFor } from '../support/site-harness.js'
+
+const run = promisify(execFile)
 
 /**
  * The compose site on a real Docker engine: mail flows between containers, `docker kill` of one
@@ -86,4 +93,36 @@ describe.skipIf(!docker.ok)('docker compose site', () => {
     await waitFor('the two after the heal', async () => (await site!.deliveries('SRV-B')).length === 2, 60_000)
     expect(countByMtsId(await site.deliveries('SRV-B'))).toEqual(new Map(ids.map(id => [id, 1])))
   }, 300_000)
+
+  it('runs a scenario on containers of its own: a one-way black hole on the container network, a valid verdict, nothing left behind', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'xcon-docker-scenario-'))
+    try {
+      const { stdout } = await run(process.execPath, [XCON, 'scenario', 'run', resolve(ROOT, 'test/fixtures/one-way-partition.yaml'), '--backend', 'docker', '--out', out], { cwd: ROOT, timeout: 240_000 })
+      const project = /^backend docker: 2 MTAs, compose project (xcon-one-way-partition-[0-9a-f]{6})$/m.exec(stdout)?.[1]
+      expect(project).toBeDefined()
+      expect(stdout).toMatch(/verdict: valid \(seed 11,/)
+      const history = readFileSync(join(out, 'history.ndjson'), 'utf8').trim().split('\n').map(l => JSON.parse(l) as HistoryRecord)
+      const cut = history.find(r => r.type === 'fault' && r.action === 'partition')!
+      const join_ = history.find(r => r.type === 'fault' && r.action === 'join')!
+      const failures = history.filter((r): r is Extract<HistoryRecord, { type: 'event' }> => r.type === 'event' && [9318, 2035].includes(r.eventId))
+      // SRV-A's associations to SRV-B fall silent and time out inside the cut (SRV-B may see its end
+      // of them go quiet too: inbound); the associations SRV-B opens to SRV-A never fail.
+      expect(failures.some(r => r.server === 'SRV-A' && r.peer === 'SRV-B' && r.outcome === 'timeout' && r.t > cut.t && r.t < join_.t + 1000)).toBe(true)
+      expect(failures.filter(r => r.server === 'SRV-B' && r.peer === 'SRV-A' && r.direction !== 'inbound')).toEqual([])
+      expect(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'))).toMatchObject({ verdict: 'valid', counts: { lost: 0, duplicated: 0 } })
+      expect(readFileSync(join(out, 'logs', 'SRV-A.log'), 'utf8')).toContain('"eventId":9298')
+      // The run removed its containers and network.
+      expect(execFileSync('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${project!}`], { encoding: 'utf8' }).trim()).toBe('')
+      expect(execFileSync('docker', ['network', 'ls', '-q', '--filter', `name=${project!}`], { encoding: 'utf8' }).trim()).toBe('')
+    } finally {
+      rmSync(out, { recursive: true, force: true })
+    }
+  }, 300_000)
+
+  it('says which image is missing instead of starting a scenario without it', async () => {
+    const r = await run(process.execPath, [XCON, 'scenario', 'run', resolve(ROOT, 'test/fixtures/one-way-partition.yaml'), '--backend', 'docker', '--image', 'xcon:no-such-tag', '--out', join(tmpdir(), 'xcon-no-image')], { cwd: ROOT })
+      .then(() => ({ code: 0, stderr: '' }), (err: { code: number, stderr: string }) => err)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/no image xcon:no-such-tag here; build it first with scripts\/build-image\.sh/)
+  })
 })

@@ -22,11 +22,28 @@ export class AdminClient {
     return `http://${this.host}:${this.port}${path}`
   }
 
+  /**
+   * One request and its JSON answer within `timeoutMs`. The deadline is an ordinary (ref'd) timer,
+   * not AbortSignal.timeout: that one is unref'd, and a request accepted by docker-proxy for a
+   * container still starting would then leave nothing to keep the process alive, which exits.
+   */
+  private async request (path: string, timeoutMs: number, init: RequestInit = {}): Promise<{ ok: boolean, status: number, statusText: string, body: any }> {
+    const abort = new AbortController()
+    const timer = setTimeout(() => abort.abort(new Error(`${this.server} did not answer ${path} within ${timeoutMs} ms`)), timeoutMs)
+    try {
+      const res = await fetch(this.url(path), { ...init, signal: abort.signal })
+      const body = (res.headers.get('content-type') ?? '').includes('json') ? await res.json() : await res.text()
+      return { ok: res.ok, status: res.status, statusText: res.statusText, body }
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
   /** The MTA's status document, or undefined when it does not answer (down, paused, starting). */
   async status (timeoutMs = 1500): Promise<Record<string, unknown> | undefined> {
     try {
-      const res = await fetch(this.url('/status'), { signal: AbortSignal.timeout(timeoutMs) })
-      return res.ok ? await res.json() as Record<string, unknown> : undefined
+      const res = await this.request('/status', timeoutMs)
+      return res.ok ? res.body as Record<string, unknown> : undefined
     } catch {
       return undefined
     }
@@ -38,7 +55,7 @@ export class AdminClient {
     while (Date.now() < deadline) {
       if (!await alive()) throw new CliError(`${this.server} exited during start-up; see ${where}`)
       try {
-        const res = await fetch(this.url('/health'), { signal: AbortSignal.timeout(1000) })
+        const res = await this.request('/health', 1000)
         if (res.ok) return
       } catch { /* not up yet */ }
       await sleep(100)
@@ -48,14 +65,14 @@ export class AdminClient {
 
   /** Deliveries after sequence number `after` (a page of at most 10,000). */
   async deliveries (after = 0, timeoutMs = 10_000): Promise<DeliveryRecord[]> {
-    const res = await fetch(this.url(`/deliveries?after=${after}`), { signal: AbortSignal.timeout(timeoutMs) })
+    const res = await this.request(`/deliveries?after=${after}`, timeoutMs)
     if (!res.ok) throw new CliError(`${this.server} answered /deliveries with ${res.status}`)
-    return ((await res.json()) as { deliveries: DeliveryRecord[] }).deliveries
+    return (res.body as { deliveries: DeliveryRecord[] }).deliveries
   }
 
-  async submit (body: Record<string, unknown>): Promise<string[]> {
-    const res = await fetch(this.url('/submit'), { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
-    const answer = await res.json() as { mtsIds?: string[], error?: { message: string } }
+  async submit (body: Record<string, unknown>, timeoutMs = 120_000): Promise<string[]> {
+    const res = await this.request('/submit', timeoutMs, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
+    const answer = (typeof res.body === 'object' ? res.body : {}) as { mtsIds?: string[], error?: { message: string } }
     if (!res.ok) throw new CliError(`${this.server} refused the submission: ${answer.error?.message ?? res.statusText}`)
     return answer.mtsIds ?? []
   }

@@ -4,14 +4,15 @@ import { CliError } from './cli-error.js'
 import type { DockerSite } from './docker-site.js'
 
 const run = promisify(execFile)
-const CHAIN = 'XCON'
+/** The chain of xcon's rules in a container's network namespace, jumped to from INPUT and OUTPUT. */
+export const CHAIN = 'XCON'
 
 /** Runs iptables inside a container's network namespace (needs root and nsenter on the host). */
-async function iptables (pid: number, args: string[]): Promise<void> {
+export async function iptables (pid: number, args: string[]): Promise<void> {
   await run('nsenter', ['-t', String(pid), '-n', 'iptables', '-w', ...args])
 }
 
-async function ensureChain (pid: number): Promise<void> {
+export async function ensureChain (pid: number): Promise<void> {
   try { await iptables(pid, ['-N', CHAIN]) } catch { /* exists already */ }
   for (const builtin of ['INPUT', 'OUTPUT']) {
     try { await iptables(pid, ['-C', builtin, '-j', CHAIN]) } catch { await iptables(pid, ['-I', builtin, '-j', CHAIN]) }

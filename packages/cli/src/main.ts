@@ -39,8 +39,9 @@ a running compose project in this directory is used when there is no local site.
   logs --pretty          read JSON log lines on stdin and print them readably
   partition SERVER [--from SERVER…]   (docker) cut SERVER off: packets dropped, peers time out
   heal [SERVER]          (docker) undo partitions
-  scenario run FILE [--out DIR] [--seed N]
-                         run a fault scenario on its own local site; history, verdict and report
+  scenario run FILE [--backend local|docker] [--image IMAGE] [--out DIR] [--seed N]
+                         run a fault scenario on a site of its own (local processes, or containers
+                         of a compose project made for it from image xcon:latest); history, verdict, report
                          (exit 0 valid, 1 invalid, 2 unknown, as Maelstrom)
   scenario check HISTORY.ndjson --scenario FILE    check a recorded history again
 
@@ -203,13 +204,14 @@ export async function run (argv: string[]): Promise<number> {
     }
     case 'scenario': {
       const [sub, ...args] = rest
-      const { values, positionals } = parse(args, { out: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, scenario: { type: 'string' } })
+      const { values, positionals } = parse(args, { out: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, image: { type: 'string' }, scenario: { type: 'string' } })
       if (sub === 'run') {
         if (positionals.length !== 1) throw new CliError('xcon scenario run takes one scenario file, e.g. xcon scenario run scenarios/q260167.yaml', 2)
-        if (str(values.backend) !== undefined && str(values.backend) !== 'local') throw new CliError(`--backend ${str(values.backend)}: scenarios run on the local backend only for now (Docker faults are in xcon --docker kill/pause/partition)`, 2)
+        const backendName = str(values.backend) ?? (wantsDocker(values) ? 'docker' : 'local')
+        if (backendName !== 'local' && backendName !== 'docker') throw new CliError(`--backend ${backendName}: expected local or docker`, 2)
         const seed = str(values.seed) === undefined ? undefined : Number(str(values.seed))
         if (seed !== undefined && !Number.isInteger(seed)) throw new CliError('--seed: expected a whole number', 2)
-        const run = await runScenario({ file: positionals[0]!, outDir: str(values.out), seed, progress: process.stderr.isTTY === true, out })
+        const run = await runScenario({ file: positionals[0]!, outDir: str(values.out), seed, backend: backendName, image: str(values.image) ?? process.env.XCON_IMAGE, progress: process.stderr.isTTY === true, out })
         out(renderFindings(run.result))
         out(`verdict: ${run.result.verdict} (seed ${run.scenario.seed}, ${(run.wallMs / 1000).toFixed(0)} s); report: ${run.outDir}/report.html`)
         return run.result.exitCode

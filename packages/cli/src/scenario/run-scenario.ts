@@ -6,11 +6,11 @@ import {
 } from '@xcon/core'
 import { CliError } from '../cli-error.js'
 import { sleep } from '../durations.js'
-import { LocalSite } from '../local-site.js'
-import { LogFollower } from '../log-follower.js'
 import { parseLogLine } from '../pretty-log.js'
-import { LinkProxy } from './link-proxy.js'
+import { DockerScenarioSite } from './docker-scenario-site.js'
+import { LocalScenarioSite } from './local-scenario-site.js'
 import { writeReport } from './report.js'
+import type { ScenarioSite } from './scenario-site.js'
 
 /** Exchange events that go into the history (the rest of the log stays in the MTA's log file). */
 const HISTORY_EVENTS = new Set([9156, 9318, 9215, 2035, 9297, 9298, 9299, 290, 659, 660, 4282])
@@ -19,6 +19,9 @@ export interface RunOptions {
   file: string
   outDir?: string | undefined
   seed?: number | undefined
+  backend?: 'local' | 'docker' | undefined
+  /** The MTA image for the docker backend (default xcon:latest). */
+  image?: string | undefined
   progress: boolean
   out: (line: string) => void
 }
@@ -31,9 +34,10 @@ export interface RunResult {
 }
 
 /**
- * Runs a scenario on the local backend: starts its site with a link proxy on every directed
- * link between MTAs, submits the traffic, plays the fault schedule, records the history, waits
- * for the queues to settle, closes the site down, checks the history and writes the report.
+ * Runs a scenario on a site of its own (local processes, or a compose project made for it): starts
+ * it with every directed link between MTAs open to faults, submits the traffic, plays the fault
+ * schedule, records the history, waits for the queues to settle, closes the site down, checks the
+ * history and writes the report. Ctrl-C closes the site down too, and keeps the partial history.
  */
 export async function runScenario (opts: RunOptions): Promise<RunResult> {
   const started = Date.now()
@@ -53,18 +57,11 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
   writeFileSync(join(outDir, 'schedule.json'), JSON.stringify({ seed: scenario.seed, steps }, null, 2))
   opts.out(`scenario ${scenario.name}: seed ${scenario.seed}, ${steps.length} fault steps, ${scenario.durationMs / 1000} s; output in ${outDir}`)
 
-  const site = await LocalSite.prepare({ dataDir: join(outDir, 'site'), topologyFile: join(outDir, 'topology.yaml'), fresh: true })
+  const site: ScenarioSite = opts.backend === 'docker'
+    ? await DockerScenarioSite.create(outDir, scenario.name, scenario.topology, opts.image ?? 'xcon:latest')
+    : await LocalScenarioSite.create(outDir, join(outDir, 'topology.yaml'))
   const names = site.names
-  const proxies = new Map<string, LinkProxy>()
-  for (const a of names) {
-    for (const b of names) {
-      if (a === b) continue
-      const proxy = new LinkProxy(a, b, { host: '127.0.0.1', port: site.server(b).port })
-      await proxy.listen()
-      proxies.set(`${a}>${b}`, proxy)
-    }
-    site.setEnv(a, { XCON_PEER_ADDRESSES: names.filter(b => b !== a).map(b => `${b}=127.0.0.1:${proxies.get(`${a}>${b}`)!.port}`).join(',') })
-  }
+  opts.out(`backend ${site.backend}: ${names.length} MTAs, ${site.where}`)
 
   const history: HistoryRecord[] = []
   const stream = createWriteStream(join(outDir, 'history.ndjson'))
@@ -73,7 +70,7 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
     history.push(r)
     stream.write(`${JSON.stringify(r)}\n`)
   }
-  const follower = new LogFollower(names.map(n => site.server(n).logFile), (_, line) => {
+  site.onLogLine(line => {
     const r = parseLogLine(line)
     if (r?.eventId === undefined || !HISTORY_EVENTS.has(r.eventId) || typeof r.server !== 'string') return
     record({
@@ -87,15 +84,18 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
     })
   })
 
+  // Ctrl-C (or a TERM) ends the run early but still closes the site down: no MTA or container is left behind.
+  let interrupted: NodeJS.Signals | undefined
+  const onSignal = (sig: NodeJS.Signals): void => { interrupted = sig }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
   try {
-    for (const n of names) site.spawn(n)
-    await Promise.all(names.map(async n => await site.waitReady(n)))
+    await site.startAll()
     t0 = Date.now()
     record({
       t: 0, type: 'run', name: scenario.name, seed: scenario.seed, startedAt: new Date(t0).toISOString(), durationMs: scenario.durationMs,
       servers: allServers(scenario.topology).map(s => ({ name: s.name, site: s.site, build: s.build }))
     })
-    follower.follow(250)
 
     const now = (): number => Date.now() - t0
     const lastSeq = new Map<string, number>()
@@ -104,8 +104,9 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
     let pending = 0
     const sample = async (): Promise<void> => {
       pending = 0
+      const states = await site.states()
       await Promise.all(names.map(async name => {
-        const state = await site.processState(name)
+        const state = states.get(name) ?? 'down'
         const s = state === 'running' ? await site.fetchStatus(name, 1000) : undefined
         if (s === undefined) { record({ t: now(), type: 'sample', server: name, state: state === 'running' ? 'unresponsive' : state }); return }
         const cb = s.controlBlocks as { free: number, leaked: number, capacity: number }
@@ -154,7 +155,11 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
       timers.push(setTimeout(() => {
         executed.push(step)
         record({ t: now(), type: 'fault', action: step.action, targets: step.targets, source: step.source, ...(step.groups === undefined ? {} : { groups: step.groups }), ...(step.oneWay === true ? { oneWay: true } : {}) })
-        applyFault(site, proxies, step).catch((err: Error) => opts.out(`fault ${step.source} (${step.action} ${step.targets.join(',')}) failed: ${err.message}`))
+        site.applyFault(step).catch((err: Error) => {
+          // A start that the next kill of a flap overtakes (a container may take longer to start than the flap's up time) is the schedule, not a failure.
+          const next = executed.slice(executed.indexOf(step) + 1).find(n => n.targets.some(x => step.targets.includes(x)))
+          opts.out(`fault ${step.source} (${step.action} ${step.targets.join(',')}) ${next === undefined ? `failed: ${err.message}` : `cut short by ${next.source} (${next.action} at ${(next.at / 1000).toFixed(1)} s)`}`)
+        })
       }, step.at))
     }
 
@@ -165,7 +170,7 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
       const bar = '#'.repeat(Math.round(done * 30)).padEnd(30, '.')
       process.stderr.write(`\r[${bar}] ${(now() / 1000).toFixed(0)}s ${phase}: submitted ${submitted}, delivered ${delivered}, queued ${pending}, faults ${executed.length}/${steps.length}   `)
     }
-    while (now() < scenario.durationMs) {
+    while (now() < scenario.durationMs && interrupted === undefined) {
       await sample()
       progress('running')
       await sleep(scenario.sampleMs)
@@ -176,7 +181,7 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
     do {
       await sample()
       progress('settling')
-      if (pending === 0 && delivered >= submitted) break
+      if ((pending === 0 && delivered >= submitted) || interrupted !== undefined) break
       await sleep(scenario.sampleMs)
     } while (Date.now() < settleEnd)
     await sample()
@@ -184,50 +189,16 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
     for (const t of timers) clearTimeout(t)
     record({ t: now(), type: 'end', pending })
   } finally {
-    await Promise.all(names.map(async n => await site.stop(n)))
-    follower.stop()
-    for (const p of proxies.values()) await p.close()
+    await site.close()
     await new Promise(resolve => stream.end(resolve))
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
   }
+  if (interrupted !== undefined) throw new CliError(`interrupted (${interrupted}): the site is closed down; the partial history is in ${join(outDir, 'history.ndjson')}`, 130)
 
   const ordered = [...history].sort((a, b) => a.t - b.t)
   const result = checkHistory(ordered, scenario.expect)
   writeFileSync(join(outDir, 'results.json'), JSON.stringify({ scenario: scenario.name, seed: scenario.seed, ...result }, null, 2))
   writeReport(outDir, scenario, ordered, result)
   return { scenario, result, outDir, wallMs: Date.now() - started }
-}
-
-/** Plays one fault step on the local site: processes by signal, links by proxy. */
-async function applyFault (site: LocalSite, proxies: Map<string, LinkProxy>, step: FaultStep): Promise<void> {
-  const each = async (fn: (n: string) => Promise<void>): Promise<void> => { await Promise.all(step.targets.map(fn)) }
-  switch (step.action) {
-    case 'kill': return await each(async n => await site.kill(n))
-    case 'stop': return await each(async n => await site.stop(n))
-    case 'start': return await each(async n => await site.start(n))
-    case 'restart': return await each(async n => await site.restart(n))
-    case 'pause': return await each(async n => await site.pause(n))
-    case 'resume': return await each(async n => await site.resume(n))
-    case 'partition': {
-      const groups = step.groups ?? []
-      const mode = step.mode ?? 'blackhole'
-      for (let i = 0; i < groups.length; i++) {
-        for (let j = 0; j < groups.length; j++) {
-          if (i === j || (step.oneWay === true && !(i === 0 && j === 1))) continue
-          for (const a of groups[i]!) for (const b of groups[j]!) await proxies.get(`${a}>${b}`)?.set(mode)
-        }
-      }
-      return
-    }
-    case 'join':
-      for (const p of proxies.values()) if (step.targets.includes(p.from) || step.targets.includes(p.to)) await p.set('pass')
-      return
-    case 'heal': {
-      for (const p of proxies.values()) if (step.targets.includes(p.from) || step.targets.includes(p.to)) await p.set('pass')
-      await each(async n => {
-        const state = await site.processState(n)
-        if (state === 'paused') await site.resume(n)
-        if (state === 'down') await site.start(n)
-      })
-    }
-  }
 }

@@ -24,27 +24,40 @@ export interface CheckResult {
 type Rec<T extends HistoryRecord['type']> = Extract<HistoryRecord, { type: T }>
 
 /** Which fault ends which: a kill by a start, a pause by a resume, a cut by a join; heal ends all. */
-const FAULT_KIND: Record<string, 'down' | 'paused' | 'cut'> = { kill: 'down', stop: 'down', pause: 'paused', partition: 'cut' }
-const ENDS: Record<string, Array<'down' | 'paused' | 'cut'>> = { start: ['down'], restart: ['down'], resume: ['paused'], join: ['cut'], heal: ['down', 'paused', 'cut'] }
+type FaultKind = 'down' | 'starting' | 'paused' | 'cut'
+const FAULT_KIND: Record<string, FaultKind> = { kill: 'down', stop: 'down', pause: 'paused', partition: 'cut' }
+const ENDS: Record<string, FaultKind[]> = { start: ['down'], restart: ['down'], resume: ['paused'], join: ['cut'], heal: ['down', 'paused', 'cut'] }
 
-/** The times each server was under a fault (down, paused or cut off), overlapping faults merged. */
+/**
+ * The times each server was under a fault (down, paused or cut off), overlapping faults merged.
+ * A server started again is still down until it logs 9298 (startup complete): a container takes
+ * a second or two to start, and a flap may kill it again before it ever answers.
+ */
 export function faultIntervals (history: HistoryRecord[]): Map<string, Array<[number, number]>> {
-  const active = new Map<string, Set<string>>()
+  const active = new Map<string, Set<FaultKind>>()
   const since = new Map<string, number>()
   const intervals = new Map<string, Array<[number, number]>>()
   let end = 0
+  const change = (s: string, t: number, edit: (kinds: Set<FaultKind>) => void): void => {
+    const kinds = active.get(s) ?? new Set<FaultKind>()
+    const before = kinds.size
+    edit(kinds)
+    active.set(s, kinds)
+    if (before === 0 && kinds.size > 0) since.set(s, t)
+    if (before > 0 && kinds.size === 0) intervals.set(s, [...(intervals.get(s) ?? []), [since.get(s)!, t]])
+  }
   for (const r of history) {
     end = Math.max(end, r.t)
+    if (r.type === 'event' && r.eventId === 9298) change(r.server, r.t, kinds => kinds.delete('starting'))
     if (r.type !== 'fault') continue
     for (const s of r.targets) {
-      const kinds = active.get(s) ?? new Set<string>()
-      const before = kinds.size
-      const kind = FAULT_KIND[r.action]
-      if (kind !== undefined) kinds.add(kind)
-      for (const k of ENDS[r.action] ?? []) kinds.delete(k)
-      active.set(s, kinds)
-      if (before === 0 && kinds.size > 0) since.set(s, r.t)
-      if (before > 0 && kinds.size === 0) intervals.set(s, [...(intervals.get(s) ?? []), [since.get(s)!, r.t]])
+      change(s, r.t, kinds => {
+        const starts = r.action === 'restart' || (kinds.has('down') && ENDS[r.action]?.includes('down') === true)
+        const kind = FAULT_KIND[r.action]
+        if (kind !== undefined) kinds.add(kind)
+        for (const k of ENDS[r.action] ?? []) kinds.delete(k)
+        if (starts) kinds.add('starting')
+      })
     }
   }
   for (const [s, kinds] of active) if (kinds.size > 0) intervals.set(s, [...(intervals.get(s) ?? []), [since.get(s)!, end]])
