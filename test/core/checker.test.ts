@@ -32,6 +32,13 @@ describe('history checker', () => {
     expect(r).toMatchObject({ verdict: 'valid', counts: { ndr: 1, lost: 0 } })
   })
 
+  it('cannot decide on a history that never ended (interrupted, truncated): unknown', () => {
+    expect(checkHistory([], expect0)).toMatchObject({ verdict: 'unknown', exitCode: 2 })
+    const r = checkHistory(good.slice(0, -1), expect0)
+    expect(r.verdict).toBe('unknown')
+    expect(r.findings[0]).toMatchObject({ check: 'history', ok: null, detail: 'no "end" record: the run did not finish, so nothing can be concluded' })
+  })
+
   it('cannot decide while mail is still queued at the end: unknown (exit 2)', () => {
     const r = checkHistory([...good.filter(x => !(x.type === 'deliver' && x.mtsId === 'm2')).slice(0, -1), end(1)], expect0)
     expect(r).toMatchObject({ verdict: 'unknown', exitCode: 2 })

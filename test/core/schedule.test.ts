@@ -42,4 +42,13 @@ faults:
     expect(() => load(text.replace('from: BR-B', 'from: BR-Q'))).toThrow(TopologyError)
     expect(() => load(text.replace('from: BR-B', 'from: BR-Q'))).toThrow(/q260167.yaml:\d+: traffic.3.from: unknown MTA "BR-Q"/)
   })
+
+  it('refuses a misspelt key instead of running another scenario than the one written', () => {
+    expect(() => expandSchedule(load(text.replace('restart: SRV-A }', 'restart: SRV-A, fro: 5s }')))).toThrow(/faults\[1\]\.fro: unknown key; expected restart, at, for/)
+    expect(() => expandSchedule(load(text.replace('jitter: 0.2', 'jiter: 0.2')))).toThrow(/faults\[0\]\.jiter: unknown key; expected flap, at, down, up, count, jitter/)
+    const oneWay = text.replace('- { at: 40s, restart: SRV-A }', '- { at: 40s, partition: [[SRV-A], [SRV-B]], one-way: true }')
+    expect(() => expandSchedule(load(oneWay))).toThrow(/faults\[1\]\.one-way: unknown key; expected partition, at, mode, for/)
+    expect(() => load(text.replace('rate: 2 }', 'rate: 2, sizes: 10 }'))).toThrow(/traffic.0.sizes: unknown key/)
+    expect(() => load(text.replace('drainAfterRestart: true', 'drainAfterRestarts: true'))).toThrow(/expect.drainAfterRestarts: unknown key/)
+  })
 })

@@ -48,6 +48,8 @@ a running compose project in this directory is used when there is no local site.
 Builds: 1960 (RTM), 2232 (SP1), 2448 (SP2), 2650 (SP3, leaks), 2653 (SP4, fixed); also 5.5.2650.24, sp3, sp4.`
 
 const out = (line: string): void => { process.stdout.write(`${line}\n`) }
+// `xcon logs | head` closes the pipe early: stop quietly, as other Unix tools do.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(0); throw err })
 const colour = process.stdout.isTTY === true && process.env.NO_COLOR === undefined
 
 type Values = Record<string, string | boolean | string[] | undefined>

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { faultIntervals, type CheckResult, type HistoryRecord, type Scenario } from '@xcon/core'
+import { faultIntervals, findingResult, type CheckResult, type HistoryRecord, type Scenario } from '@xcon/core'
 import { lineChart, type Marker, type Series, type Shade } from './svg-chart.js'
 
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22']
@@ -45,7 +45,6 @@ export function writeReport (outDir: string, scenario: Scenario, history: Histor
       { name: 'NDR (290)', colour: '#d62728', points: bins(of('event').filter(e => e.eventId === 290)) }
     ]
   })
-  const mark = (ok: boolean | null): string => ok === true ? 'ok' : ok === false ? 'FAIL' : 'info'
   const perMta = servers.map(s => {
     const stop = result.stops[s.name]
     const spans = (faultIntervals(history).get(s.name) ?? []).map(([a, b]) => `${(a / 1000).toFixed(1)}-${(b / 1000).toFixed(1)} s`).join(', ') || 'none'
@@ -59,7 +58,7 @@ export function writeReport (outDir: string, scenario: Scenario, history: Histor
 <h1>xcon scenario <code>${esc(scenario.name)}</code>: <span class="${result.verdict}">${result.verdict}</span></h1>
 <p>Seed ${scenario.seed}, ${scenario.durationMs / 1000} s of faults and traffic, then up to ${scenario.settleMs / 1000} s to settle. ${result.counts.submitted} messages submitted to ${result.counts.recipients} recipients: ${result.counts.delivered} delivered once, ${result.counts.ndr} answered with an NDR, ${result.counts.lost} missing, ${result.counts.duplicated} duplicated.</p>
 <table><tr><th>check</th><th>subject</th><th>result</th><th>detail</th></tr>
-${result.findings.map(f => `<tr><td>${f.check}</td><td>${esc(f.subject)}</td><td class="${mark(f.ok)}">${mark(f.ok)}</td><td>${esc(f.detail)}</td></tr>`).join('\n')}</table>
+${result.findings.map(f => `<tr><td>${f.check}</td><td>${esc(f.subject)}</td><td class="${findingResult(f)}">${findingResult(f)}</td><td>${esc(f.detail)}</td></tr>`).join('\n')}</table>
 <table><tr><th>MTA</th><th>site</th><th>build</th><th>Q260167</th><th>under a fault</th></tr>
 ${perMta.map(m => `<tr><td>${m.name}</td><td>${m.site}</td><td>${m.build}</td><td>${esc(m.stop)}</td><td>${m.spans}</td></tr>`).join('\n')}</table>
 <p>Shaded: periods when an MTA was killed, stopped, paused or cut off. Ticks on top: faults (yellow), restarts (green), 9156 (red), 9297 (purple); hover for details.</p>
@@ -77,7 +76,7 @@ ${rateChart}
     '',
     '| check | subject | result | detail |',
     '|---|---|---|---|',
-    ...result.findings.map(f => `| ${f.check} | ${f.subject} | ${mark(f.ok)} | ${f.detail.replace(/\|/g, '\\|')} |`),
+    ...result.findings.map(f => `| ${f.check} | ${f.subject} | ${findingResult(f)} | ${f.detail.replace(/\|/g, '\\|')} |`),
     '',
     '| MTA | site | build | Q260167 | under a fault |',
     '|---|---|---|---|---|',

@@ -6,7 +6,7 @@ export type Verdict = 'valid' | 'invalid' | 'unknown'
 
 /** One thing the checker looked at: ok (true), broken (false), or not decidable (null). */
 export interface Finding {
-  check: 'delivery' | 'stop' | 'drain' | 'connectors'
+  check: 'history' | 'delivery' | 'stop' | 'drain' | 'connectors'
   subject: string
   ok: boolean | null
   detail: string
@@ -19,6 +19,11 @@ export interface CheckResult {
   findings: Finding[]
   counts: { submitted: number, recipients: number, delivered: number, ndr: number, lost: number, duplicated: number, pending: number }
   stops: Record<string, { at: number | null, peer: string | null, recoveredAt: number | null }>
+}
+
+/** How a finding reads in a table: a stop finding with no expectation is information, any other open one is unknown. */
+export function findingResult (f: Finding): 'ok' | 'FAIL' | 'unknown' | 'info' {
+  return f.ok === true ? 'ok' : f.ok === false ? 'FAIL' : f.check === 'stop' ? 'info' : 'unknown'
 }
 
 type Rec<T extends HistoryRecord['type']> = Extract<HistoryRecord, { type: T }>
@@ -75,6 +80,11 @@ export function checkHistory (history: HistoryRecord[], expect: Expectations): C
   const run = of('run')[0]
   const builds = new Map((run?.servers ?? []).map(s => [s.name, s]))
   const end = of('end')[0]
+
+  // A history without its first or last record (an interrupted run, a truncated file) proves nothing.
+  if (run === undefined || end === undefined) {
+    findings.push({ check: 'history', subject: 'the run', ok: null, detail: `no "${run === undefined ? 'run' : 'end'}" record: the run did not finish, so nothing can be concluded` })
+  }
 
   // Delivery: exactly once or an NDR, per recipient.
   const delivered = new Map<string, number>()
@@ -149,6 +159,6 @@ export function checkHistory (history: HistoryRecord[], expect: Expectations): C
     })
   }
 
-  const verdict: Verdict = findings.some(f => f.ok === false) ? 'invalid' : findings.some(f => f.ok === null && f.check !== 'stop') ? 'unknown' : 'valid'
+  const verdict: Verdict = findings.some(f => f.ok === false) ? 'invalid' : findings.some(f => findingResult(f) === 'unknown') ? 'unknown' : 'valid'
   return { verdict, exitCode: verdict === 'valid' ? 0 : verdict === 'invalid' ? 1 : 2, findings, counts, stops }
 }

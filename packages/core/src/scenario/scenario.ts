@@ -108,12 +108,14 @@ export function parseScenario (text: string, file: string, readTopology: (path: 
   const duration = durationMs(s.duration ?? '60s') ?? fail(['duration'], 'expected a duration like 60s')
   const traffic = (Array.isArray(s.traffic) ? s.traffic : s.traffic === undefined ? [] : fail(['traffic'], 'expected a list')).map((t: unknown, i: number): TrafficStream => {
     const r = t as Record<string, unknown>
+    for (const k of Object.keys(r)) if (!['from', 'to', 'rate', 'size', 'priority'].includes(k)) fail(['traffic', i, k], 'unknown key; expected from, to, rate, size, priority')
     const priority = (r.priority ?? 'normal') as Priority
     if (!PRIORITIES.includes(priority)) fail(['traffic', i, 'priority'], `expected one of ${PRIORITIES.join(', ')}`)
     const rate = typeof r.rate === 'number' && r.rate > 0 && r.rate <= 1000 ? r.rate : fail(['traffic', i, 'rate'], 'expected messages per second, above 0 and at most 1000')
     return { from: known(r.from, ['traffic', i, 'from']), to: known(r.to ?? '*', ['traffic', i, 'to']), rate, size: typeof r.size === 'number' ? r.size : 1024, priority }
   })
   const e = (s.expect ?? {}) as Record<string, unknown>
+  for (const k of Object.keys(e)) if (!['stops', 'drainAfterRestart', 'connectorsFlow'].includes(k)) fail(['expect', k], 'unknown key; expected stops, drainAfterRestart, connectorsFlow')
   const stops: Record<string, boolean> = {}
   for (const [name, v] of Object.entries((e.stops ?? {}) as Record<string, unknown>)) {
     if (!servers.includes(name)) fail(['expect', 'stops', name], `unknown MTA; the topology has ${servers.join(', ')}`)

@@ -27,12 +27,21 @@ export function expandSchedule (scenario: Scenario): FaultStep[] {
     if (forMs !== undefined && undo !== undefined) steps.push({ at: step.at + forMs, action: undo, targets: step.targets, source: `${step.source} (end)` })
   }
 
+  // A misspelt key (one-way: for a one-way partition, fro: for for:) must not quietly change the run.
+  const onlyKeys = (m: Record<string, unknown>, allowed: string[], where: string): void => {
+    for (const k of Object.keys(m)) if (!allowed.includes(k)) fail(`${where}.${k}`, `unknown key; expected ${allowed.join(', ')}`)
+  }
+
   scenario.faults.forEach((raw, i) => {
     const f = raw as Record<string, unknown>
     const where = `faults[${i}]`
     if (typeof f !== 'object' || f === null) return fail(where, 'expected a map')
+    const kind = ['random', 'flap', 'partition', 'heal', 'join', ...SIMPLE].find(k => f[k] !== undefined)
+    const extra: Record<string, string[]> = { random: [], flap: ['at', 'down', 'up', 'count', 'jitter'], partition: ['at', 'mode', 'for'], heal: ['at'], join: ['at'] }
+    if (kind !== undefined) onlyKeys(f, [kind, ...(extra[kind] ?? ['at', 'for'])], where)
     if (f.random !== undefined) {
       const r = f.random as Record<string, unknown>
+      onlyKeys(r, ['count', 'between', 'faults', 'targets', 'for'], `${where}.random`)
       const [from, to] = (Array.isArray(r.between) ? r.between : ['0s', `${scenario.durationMs / 1000}s`]).map((v: unknown) => time(v, `${where}.random.between`))
       const kinds = (Array.isArray(r.faults) ? r.faults : ['kill']) as FaultAction[]
       const targets = names(r.targets ?? 'all', `${where}.random.targets`)
@@ -75,6 +84,7 @@ export function expandSchedule (scenario: Scenario): FaultStep[] {
         bounded({ at, action: 'partition', targets: groups.flat(), groups, mode, source: where }, forMs)
       } else {
         const dir = p as Record<string, unknown>
+        onlyKeys(dir, ['from', 'to'], `${where}.partition`)
         const groups = [names(dir.from, `${where}.partition.from`), names(dir.to, `${where}.partition.to`)]
         bounded({ at, action: 'partition', targets: groups.flat(), groups, oneWay: true, mode, source: where }, forMs)
       }
