@@ -3,6 +3,7 @@ import {
   AssociationLostError, TransferTimeoutError, encodeFrame,
   type Envelope, type TransferErrorFrame, type TransferOkFrame
 } from '@xcon/core'
+import { sendCoalesced } from './send-coalesced.js'
 
 export type TransferReply = TransferOkFrame | TransferErrorFrame
 
@@ -35,7 +36,7 @@ export class OutboundLink {
         reject(new TransferTimeoutError(`${this.peer} did not acknowledge ${envelope.mtsId} within ${this.timeoutMs} ms`))
       }, this.timeoutMs)
       this.pending.set(seq, { resolve, reject, timer })
-      this.ws.send(encodeFrame({ type: 'transfer', seq, envelope, content }))
+      sendCoalesced(this.ws, encodeFrame({ type: 'transfer', seq, envelope, content }))
     })
   }
 

@@ -177,7 +177,13 @@ export class PeerQueue {
     this.inFlight.delete(item.seq)
     if (reply.type === 'transfer_ok') {
       this.sent++
-      await this.host.store.dequeue(this.key, item.seq)
+      // Refill the window at once and remove the acknowledged copy behind it: if the MTA dies
+      // before that removal commits, the copy is sent again and the peer suppresses it by MTS-ID.
+      const removed = this.host.store.dequeue(this.key, item.seq)
+      this.checkAlarm()
+      this.pump()
+      await removed
+      return
     } else if (reply.definite) {
       await this.host.nonDelivery(item, 'unable-to-transfer', reply.code)
       await this.host.store.dequeue(this.key, item.seq)

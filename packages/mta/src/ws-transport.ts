@@ -9,6 +9,7 @@ import {
 } from '@xcon/core'
 import { logEvent, type Logger } from './logger.js'
 import { OutboundLink } from './outbound-link.js'
+import { sendCoalesced } from './send-coalesced.js'
 
 /** What an association proves on bind and where it connects: the site's, or one connector's. */
 export interface ChannelAuth {
@@ -238,7 +239,7 @@ function inbound (deps: TransportDeps, { input, sendBack, receive }: CallbackArg
       } else if (frame.type === 'transfer' && caller !== undefined) {
         const from = caller
         deps.acceptTransfer(frame, from, input.channel).then(reply => {
-          if (ws.readyState === WebSocket.OPEN) ws.send(encodeFrame(reply))
+          if (ws.readyState === WebSocket.OPEN) sendCoalesced(ws, encodeFrame(reply))
         }, (err: Error) => deps.log.error({ err, assoc: input.assocId }, 'transfer handling failed'))
       } else {
         s.violation(new Error(`unexpected ${frame.type} frame ${caller === undefined ? 'before bind' : 'after bind'} on an inbound association`))
