@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { failureDetection } from './failure-detection.js'
+import { postfixRelay } from './postfix.js'
 import { rawThroughput } from './raw-ws.js'
 import { recovery } from './recovery.js'
 import { scale, type ScaleResult } from './scale.js'
@@ -10,18 +11,20 @@ import { latency, xconThroughput } from './throughput.js'
 /**
  * `npm run bench`: every figure of issue #6 measured in one run, each ratio side by side in the
  * same run (these machines are shared and noisy), printed as a table with its goal and written
- * to bench/results/<date>.json. Flags: --only throughput,latency,recovery,failure,scale
- * --messages N (default 100000) --scale 10,25,50 --backlog N (default 10000).
+ * to bench/results/<date>.json. Flags: --only throughput,latency,postfix,recovery,failure,scale
+ * --messages N (default 100000) --scale 10,25,50 --backlog N (default 10000)
+ * --postfix-seconds S (default 60: the Postfix relay stops there and reports the rate so far).
  */
 const { values } = parseArgs({
   options: {
-    only: { type: 'string' }, messages: { type: 'string' }, scale: { type: 'string' }, backlog: { type: 'string' }, out: { type: 'string' }
+    only: { type: 'string' }, messages: { type: 'string' }, scale: { type: 'string' }, backlog: { type: 'string' }, out: { type: 'string' }, 'postfix-seconds': { type: 'string' }
   }
 })
-const parts = new Set((values.only ?? 'throughput,latency,recovery,failure,scale').split(','))
+const parts = new Set((values.only ?? 'throughput,latency,postfix,recovery,failure,scale').split(','))
 const messages = Number(values.messages ?? 100_000)
 const sizes = (values.scale ?? '10,25,50').split(',').map(Number)
 const backlog = Number(values.backlog ?? 10_000)
+const postfixSeconds = Number(values['postfix-seconds'] ?? 60)
 
 interface Row { figure: string, value: string, goal: string, met: boolean | null }
 const rows: Row[] = []
@@ -43,6 +46,18 @@ if (parts.has('throughput')) {
     const l = await latency(half, 10)
     results.latency = { rate: half, ...l }
     rows.push({ figure: `latency at ${half} msg/s: median / p99`, value: `${l.p50} ms / ${l.p99} ms`, goal: '', met: null })
+  }
+}
+if (parts.has('postfix')) {
+  log(`postfix: ${messages} messages of 1 KiB from smtp-source through a loopback Postfix relay to smtp-sink (at most ${postfixSeconds} s)...`)
+  const p = await postfixRelay(messages, postfixSeconds)
+  results.postfix = p
+  const xcon = (results.throughput as { xconPerSecond: number } | undefined)?.xconPerSecond
+  if (!p.ran) {
+    rows.push({ figure: 'Postfix relay, disk queue', value: `not run: ${p.why}`, goal: '', met: null })
+  } else {
+    rows.push({ figure: `Postfix relay, disk queue, 1 KiB: ${p.complete ? `${p.messages}` : `${p.delivered} of ${p.messages} in ${postfixSeconds} s`}`, value: `${p.rate.toFixed(0)} msg/s`, goal: '', met: null })
+    if (xcon !== undefined) rows.push({ figure: 'ratio xcon / Postfix', value: (xcon / p.rate).toFixed(1), goal: '>= 10', met: xcon / p.rate >= 10 })
   }
 }
 if (parts.has('recovery')) {
