@@ -1,19 +1,21 @@
-import { createServer, type Server } from 'node:http'
-import { WebSocketServer, type WebSocket } from 'ws'
+import type { Server } from 'node:http'
+import type { WebSocket, WebSocketServer } from 'ws'
 import type { Actor } from 'xstate'
 import {
-  BUILDS, classifyAddress, formatMtsId, freeBlocks, lostConnection, mtaDn, noFreeControlBlocks, nonDeliveryGenerated,
-  poolDrain, poolOpen, poolRelease, route, rpcBindFailed, serviceStarted, serviceStopped,
-  socketConnectRefused, InvalidAddressError,
-  type Envelope, type MtaConfig, type MtaEvent, type PoolEmitted, type poolMachine, type Priority, type Route,
+  classifyAddress, formatMtsId, mtaDn, nonDeliveryGenerated, poolDrain, poolOpen, poolRelease, route,
+  serviceStarted, serviceStopped, InvalidAddressError,
+  type Envelope, type MtaConfig, type MtaEvent, type poolMachine, type Priority, type Route,
   type TransferErrorFrame, type TransferFrame, type TransferOkFrame
 } from '@xcon/core'
-import { createAssociationPool, type PoolKind } from './association-pool.js'
+import { listenForAssociations } from './association-listener.js'
+import { createAssociationPool } from './association-pool.js'
 import { systemClock, type Clock } from './clock.js'
 import { ImsListener, ImsQueue } from './ims.js'
 import { logEvent, type Logger } from './logger.js'
+import { mtaStatus, type MtaStatus } from './mta-status.js'
 import type { OutboundLink } from './outbound-link.js'
 import { PeerQueue, type QueueHost } from './peer-queue.js'
+import { onPoolEvent } from './pool-event-handler.js'
 import { MtaStore, type QueuedMessage } from './store.js'
 import { channelAuth } from './ws-transport.js'
 
@@ -56,7 +58,7 @@ export class Mta {
   private http: Server | undefined
   private wss: WebSocketServer | undefined
   private inboundCount = 0
-  private readonly startedAt = Date.now()
+  readonly startedAt = Date.now()
   state: MtaState = 'starting'
   port: number | undefined
 
@@ -72,8 +74,8 @@ export class Mta {
       acceptTransfer: async (frame: TransferFrame, peer: string, channel: string) => await this.acceptTransfer(frame, peer, channel),
       transferTimeoutMs: 30_000
     }
-    this.pool = createAssociationPool('site', config, transportDeps, e => this.onPoolEvent('site', e))
-    this.connectorPool = createAssociationPool('connector', config, transportDeps, e => this.onPoolEvent('connector', e))
+    this.pool = createAssociationPool('site', config, transportDeps, e => onPoolEvent(this, 'site', e))
+    this.connectorPool = createAssociationPool('connector', config, transportDeps, e => onPoolEvent(this, 'connector', e))
     const poolOf = (channel: string): Actor<typeof poolMachine> => channel === 'site' ? this.pool : this.connectorPool
     const host: QueueHost = {
       config,
@@ -163,27 +165,10 @@ export class Mta {
     this.pool.start()
     this.connectorPool.start()
     const { server } = this.config
-    const wss = new WebSocketServer({ noServer: true, maxPayload: this.config.maxFrameBytes, perMessageDeflate: false })
-    const http = createServer((_req, res) => { res.writeHead(404).end() })
-    http.on('upgrade', (req, socket, head) => {
-      const path = new URL(req.url ?? '/', 'ws://mta').pathname
-      const channel = path === '/xcon/association'
-        ? 'site'
-        : path.startsWith('/xcon/connector/') ? decodeURIComponent(path.slice('/xcon/connector/'.length)) : undefined
-      if (channel === undefined || channelAuth(this.config, channel) === undefined) {
-        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n')
-        return
-      }
-      wss.handleUpgrade(req, socket, head, ws => this.onInbound(ws, channel))
-    })
-    this.wss = wss
-    this.http = http
-    await new Promise<void>((resolve, reject) => {
-      http.once('error', reject)
-      http.listen(server.port ?? 0, listenHost(server.host), () => resolve())
-    })
-    http.on('error', (err) => this.log.error({ err }, 'association listener error'))
-    this.port = (http.address() as { port: number }).port
+    const listener = await listenForAssociations(this.config, this.log, (ws, channel) => this.onInbound(ws, channel))
+    this.http = listener.http
+    this.wss = listener.wss
+    this.port = listener.port
     const restored = this.store.loadQueues()
     for (const [key, items] of restored) {
       const queue = this.queueFor(key)
@@ -220,51 +205,6 @@ export class Mta {
       // No control block: the bind is refused, and the caller sees a failure (9156 logged by onPoolEvent).
       this.pendingInbound.delete(assocId)
       ws.close(4503, 'no free control blocks')
-    }
-  }
-
-  private onPoolEvent (kind: PoolKind, e: PoolEmitted): void {
-    const pool = kind === 'site' ? this.pool : this.connectorPool
-    const channel = e.channel
-    const queue = e.direction !== 'outbound' ? undefined : channel === 'site' ? this.queues.get(`server:${e.peer ?? ''}`) : this.queues.get(`connector:${channel}`)
-    switch (e.type) {
-      case 'cb.exhausted':
-        this.event(noFreeControlBlocks(e.networkType, e.capacity), { peer: e.peer ?? null, direction: e.direction, assoc: e.assocId, pool: kind })
-        queue?.onExhausted(e.assocId)
-        break
-      case 'cb.refused':
-        queue?.onExhausted(e.assocId)
-        break
-      case 'cb.acquired':
-        this.log.debug({ category: 'Resource', assoc: e.assocId, peer: e.peer, direction: e.direction, controlBlock: e.controlBlock, free: e.free }, `control block ${e.controlBlock} acquired`)
-        break
-      case 'assoc.bound':
-        this.log.info({ category: 'Interface', assoc: e.assocId, peer: e.peer, direction: e.direction, controlBlock: e.controlBlock, pool: kind }, `${e.direction} ${kind === 'site' ? 'association' : 'connector association'} with ${e.peer} bound`)
-        queue?.onBound(e.assocId)
-        break
-      case 'assoc.ended': {
-        const failed = e.outcome !== 'released'
-        const peer = e.peer ?? 'an unknown MTA'
-        const fields = { peer, assoc: e.assocId, outcome: e.outcome, pool: kind, ...(channel === 'site' ? {} : { connector: channel }) }
-        if (failed && e.direction === 'outbound' && !e.wasBound) {
-          // 9215 is socket error 10061, a refused connect(); a name that no longer resolves is only 9318.
-          if (e.reason.includes('ECONNREFUSED')) this.event(socketConnectRefused(e.controlBlock), fields)
-          this.event(rpcBindFailed(e.controlBlock, peer, `${e.outcome}: ${e.reason}`), fields)
-        } else if (failed && e.wasBound) {
-          this.event(lostConnection(e.controlBlock, peer, `${e.outcome}: ${e.reason}`), { ...fields, direction: e.direction })
-        } else {
-          this.log.info({ category: 'Interface', ...fields, direction: e.direction, reason: e.reason }, `${e.direction} association with ${peer} ${failed ? `failed (${e.outcome}: ${e.reason})` : 'released'}`)
-        }
-        if (e.leaked) {
-          const ctx = pool.getSnapshot().context
-          this.log.warn(
-            { category: 'Resource', controlBlock: e.controlBlock, peer, direction: e.direction, outcome: e.outcome, free: e.free, leaked: ctx.leaked.length, capacity: ctx.capacity },
-            `control block ${e.controlBlock} (network type ${ctx.networkType}) was not returned after the failed ${e.direction} association with ${peer} (${e.outcome}); ${e.free} of ${ctx.capacity} free, ${ctx.leaked.length} lost`
-          )
-        }
-        queue?.onEnded(e.assocId, e.wasBound, failed, `${e.outcome}: ${e.reason}`)
-        break
-      }
     }
   }
 
@@ -373,48 +313,8 @@ export class Mta {
   }
 
   /** The `GET /status` document of this MTA. */
-  status () {
-    const ctx = this.pool.getSnapshot().context
-    const cctx = this.connectorPool.getSnapshot().context
-    const held = [...Object.values(ctx.held), ...Object.values(cctx.held)]
-    const byKind: Record<string, number> = {}
-    for (const b of ctx.leaked) byKind[b.kind] = (byKind[b.kind] ?? 0) + 1
-    const queues = [...this.queues.values()]
-    return {
-      name: this.config.server.name,
-      site: this.config.site.name,
-      build: this.config.server.build,
-      servicePack: BUILDS[this.config.server.build].name,
-      state: this.state,
-      pid: process.pid,
-      port: this.port ?? null,
-      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
-      timeScale: this.config.server.timeScale,
-      controlBlocks: {
-        capacity: ctx.capacity,
-        free: freeBlocks(ctx),
-        inUse: held.length,
-        leaked: ctx.leaked.length,
-        listening: 1,
-        networkType: ctx.networkType,
-        leakedByKind: byKind,
-        exhaustedCount: ctx.counts.exhausted
-      },
-      connectorControlBlocks: { capacity: cctx.capacity, free: freeBlocks(cctx), inUse: Object.keys(cctx.held).length, leaked: cctx.leaked.length, networkType: cctx.networkType },
-      associations: held.map(b => ({ id: b.assocId, peer: b.peer ?? null, direction: b.direction, state: b.state, controlBlock: b.index })),
-      queues: queues.filter(q => q.route.channel === 'site').map(q => q.status()),
-      connectors: queues.filter(q => q.route.channel !== 'site').map(q => {
-        const c = this.config.topology.connectors[q.route.channel]!
-        return { name: c.name, type: c.type, ...q.status(), cost: c.cost }
-      }),
-      ...(this.ims === undefined
-        ? {}
-        : { smtp: { port: this.ims.listener.port ?? null, domain: this.config.topology.domain, smartHost: this.config.server.ims?.smartHost ?? null, queue: this.ims.queue.status() } }),
-      delivered: this.store.counters.delivered,
-      duplicatesSuppressed: this.store.counters.duplicatesSuppressed,
-      ndrs: this.store.counters.ndrs,
-      events: { ...this.eventCounts }
-    }
+  status (): MtaStatus {
+    return mtaStatus(this)
   }
 
   listDeliveries (after: number) {
@@ -443,9 +343,4 @@ export class Mta {
     this.state = 'stopped'
     this.event(serviceStopped(this.config.server.build))
   }
-}
-
-/** Listen on the address peers use if it is a loopback or literal IP; on every interface otherwise (containers). */
-function listenHost (host: string): string {
-  return /^[\d.]+$/.test(host) || host === '::1' || host === 'localhost' ? host : '0.0.0.0'
 }

@@ -1,0 +1,49 @@
+import { BUILDS, freeBlocks } from '@xcon/core'
+import type { Mta } from './mta.js'
+
+/** The `GET /status` document of an MTA (field names are a contract: docs/configuration.md, xcon status --json). */
+export function mtaStatus (mta: Mta) {
+  const ctx = mta.pool.getSnapshot().context
+  const cctx = mta.connectorPool.getSnapshot().context
+  const held = [...Object.values(ctx.held), ...Object.values(cctx.held)]
+  const byKind: Record<string, number> = {}
+  for (const b of ctx.leaked) byKind[b.kind] = (byKind[b.kind] ?? 0) + 1
+  const queues = [...mta.queues.values()]
+  return {
+    name: mta.config.server.name,
+    site: mta.config.site.name,
+    build: mta.config.server.build,
+    servicePack: BUILDS[mta.config.server.build].name,
+    state: mta.state,
+    pid: process.pid,
+    port: mta.port ?? null,
+    uptimeSeconds: Math.round((Date.now() - mta.startedAt) / 1000),
+    timeScale: mta.config.server.timeScale,
+    controlBlocks: {
+      capacity: ctx.capacity,
+      free: freeBlocks(ctx),
+      inUse: held.length,
+      leaked: ctx.leaked.length,
+      listening: 1,
+      networkType: ctx.networkType,
+      leakedByKind: byKind,
+      exhaustedCount: ctx.counts.exhausted
+    },
+    connectorControlBlocks: { capacity: cctx.capacity, free: freeBlocks(cctx), inUse: Object.keys(cctx.held).length, leaked: cctx.leaked.length, networkType: cctx.networkType },
+    associations: held.map(b => ({ id: b.assocId, peer: b.peer ?? null, direction: b.direction, state: b.state, controlBlock: b.index })),
+    queues: queues.filter(q => q.route.channel === 'site').map(q => q.status()),
+    connectors: queues.filter(q => q.route.channel !== 'site').map(q => {
+      const c = mta.config.topology.connectors[q.route.channel]!
+      return { name: c.name, type: c.type, ...q.status(), cost: c.cost }
+    }),
+    ...(mta.ims === undefined
+      ? {}
+      : { smtp: { port: mta.ims.listener.port ?? null, domain: mta.config.topology.domain, smartHost: mta.config.server.ims?.smartHost ?? null, queue: mta.ims.queue.status() } }),
+    delivered: mta.store.counters.delivered,
+    duplicatesSuppressed: mta.store.counters.duplicatesSuppressed,
+    ndrs: mta.store.counters.ndrs,
+    events: { ...mta.eventCounts }
+  }
+}
+
+export type MtaStatus = ReturnType<typeof mtaStatus>

@@ -1,0 +1,55 @@
+import {
+  lostConnection, noFreeControlBlocks, rpcBindFailed, socketConnectRefused, type PoolEmitted
+} from '@xcon/core'
+import type { PoolKind } from './association-pool.js'
+import type { Mta } from './mta.js'
+
+/**
+ * What the MTA makes of its pools' events: the Exchange events (9156 when a pool has no free
+ * control block, 9215 and 9318 for a failed open, 2035 for a lost association), the log lines of
+ * leaked control blocks, and the news each outbound queue needs about its associations.
+ */
+export function onPoolEvent (mta: Mta, kind: PoolKind, e: PoolEmitted): void {
+  const pool = kind === 'site' ? mta.pool : mta.connectorPool
+  const channel = e.channel
+  const queue = e.direction !== 'outbound' ? undefined : channel === 'site' ? mta.queues.get(`server:${e.peer ?? ''}`) : mta.queues.get(`connector:${channel}`)
+  switch (e.type) {
+    case 'cb.exhausted':
+      mta.event(noFreeControlBlocks(e.networkType, e.capacity), { peer: e.peer ?? null, direction: e.direction, assoc: e.assocId, pool: kind })
+      queue?.onExhausted(e.assocId)
+      break
+    case 'cb.refused':
+      queue?.onExhausted(e.assocId)
+      break
+    case 'cb.acquired':
+      mta.log.debug({ category: 'Resource', assoc: e.assocId, peer: e.peer, direction: e.direction, controlBlock: e.controlBlock, free: e.free }, `control block ${e.controlBlock} acquired`)
+      break
+    case 'assoc.bound':
+      mta.log.info({ category: 'Interface', assoc: e.assocId, peer: e.peer, direction: e.direction, controlBlock: e.controlBlock, pool: kind }, `${e.direction} ${kind === 'site' ? 'association' : 'connector association'} with ${e.peer} bound`)
+      queue?.onBound(e.assocId)
+      break
+    case 'assoc.ended': {
+      const failed = e.outcome !== 'released'
+      const peer = e.peer ?? 'an unknown MTA'
+      const fields = { peer, assoc: e.assocId, outcome: e.outcome, pool: kind, ...(channel === 'site' ? {} : { connector: channel }) }
+      if (failed && e.direction === 'outbound' && !e.wasBound) {
+        // 9215 is socket error 10061, a refused connect(); a name that no longer resolves is only 9318.
+        if (e.reason.includes('ECONNREFUSED')) mta.event(socketConnectRefused(e.controlBlock), fields)
+        mta.event(rpcBindFailed(e.controlBlock, peer, `${e.outcome}: ${e.reason}`), fields)
+      } else if (failed && e.wasBound) {
+        mta.event(lostConnection(e.controlBlock, peer, `${e.outcome}: ${e.reason}`), { ...fields, direction: e.direction })
+      } else {
+        mta.log.info({ category: 'Interface', ...fields, direction: e.direction, reason: e.reason }, `${e.direction} association with ${peer} ${failed ? `failed (${e.outcome}: ${e.reason})` : 'released'}`)
+      }
+      if (e.leaked) {
+        const ctx = pool.getSnapshot().context
+        mta.log.warn(
+          { category: 'Resource', controlBlock: e.controlBlock, peer, direction: e.direction, outcome: e.outcome, free: e.free, leaked: ctx.leaked.length, capacity: ctx.capacity },
+          `control block ${e.controlBlock} (network type ${ctx.networkType}) was not returned after the failed ${e.direction} association with ${peer} (${e.outcome}); ${e.free} of ${ctx.capacity} free, ${ctx.leaked.length} lost`
+        )
+      }
+      queue?.onEnded(e.assocId, e.wasBound, failed, `${e.outcome}: ${e.reason}`)
+      break
+    }
+  }
+}
