@@ -17,14 +17,19 @@ import type { ScenarioSite } from './scenario-site.js'
 
 const exec = promisify(execFile)
 
-/** Runs one docker command; a failure becomes a CliError that quotes docker's own message. */
-async function docker (args: string[]): Promise<string> {
+/**
+ * Runs one docker command; a failure becomes a CliError that quotes docker's own message. With
+ * `partial`, what docker printed is returned even when it failed (`docker inspect` of several
+ * containers prints those it found, and fails for one that someone removed).
+ */
+async function docker (args: string[], partial = false): Promise<string> {
   try {
     const { stdout, stderr } = await exec('docker', args, { maxBuffer: 256 << 20 })
     return args[0] === 'logs' ? stdout + stderr : stdout
   } catch (err) {
-    const e = err as { code?: string, stderr?: string, message: string }
+    const e = err as { code?: string | number, stdout?: string, stderr?: string, message: string }
     if (e.code === 'ENOENT') throw new CliError('--backend docker: the docker command is not installed')
+    if (partial && typeof e.stdout === 'string') return e.stdout
     throw new CliError(`docker ${args.slice(0, 2).join(' ')}: ${e.stderr?.trim() || e.message}`)
   }
 }
@@ -118,8 +123,9 @@ export class DockerScenarioSite implements ScenarioSite {
   private async inspect (names = this.names): Promise<Inspected[]> {
     const ids = names.map(n => this.ids.get(n)).filter((id): id is string => id !== undefined)
     if (ids.length === 0) return []
-    const out = await docker(['inspect', '--format', '{{.Id}} {{.State.Status}} {{.State.Pid}} {{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}', ...ids])
-    return out.trim().split('\n').map(line => {
+    // A container removed behind the runner's back is left out, and so counts as down.
+    const out = await docker(['inspect', '--format', '{{.Id}} {{.State.Status}} {{.State.Pid}} {{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}', ...ids], true)
+    return out.trim().split('\n').filter(line => line.trim() !== '').map(line => {
       const [id, status, pid, ip] = line.trim().split(/\s+/)
       const server = [...this.ids].find(([, v]) => id?.startsWith(v) === true)?.[0] ?? '?'
       return { server, id: id!, status: status!, pid: Number(pid), ip: ip === '' ? undefined : ip }
@@ -214,10 +220,11 @@ export class DockerScenarioSite implements ScenarioSite {
    */
   async close (): Promise<void> {
     try {
-      if (this.ids.size > 0) await docker(['stop', '-t', '20', ...this.ids.values()])
+      await Promise.all([...this.ids.values()].map(async id => await docker(['stop', '-t', '20', id]).catch(() => undefined)))
       mkdirSync(join(this.outDir, 'logs'), { recursive: true })
       for (const [name, id] of this.ids) {
-        const text = await docker(['logs', id])
+        let text: string
+        try { text = await docker(['logs', id]) } catch (err) { text = `(no logs: ${(err as Error).message})\n` }
         writeFileSync(join(this.outDir, 'logs', `${name}.log`), text)
         for (const line of text.split('\n')) if (line.startsWith('{')) this.onLine(line)
       }

@@ -86,6 +86,9 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
 
   // Ctrl-C (or a TERM) ends the run early but still closes the site down: no MTA or container is left behind.
   let interrupted: NodeJS.Signals | undefined
+  // Traffic and fault timers: cleared however the run ends, or a failed run would go on submitting.
+  const timers: NodeJS.Timeout[] = []
+  let trafficOn = true
   const onSignal = (sig: NodeJS.Signals): void => { interrupted = sig }
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
@@ -104,7 +107,11 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
     let pending = 0
     const sample = async (): Promise<void> => {
       pending = 0
-      const states = await site.states()
+      let states: Map<string, string>
+      try { states = await site.states() } catch (err) {
+        opts.out(`sample at ${(now() / 1000).toFixed(1)} s skipped: ${(err as Error).message}`)
+        return
+      }
       await Promise.all(names.map(async name => {
         const state = states.get(name) ?? 'down'
         const s = state === 'running' ? await site.fetchStatus(name, 1000) : undefined
@@ -129,8 +136,6 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
 
     // Traffic: Poisson arrivals per stream, seeded, bounded by the run's duration.
     const random = new SeededRandom(scenario.seed ^ 0x5bd1e995)
-    const timers: NodeJS.Timeout[] = []
-    let trafficOn = true
     for (const stream of scenario.traffic) {
       const next = (): void => {
         const gap = (-Math.log(1 - random.next()) / stream.rate) * 1000
@@ -186,9 +191,10 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
     } while (Date.now() < settleEnd)
     await sample()
     if (opts.progress) process.stderr.write('\n')
-    for (const t of timers) clearTimeout(t)
     record({ t: now(), type: 'end', pending })
   } finally {
+    trafficOn = false
+    for (const t of timers) clearTimeout(t)
     await site.close()
     await new Promise(resolve => stream.end(resolve))
     process.off('SIGINT', onSignal)
