@@ -1,11 +1,11 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { HistoryRecord } from '@xcon/core'
-import { XCON } from '../support/site-harness.js'
+import { XCON, waitFor } from '../support/site-harness.js'
 
 const run = promisify(execFile)
 const dirs: string[] = []
@@ -46,5 +46,28 @@ describe('xcon scenario run', () => {
     await import('node:fs').then(fs => fs.writeFileSync(wrong, text))
     const r = await run(process.execPath, [XCON, 'scenario', 'check', join(out, 'history.ndjson'), '--scenario', wrong]).then(() => 0, (err: { code: number }) => err.code)
     expect(r).toBe(1)
+  })
+
+  it('closes its site down on Ctrl-C: exit 130, the partial history kept, no MTA left running', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'xcon-scenario-'))
+    dirs.push(out)
+    const child = spawn(process.execPath, [XCON, 'scenario', 'run', resolve(import.meta.dirname, '../../scenarios/smoke.yaml'), '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+    const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
+    try {
+      await waitFor('the site to be up', async () => stdout.includes('backend local: 3 MTAs'), 30_000)
+      await waitFor('a first sample', async () => existsSync(join(out, 'history.ndjson')) && readFileSync(join(out, 'history.ndjson'), 'utf8').includes('"type":"sample"'), 30_000)
+      child.kill('SIGINT')
+      expect(await exited).toBe(130)
+    } finally {
+      child.kill('SIGKILL')
+    }
+    expect(stderr).toContain('xcon: interrupted (SIGINT): the site is closed down; the partial history is in')
+    const pids = Object.values((JSON.parse(readFileSync(join(out, 'site', 'site.json'), 'utf8')) as { servers: Record<string, { pid: number | null }> }).servers).map(s => s.pid)
+    expect(pids).toHaveLength(3)
+    for (const pid of pids) expect(() => process.kill(pid!, 0)).toThrow() // gone
   })
 })
