@@ -3,14 +3,14 @@ import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { cutLinks, parseScenario, parseTopology, serializeTopology } from '@xcon/core'
 import { linkRules } from '../../packages/cli/src/scenario/link-rules.js'
-import { containerTopology, scenarioCompose, serviceName } from '../../packages/cli/src/scenario/scenario-compose.js'
+import { composeFile, containerTopology } from '../../packages/cli/src/compose-file.js'
 
 const q260167 = (): ReturnType<typeof parseScenario> => parseScenario(readFileSync(resolve(import.meta.dirname, '../../scenarios/q260167.yaml'), 'utf8'), 'q260167.yaml', () => '')
 
 describe('the compose project of a docker scenario', () => {
   it('has one service per server of any topology, two sites and a connector included, publishing only the admin API on loopback', () => {
     const { topology } = q260167()
-    const compose = scenarioCompose(topology, { image: 'xcon:latest', topologyFile: '/runs/x/container-topology.json', adminPorts: { 'SRV-A': 41001, 'SRV-B': 41002, 'SRV-C': 41003, 'SRV-D': 41004, 'BR-A': 41005, 'BR-B': 41006 } })
+    const compose = composeFile(topology, { image: 'xcon:latest', topologyFile: '/runs/x/container-topology.json', adminPorts: { 'SRV-A': 41001, 'SRV-B': 41002, 'SRV-C': 41003, 'SRV-D': 41004, 'BR-A': 41005, 'BR-B': 41006 } })
     const services = compose.services as Record<string, any>
     expect(Object.keys(services)).toEqual(['srv-a', 'srv-b', 'srv-c', 'srv-d', 'br-a', 'br-b'])
     expect(services['br-a']).toMatchObject({
@@ -60,5 +60,30 @@ describe('packet filters for cut links', () => {
     const rules = linkRules('SRV-A', links.map(([from, to]) => ({ from, to, mode: 'refuse' as const })), { 'SRV-A': ips['SRV-A'], 'SRV-B': ips['SRV-B'] }, 7000)
     expect(rules).toHaveLength(4) // both directions with SRV-B; none with the addressless SRV-C
     for (const r of rules) expect(r.slice(-4)).toEqual(['-j', 'REJECT', '--reject-with', 'tcp-reset'])
+  })
+})
+
+describe('xcon compose', () => {
+  it('writes the checked-in two-site project again from examples/two-sites.yaml (they never drift apart)', async () => {
+    const { writeComposeProject } = await import('../../packages/cli/src/commands/compose.js')
+    const { mkdtempSync, rmSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const dir = mkdtempSync(resolve(tmpdir(), 'xcon-compose-'))
+    try {
+      const root = resolve(import.meta.dirname, '../..')
+      writeComposeProject({ topologyFile: resolve(root, 'examples/two-sites.yaml'), outDir: dir, image: 'xcon:latest', adminPort: 7201, smtpPort: 2601 })
+      const body = (f: string): string => readFileSync(f, 'utf8').replace(/^#.*\n/gm, '') // the header names paths
+      expect(body(resolve(dir, 'docker-compose.yml'))).toBe(body(resolve(root, 'examples/two-sites/docker-compose.yml')))
+      expect(readFileSync(resolve(dir, 'topology.json'), 'utf8')).toBe(readFileSync(resolve(root, 'examples/two-sites/topology.json'), 'utf8'))
+      expect(readFileSync(resolve(dir, 'docker-compose.yml'), 'utf8')).toContain('SRV-B admin 7202, SMTP 2601')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('names a broken topology file and a bad port', async () => {
+    const { writeComposeProject } = await import('../../packages/cli/src/commands/compose.js')
+    expect(() => writeComposeProject({ topologyFile: '/nonexistent.yaml', outDir: '/tmp', image: 'i', adminPort: 7201, smtpPort: 2601 })).toThrow('topology file not found: /nonexistent.yaml')
+    expect(() => writeComposeProject({ topologyFile: '/nonexistent.yaml', outDir: '/tmp', image: 'i', adminPort: 80, smtpPort: 2601 })).toThrow('--admin-port: expected a port from 1024 to 65000, got 80')
   })
 })

@@ -125,4 +125,12 @@ describe.skipIf(!docker.ok)('docker compose site', () => {
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/no image xcon:no-such-tag here; build it first with scripts\/build-image\.sh/)
   })
+
+  it('accepts the generated two-site project (examples/two-sites) as a valid compose file', async () => {
+    let compose = ['docker-compose']
+    try { execFileSync('docker', ['compose', 'version'], { stdio: 'ignore' }); compose = ['docker', 'compose'] } catch { /* v1 only */ }
+    const file = resolve(ROOT, 'examples/two-sites/docker-compose.yml')
+    const { stdout } = await run(compose[0]!, [...compose.slice(1), '-f', file, 'config', '--services'], { cwd: ROOT })
+    expect(stdout.trim().split('\n').sort()).toEqual(['br-a', 'br-b', 'srv-a', 'srv-b', 'srv-c'])
+  })
 })

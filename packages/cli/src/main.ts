@@ -39,6 +39,8 @@ a running compose project in this directory is used when there is no local site.
   logs --pretty          read JSON log lines on stdin and print them readably
   partition SERVER [--from SERVER…]   (docker) cut SERVER off: packets dropped, peers time out
   heal [SERVER]          (docker) undo partitions
+  compose --topology FILE [--out DIR] [--image I] [--admin-port N] [--smtp-port N]
+                         write a compose project for any topology (several sites, connectors, IMS)
   scenario run FILE [--backend local|docker] [--image IMAGE] [--out DIR] [--seed N]
                          run a fault scenario on a site of its own (local processes, or containers
                          of a compose project made for it from image xcon:latest); history, verdict, report
@@ -202,6 +204,21 @@ export async function run (argv: string[]): Promise<number> {
       if (!(site instanceof DockerSite)) throw new CliError('heal works on the docker backend (add --docker)', 2)
       const healed = await heal(site, positionals[0])
       out(healed.length === 0 ? 'nothing to heal' : `healed ${healed.join(', ')}`)
+      return 0
+    }
+    case 'compose': {
+      const { values } = parse(rest, { topology: { type: 'string' }, out: { type: 'string' }, image: { type: 'string' }, 'admin-port': { type: 'string' }, 'smtp-port': { type: 'string' } })
+      const topologyFile = str(values.topology)
+      if (topologyFile === undefined) throw new CliError('xcon compose --topology FILE [--out DIR] [--image IMAGE] [--admin-port N] [--smtp-port N]', 2)
+      const { writeComposeProject } = await import('./commands/compose.js')
+      const r = writeComposeProject({
+        topologyFile,
+        outDir: str(values.out) ?? '.',
+        image: str(values.image) ?? 'xcon:latest',
+        adminPort: Number(str(values['admin-port']) ?? 7201), // 7101-7104 are the default compose site's
+        smtpPort: Number(str(values['smtp-port']) ?? 2601)
+      })
+      for (const line of r.lines) out(line)
       return 0
     }
     case 'scenario': {

@@ -7,12 +7,12 @@ import { stringify as toYaml } from 'yaml'
 import { allServers, cutLinks, serializeTopology, type FaultStep, type Topology } from '@xcon/core'
 import { AdminClient, type DeliveryRecord } from '../admin-client.js'
 import { CliError } from '../cli-error.js'
+import { CONTAINER_MTA_PORT, composeFile, containerTopology, serviceName } from '../compose-file.js'
 import { CHAIN, ensureChain, iptables } from '../docker-partition.js'
 import { composeCommand } from '../docker-site.js'
 import { freePorts } from '../local-site.js'
 import type { ProcessState } from '../processes.js'
 import { linkRules, type LinkCut } from './link-rules.js'
-import { CONTAINER_MTA_PORT, containerTopology, scenarioCompose, serviceName } from './scenario-compose.js'
 import type { ScenarioSite } from './scenario-site.js'
 
 const exec = promisify(execFile)
@@ -75,11 +75,11 @@ export class DockerScenarioSite implements ScenarioSite {
     const adminPorts = Object.fromEntries(names.map((n, i) => [n, ports[i]!]))
     const topologyFile = join(outDir, 'container-topology.json')
     writeFileSync(topologyFile, JSON.stringify(serializeTopology(containerTopology(topology)), null, 2), { mode: 0o644 })
-    const composeFile = join(outDir, 'docker-compose.yml')
-    writeFileSync(composeFile, `# Made by xcon scenario run for ${name}; removed with the run's containers.\n${toYaml(scenarioCompose(topology, { image, topologyFile, adminPorts }))}`)
+    const composePath = join(outDir, 'docker-compose.yml')
+    writeFileSync(composePath, `# Made by xcon scenario run for ${name}; removed with the run's containers.\n${toYaml(composeFile(topology, { image, topologyFile, adminPorts }))}`)
     const project = `xcon-${serviceName(name)}-${randomBytes(3).toString('hex')}`
     const cmd = await composeCommand()
-    return new DockerScenarioSite(names, [...cmd, '-f', composeFile, '-p', project], project, adminPorts, outDir)
+    return new DockerScenarioSite(names, [...cmd, '-f', composePath, '-p', project], project, adminPorts, outDir)
   }
 
   get where (): string {

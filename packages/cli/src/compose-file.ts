@@ -8,13 +8,20 @@ export const CONTAINER_IMS_PORT = 2525
 /** Where each container finds the scenario's topology (bind-mounted, read-only). */
 export const CONTAINER_TOPOLOGY = '/scenario/topology.json'
 
-export interface ScenarioComposeOptions {
+export interface ComposeOptions {
   image: string
-  /** The run's topology file on the host, mounted into every container. */
+  /** The container topology on the host, mounted into every container (relative to the compose file, or absolute). */
   topologyFile: string
   /** The host port (on 127.0.0.1) that publishes each server's admin API. */
   adminPorts: Record<string, number>
+  /** The host port (on 127.0.0.1) that publishes the IMS of each server that has one; none if absent. */
+  smtpPorts?: Record<string, number>
+  /** Pass the `XCON_*` overrides of docker-compose.yml (XCON_BUILD, XCON_TRAFFIC …) from the shell to every MTA. */
+  shellOverrides?: boolean
 }
+
+/** The variables docker-compose.yml passes from the shell to every MTA (docs/configuration.md). */
+const SHELL_OVERRIDES = ['XCON_BUILD', 'XCON_TRAFFIC', 'XCON_CONTROL_BLOCKS', 'XCON_LEAK_PROBABILITY', 'XCON_TIME_SCALE']
 
 /**
  * The compose service (and host) name of a server: its name in lower case. Topology names are
@@ -41,12 +48,12 @@ export function containerTopology (topology: Topology): Topology {
 }
 
 /**
- * A compose file for a scenario's site: one service per server of the topology, whatever its
- * shape, on one network, each publishing only its admin API on 127.0.0.1. No container names
- * (the project name keeps runs apart), no volumes (a container's store lives as long as the
- * run) and no restart policy (a killed MTA stays down until the schedule starts it).
+ * A compose file for any topology: one service per server, whatever the shape of the sites and
+ * connectors, on one network, each publishing only its admin API (and its IMS) on 127.0.0.1. No
+ * container names (the project name keeps sites apart), no volumes (a container's store lives as
+ * long as the container) and no restart policy (a killed MTA stays down until someone starts it).
  */
-export function scenarioCompose (topology: Topology, opts: ScenarioComposeOptions): Record<string, unknown> {
+export function composeFile (topology: Topology, opts: ComposeOptions): Record<string, unknown> {
   const services: Record<string, unknown> = {}
   for (const s of allServers(topology)) {
     const service = serviceName(s.name)
@@ -56,10 +63,17 @@ export function scenarioCompose (topology: Topology, opts: ScenarioComposeOption
       image: opts.image,
       init: true,
       hostname: service,
-      environment: { XCON_SERVER: s.name, XCON_TOPOLOGY: CONTAINER_TOPOLOGY },
+      environment: {
+        XCON_SERVER: s.name,
+        XCON_TOPOLOGY: CONTAINER_TOPOLOGY,
+        ...(opts.shellOverrides === true ? Object.fromEntries(SHELL_OVERRIDES.map(v => [v, `\${${v}:-}`])) : {})
+      },
       labels: { 'xcon.server': s.name, 'xcon.site': s.site },
       volumes: [`${opts.topologyFile}:${CONTAINER_TOPOLOGY}:ro`],
-      ports: [`127.0.0.1:${adminPort}:${CONTAINER_ADMIN_PORT}`],
+      ports: [
+        `127.0.0.1:${adminPort}:${CONTAINER_ADMIN_PORT}`,
+        ...(s.ims !== undefined && opts.smtpPorts?.[s.name] !== undefined ? [`127.0.0.1:${opts.smtpPorts[s.name]!}:${CONTAINER_IMS_PORT}`] : [])
+      ],
       networks: ['site'],
       stop_grace_period: '20s'
     }
