@@ -66,6 +66,10 @@ describe('xcon scenario run', () => {
       child.kill('SIGKILL')
     }
     expect(stderr).toContain('xcon: interrupted (SIGINT): the site is closed down; the partial history is in')
+    // The partial history has no end record, so checking it again says unknown (exit 2), not valid.
+    expect(readFileSync(join(out, 'history.ndjson'), 'utf8')).not.toContain('"type":"end"')
+    const check = await run(process.execPath, [XCON, 'scenario', 'check', join(out, 'history.ndjson'), '--scenario', resolve(import.meta.dirname, '../../scenarios/smoke.yaml')]).then(() => 0, (err: { code: number }) => err.code)
+    expect(check).toBe(2)
     const pids = Object.values((JSON.parse(readFileSync(join(out, 'site', 'site.json'), 'utf8')) as { servers: Record<string, { pid: number | null }> }).servers).map(s => s.pid)
     expect(pids).toHaveLength(3)
     for (const pid of pids) expect(() => process.kill(pid!, 0)).toThrow() // gone

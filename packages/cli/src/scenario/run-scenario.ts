@@ -106,12 +106,13 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
     let delivered = 0
     let pending = 0
     const sample = async (): Promise<void> => {
-      pending = 0
       let states: Map<string, string>
       try { states = await site.states() } catch (err) {
+        // Skipped, not zero: a missed sample must not look like empty queues to the settle loop.
         opts.out(`sample at ${(now() / 1000).toFixed(1)} s skipped: ${(err as Error).message}`)
         return
       }
+      let queued = 0
       await Promise.all(names.map(async name => {
         const state = states.get(name) ?? 'down'
         const s = state === 'running' ? await site.fetchStatus(name, 1000) : undefined
@@ -122,7 +123,7 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
         const connectors = (s.connectors ?? []) as Array<{ depth: number }>
         const smtp = s.smtp as { queue: { depth: number } } | undefined
         const depth = queues.reduce((a, q) => a + q.depth, 0) + connectors.reduce((a, q) => a + q.depth, 0) + (smtp?.queue.depth ?? 0)
-        pending += depth
+        queued += depth
         record({ t: now(), type: 'sample', server: name, state: 'running', free: cb.free, leaked: cb.leaked, capacity: cb.capacity, depth, connectorLeaked: ccb?.leaked ?? 0, connectorDepth: connectors.reduce((a, q) => a + q.depth, 0) })
         try {
           for (const d of await site.deliveries(name, lastSeq.get(name) ?? 0, 2000)) {
@@ -132,6 +133,7 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
           }
         } catch { /* it went down between the two requests: next sample */ }
       }))
+      pending = queued
     }
 
     // Traffic: Poisson arrivals per stream, seeded, bounded by the run's duration.
@@ -191,7 +193,8 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
     } while (Date.now() < settleEnd)
     await sample()
     if (opts.progress) process.stderr.write('\n')
-    record({ t: now(), type: 'end', pending })
+    // An interrupted run gets no end record: checked again later, it reads as unfinished (unknown).
+    if (interrupted === undefined) record({ t: now(), type: 'end', pending })
   } finally {
     trafficOn = false
     for (const t of timers) clearTimeout(t)
