@@ -7,12 +7,15 @@ export interface ScaleResult {
   meshSeconds: number
   rssMedianMB: number
   rssMaxMB: number
+  /** Proportional set size: private memory plus this process's share of what it shares (the node binary's pages). */
+  pssMedianMB: number
   cpuPercentPerMta: number
 }
 
 export const OPEN_TIMEOUT_FOR_SCALE_MS = 10_000
 
 const rssMB = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
+const pssMB = (pid: number): number => Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))![1]) / 1024
 const cpuTicks = (pid: number): number => {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
@@ -54,7 +57,8 @@ export async function scale (n: number, cpuSeconds = 10): Promise<ScaleResult> {
     await new Promise(resolve => setTimeout(resolve, cpuSeconds * 1000))
     const cpu = pids.map((p, i) => (cpuTicks(p) - before[i]!) / cpuSeconds) // ticks per second = percent of one core
     const rss = pids.map(rssMB).sort((x, y) => x - y)
-    return { mtas: n, readySeconds, meshSeconds, rssMedianMB: rss[Math.floor(rss.length / 2)]!, rssMaxMB: rss.at(-1)!, cpuPercentPerMta: cpu.reduce((x, y) => x + y, 0) / n }
+    const pss = pids.map(pssMB).sort((x, y) => x - y)
+    return { mtas: n, readySeconds, meshSeconds, rssMedianMB: rss[Math.floor(rss.length / 2)]!, rssMaxMB: rss.at(-1)!, pssMedianMB: pss[Math.floor(pss.length / 2)]!, cpuPercentPerMta: cpu.reduce((x, y) => x + y, 0) / n }
   } finally {
     delete process.env.XCON_OPEN_TIMEOUT_MS
     delete process.env.XCON_BIND_TIMEOUT_MS
