@@ -1,7 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { TestSite, closeAllSites, waitFor, siteYaml } from '../support/site-harness.js'
+import { LinkProxy } from '@xcon/cli'
+import { TestSite, closeAllSites, countByMtsId, waitFor, siteYaml } from '../support/site-harness.js'
 
-afterEach(closeAllSites)
+const proxies: LinkProxy[] = []
+afterEach(async () => {
+  await closeAllSites()
+  for (const p of proxies.splice(0)) await p.close()
+})
 
 const site = (defaults: string): string => siteYaml(['SRV-A', 'SRV-B'], `build: 2653, controlBlocks: 8, traffic: off, ${defaults}`)
 
@@ -23,6 +28,27 @@ describe('faults', () => {
     expect(failed.msg).toContain('Remote Server Name SRV-B (timeout:')
     expect(t.logs('SRV-A', 9215)).toHaveLength(0) // 9215 is for refused connections only
     await t.xcon('resume', 'SRV-B')
+  })
+
+  it('sends again, with no new mail to prompt it, what was in flight when an association was lost', async () => {
+    // SRV-A reaches SRV-B through a link proxy. timeScale 60: an idle association stays 2 s.
+    const t = await TestSite.start(site('timeScale: 60'), { only: ['SRV-B'] })
+    const proxy = new LinkProxy('SRV-A', 'SRV-B', { host: '127.0.0.1', port: t.site.server('SRV-B').port })
+    proxies.push(proxy)
+    await proxy.listen()
+    t.site.spawn('SRV-A', { XCON_PEER_ADDRESSES: `SRV-B=127.0.0.1:${proxy.port}` })
+    await t.site.waitReady('SRV-A')
+    const first = await t.send('SRV-A', 'user1@SRV-B', 1)
+    await waitFor('the first delivery', async () => (await t.deliveries('SRV-B')).length === 1)
+
+    // Every queued message in flight on the bound association, and the link goes silent under it.
+    await proxy.set('blackhole')
+    const inFlight = await t.send('SRV-A', 'user1@SRV-B', 20)
+    await waitFor('2035: the association lost by heartbeat', () => t.logs('SRV-A', 2035).find(r => r.peer === 'SRV-B'), 15_000)
+    await proxy.set('pass')
+    // Nothing else is sent to SRV-B: the twenty must go out again on their own.
+    await waitFor('all 21 on SRV-B', async () => (await t.deliveries('SRV-B')).length >= 21, 30_000)
+    expect(countByMtsId(await t.deliveries('SRV-B'))).toEqual(new Map([...first, ...inFlight].map(id => [id, 1])))
   })
 
   it('logs 659 when a queue backs up past the alarm and 660 when it subsides', async () => {

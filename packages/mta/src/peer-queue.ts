@@ -197,8 +197,12 @@ export class PeerQueue {
   private onTransferError (item: QueuedMessage, err: Error): void {
     this.inFlight.delete(item.seq)
     if (err instanceof AssociationLostError) {
-      // Not the message's fault: it goes back to the front and waits for the next association.
+      // Not the message's fault: it goes back to the front for the next association. The loss
+      // reaches onEnded first (these rejections come a microtask later) and found nothing waiting
+      // then, so open again from here: mail in flight must not wait for the next new message.
       this.waiting.unshift(item)
+      if (this.state === 'idle') this.kick()
+      else if (this.state === 'bound') this.pump()
       return
     }
     this.transferFailed(item, err.message).then(() => this.pump()).catch(this.logFailure)
