@@ -16,9 +16,9 @@ describe('the compose project of a docker scenario', () => {
     expect(services['br-a']).toMatchObject({
       image: 'xcon:latest',
       init: true,
-      environment: { XCON_SERVER: 'BR-A', XCON_TOPOLOGY: '/scenario/topology.json' },
+      environment: { XCON_SERVER: 'BR-A', XCON_TOPOLOGY: '/etc/xcon/topology.json' },
       labels: { 'xcon.server': 'BR-A', 'xcon.site': 'BRANCH' },
-      volumes: ['/runs/x/container-topology.json:/scenario/topology.json:ro'],
+      volumes: ['/runs/x/container-topology.json:/etc/xcon/topology.json:ro'],
       ports: ['127.0.0.1:41005:7100']
     })
     expect(services['srv-a']).not.toHaveProperty('restart') // a killed MTA stays down until the schedule starts it

@@ -5,8 +5,8 @@ export const CONTAINER_MTA_PORT = 7000
 export const CONTAINER_ADMIN_PORT = 7100
 /** The IMS listens above 1024: the MTA runs as the unprivileged `node` user. */
 export const CONTAINER_IMS_PORT = 2525
-/** Where each container finds the scenario's topology (bind-mounted, read-only). */
-export const CONTAINER_TOPOLOGY = '/scenario/topology.json'
+/** Where each container finds its topology (bind-mounted, read-only). */
+export const CONTAINER_TOPOLOGY = '/etc/xcon/topology.json'
 
 export interface ComposeOptions {
   image: string
