@@ -37,6 +37,10 @@ describe('history checker', () => {
     const r = checkHistory(good.slice(0, -1), expect0)
     expect(r.verdict).toBe('unknown')
     expect(r.findings[0]).toMatchObject({ check: 'history', ok: null, detail: 'no "end" record: the run did not finish, so nothing can be concluded' })
+    // A message not delivered yet is no loss in an unfinished run; a duplicate already seen is a violation.
+    const unfinished = good.filter(x => x.type !== 'end' && !(x.type === 'deliver' && x.mtsId === 'm2'))
+    expect(checkHistory(unfinished, { ...expect0, stops: { 'SRV-A': true } }).verdict).toBe('unknown')
+    expect(checkHistory([...unfinished, deliver(70, 'm1', 'SRV-B')], expect0).verdict).toBe('invalid')
   })
 
   it('cannot decide while mail is still queued at the end: unknown (exit 2)', () => {
