@@ -71,4 +71,16 @@ describe('link proxy', () => {
     await new Promise(resolve => setTimeout(resolve, 200))
     expect(got).toBe('one')
   })
+
+  it('adds its latency to the bytes each way', async () => {
+    const p = await setup()
+    p.latencyMs = 150
+    const s = connect(p.port, '127.0.0.1')
+    sockets.push(s)
+    await new Promise(resolve => s.on('connect', resolve))
+    const sent = Date.now()
+    s.write('ping')
+    const echoed = await new Promise<number>(resolve => s.once('data', () => resolve(Date.now())))
+    expect(echoed - sent).toBeGreaterThanOrEqual(295) // there and back: never sooner than twice the delay (timer granularity aside)
+  })
 })

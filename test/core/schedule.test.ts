@@ -37,6 +37,25 @@ faults:
     expect(random.filter(x => x.action === 'kill').every(x => x.at >= 10_000 && x.at <= 20_000)).toBe(true)
   })
 
+  it('reads latency on links, one way or between groups, undone by a join', () => {
+    const s = load(`topology: { sites: { S: { secret: x, servers: [A, B, C] } } }
+duration: 30s
+faults:
+  - { at: 1s, latency: { from: A, to: B }, delay: 300ms, for: 4s }
+  - { at: 6s, latency: [[A], [B, C]], delay: 1s }
+`)
+    const steps = expandSchedule(s)
+    expect(steps.slice(0, 3)).toEqual([
+      { at: 1000, action: 'latency', targets: ['A', 'B'], groups: [['A'], ['B']], oneWay: true, delayMs: 300, source: 'faults[0]' },
+      { at: 5000, action: 'join', targets: ['A', 'B'], source: 'faults[0] (end)' },
+      { at: 6000, action: 'latency', targets: ['A', 'B', 'C'], groups: [['A'], ['B', 'C']], delayMs: 1000, source: 'faults[1]' }
+    ])
+    expect(() => expandSchedule(load(`topology: { sites: { S: { secret: x, servers: [A, B] } } }
+faults:
+  - { at: 1s, latency: { from: A, to: B } }
+`))).toThrow(/faults\[0\]\.delay: a latency fault needs delay: \(for example 300ms\)/)
+  })
+
   it('names an unknown server in a fault and in the traffic', () => {
     expect(() => expandSchedule(load(text.replace('flap: SRV-C', 'flap: SRV-Z')))).toThrow(/faults\[0\]\.flap: unknown MTA "SRV-Z"/)
     expect(() => load(text.replace('from: BR-B', 'from: BR-Q'))).toThrow(TopologyError)

@@ -17,6 +17,9 @@ import type { ScenarioSite } from './scenario-site.js'
 
 const exec = promisify(execFile)
 
+/** Latency on the container network would need tc netem in each namespace, which many kernels (this one too) lack. */
+export const NO_LATENCY_ON_DOCKER = 'latency faults run on the local backend only (its per-link proxies add the delay); on docker they would need tc netem'
+
 /**
  * Runs one docker command; a failure becomes a CliError that quotes docker's own message. With
  * `partial`, what docker printed is returned even when it failed (`docker inspect` of several
@@ -174,6 +177,8 @@ export class DockerScenarioSite implements ScenarioSite {
           this.cuts.push({ from, to, mode: step.mode ?? 'blackhole' })
         }
         return await this.reconcile()
+      case 'latency':
+        throw new CliError(NO_LATENCY_ON_DOCKER)
       case 'join':
         this.cuts = this.cuts.filter(c => !step.targets.includes(c.from) && !step.targets.includes(c.to))
         return await this.reconcile()

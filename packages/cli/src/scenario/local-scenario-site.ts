@@ -83,16 +83,28 @@ export class LocalScenarioSite implements ScenarioSite {
       case 'partition':
         for (const [a, b] of cutLinks(step)) await this.proxies.get(`${a}>${b}`)?.set(step.mode ?? 'blackhole')
         return
+      case 'latency':
+        for (const [a, b] of cutLinks(step)) this.proxies.get(`${a}>${b}`)!.latencyMs = step.delayMs ?? 0
+        return
       case 'join':
-        for (const p of this.proxies.values()) if (step.targets.includes(p.from) || step.targets.includes(p.to)) await p.set('pass')
+        await this.restoreLinks(step.targets)
         return
       case 'heal':
-        for (const p of this.proxies.values()) if (step.targets.includes(p.from) || step.targets.includes(p.to)) await p.set('pass')
+        await this.restoreLinks(step.targets)
         await each(async n => {
           const state = site.processState(n)
           if (state === 'paused') await site.resume(n)
           if (state === 'down') await site.start(n)
         })
+    }
+  }
+
+  /** Every link to or from the targets passes again, with no added latency. */
+  private async restoreLinks (targets: string[]): Promise<void> {
+    for (const p of this.proxies.values()) {
+      if (!targets.includes(p.from) && !targets.includes(p.to)) continue
+      p.latencyMs = 0
+      await p.set('pass')
     }
   }
 

@@ -7,7 +7,7 @@ import {
 import { CliError } from '../cli-error.js'
 import { sleep } from '../durations.js'
 import { parseLogLine } from '../pretty-log.js'
-import { DockerScenarioSite } from './docker-scenario-site.js'
+import { DockerScenarioSite, NO_LATENCY_ON_DOCKER } from './docker-scenario-site.js'
 import { LocalScenarioSite } from './local-scenario-site.js'
 import { writeReport } from './report.js'
 import type { ScenarioSite } from './scenario-site.js'
@@ -57,6 +57,10 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
   writeFileSync(join(outDir, 'schedule.json'), JSON.stringify({ seed: scenario.seed, steps }, null, 2))
   opts.out(`scenario ${scenario.name}: seed ${scenario.seed}, ${steps.length} fault steps, ${scenario.durationMs / 1000} s; output in ${outDir}`)
 
+  if (opts.backend === 'docker') {
+    const slow = steps.find(s => s.action === 'latency')
+    if (slow !== undefined) throw new CliError(`${opts.file}: ${slow.source}: ${NO_LATENCY_ON_DOCKER}`, 2)
+  }
   const site: ScenarioSite = opts.backend === 'docker'
     ? await DockerScenarioSite.create(outDir, scenario.name, scenario.topology, opts.image ?? 'xcon:latest')
     : await LocalScenarioSite.create(outDir, join(outDir, 'topology.yaml'))
@@ -161,7 +165,7 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
     for (const step of steps) {
       timers.push(setTimeout(() => {
         executed.push(step)
-        record({ t: now(), type: 'fault', action: step.action, targets: step.targets, source: step.source, ...(step.groups === undefined ? {} : { groups: step.groups }), ...(step.oneWay === true ? { oneWay: true } : {}) })
+        record({ t: now(), type: 'fault', action: step.action, targets: step.targets, source: step.source, ...(step.groups === undefined ? {} : { groups: step.groups }), ...(step.oneWay === true ? { oneWay: true } : {}), ...(step.delayMs === undefined ? {} : { delayMs: step.delayMs }) })
         site.applyFault(step).catch((err: Error) => {
           // A start that the next kill of a flap overtakes (a container may take longer to start than the flap's up time) is the schedule, not a failure.
           const next = executed.slice(executed.indexOf(step) + 1).find(n => n.targets.some(x => step.targets.includes(x)))

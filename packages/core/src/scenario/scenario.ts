@@ -17,18 +17,20 @@ export interface TrafficStream {
  * `join` reconnects cut links only (Blockade's word); `heal` mends everything of its targets:
  * links, paused processes, stopped ones.
  */
-export type FaultAction = 'kill' | 'stop' | 'pause' | 'restart' | 'start' | 'resume' | 'partition' | 'join' | 'heal'
+export type FaultAction = 'kill' | 'stop' | 'pause' | 'restart' | 'start' | 'resume' | 'partition' | 'latency' | 'join' | 'heal'
 
 /** One fault at one time (ms from the start), on its targets. */
 export interface FaultStep {
   at: number
   action: FaultAction
   targets: string[]
-  /** partition: the groups that cannot reach each other; with `oneWay`, only groups[0] -> groups[1] is cut. */
+  /** partition, latency: the groups between which links are cut (or slowed); with `oneWay`, only groups[0] -> groups[1]. */
   groups?: string[][]
   oneWay?: boolean
   /** How the link behaves while cut: a black hole (timeouts) or refused connections. */
   mode?: 'blackhole' | 'refuse'
+  /** latency: what each link adds to every chunk of bytes, each way. */
+  delayMs?: number
   /** Where the step came from in the file (`faults[3]`, `faults[1] flap 2/5`). */
   source: string
 }

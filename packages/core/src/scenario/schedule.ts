@@ -4,7 +4,7 @@ import { durationMs, type FaultAction, type FaultStep, type Scenario } from './s
 
 const SIMPLE: FaultAction[] = ['kill', 'stop', 'pause', 'restart', 'start', 'resume']
 /** What ends a bounded fault (`for:`). */
-const UNDO: Partial<Record<FaultAction, FaultAction>> = { kill: 'start', stop: 'start', pause: 'resume', partition: 'join' }
+const UNDO: Partial<Record<FaultAction, FaultAction>> = { kill: 'start', stop: 'start', pause: 'resume', partition: 'join', latency: 'join' }
 
 /**
  * Turns the scenario's fault list into timed steps. The same seed gives the same steps; the last
@@ -36,8 +36,8 @@ export function expandSchedule (scenario: Scenario): FaultStep[] {
     const f = raw as Record<string, unknown>
     const where = `faults[${i}]`
     if (typeof f !== 'object' || f === null) return fail(where, 'expected a map')
-    const kind = ['random', 'flap', 'partition', 'heal', 'join', ...SIMPLE].find(k => f[k] !== undefined)
-    const extra: Record<string, string[]> = { random: [], flap: ['at', 'down', 'up', 'count', 'jitter'], partition: ['at', 'mode', 'for'], heal: ['at'], join: ['at'] }
+    const kind = ['random', 'flap', 'partition', 'latency', 'heal', 'join', ...SIMPLE].find(k => f[k] !== undefined)
+    const extra: Record<string, string[]> = { random: [], flap: ['at', 'down', 'up', 'count', 'jitter'], partition: ['at', 'mode', 'for'], latency: ['at', 'delay', 'for'], heal: ['at'], join: ['at'] }
     if (kind !== undefined) onlyKeys(f, [kind, ...(extra[kind] ?? ['at', 'for'])], where)
     if (f.random !== undefined) {
       const r = f.random as Record<string, unknown>
@@ -75,18 +75,22 @@ export function expandSchedule (scenario: Scenario): FaultStep[] {
       }
       return
     }
-    if (f.partition !== undefined) {
-      const p = f.partition
-      const mode = f.mode === 'refuse' ? 'refuse' as const : 'blackhole' as const
+    // Link faults: groups cut (or slowed) from each other, or one way with { from, to }.
+    const linkAction = f.partition !== undefined ? 'partition' as const : f.latency !== undefined ? 'latency' as const : undefined
+    if (linkAction !== undefined) {
+      const p = f[linkAction]
+      const extra = linkAction === 'partition'
+        ? { mode: f.mode === 'refuse' ? 'refuse' as const : 'blackhole' as const }
+        : { delayMs: f.delay === undefined ? fail(`${where}.delay`, 'a latency fault needs delay: (for example 300ms)') : time(f.delay, `${where}.delay`) }
       if (Array.isArray(p)) {
-        const groups = p.map((g, j) => names(g, `${where}.partition[${j}]`))
-        if (groups.length < 2) fail(`${where}.partition`, 'name at least two groups')
-        bounded({ at, action: 'partition', targets: groups.flat(), groups, mode, source: where }, forMs)
+        const groups = p.map((g, j) => names(g, `${where}.${linkAction}[${j}]`))
+        if (groups.length < 2) fail(`${where}.${linkAction}`, 'name at least two groups')
+        bounded({ at, action: linkAction, targets: groups.flat(), groups, ...extra, source: where }, forMs)
       } else {
         const dir = p as Record<string, unknown>
-        onlyKeys(dir, ['from', 'to'], `${where}.partition`)
-        const groups = [names(dir.from, `${where}.partition.from`), names(dir.to, `${where}.partition.to`)]
-        bounded({ at, action: 'partition', targets: groups.flat(), groups, oneWay: true, mode, source: where }, forMs)
+        onlyKeys(dir, ['from', 'to'], `${where}.${linkAction}`)
+        const groups = [names(dir.from, `${where}.${linkAction}.from`), names(dir.to, `${where}.${linkAction}.to`)]
+        bounded({ at, action: linkAction, targets: groups.flat(), groups, oneWay: true, ...extra, source: where }, forMs)
       }
       return
     }
@@ -96,7 +100,7 @@ export function expandSchedule (scenario: Scenario): FaultStep[] {
       return
     }
     const action = SIMPLE.find(a => f[a] !== undefined)
-    if (action === undefined) return fail(where, `expected one of ${[...SIMPLE, 'flap', 'partition', 'join', 'heal', 'random'].join(', ')}`)
+    if (action === undefined) return fail(where, `expected one of ${[...SIMPLE, 'flap', 'partition', 'latency', 'join', 'heal', 'random'].join(', ')}`)
     bounded({ at, action, targets: names(f[action], `${where}.${action}`), source: where }, forMs)
   })
 
