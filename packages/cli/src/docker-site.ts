@@ -21,7 +21,7 @@ interface ServiceInfo { service: string, server: string, site: string }
 interface ContainerInfo { id: string, status: string, pid: number, adminPort: number | undefined, networks: Record<string, string> }
 
 /** `docker compose` (v2) if the plugin is there, else `docker-compose` (v1). */
-export async function composeCommand (): Promise<string[]> {
+async function composeCommand (): Promise<string[]> {
   try {
     await run('docker', ['compose', 'version'])
     return ['docker', 'compose']

@@ -9,7 +9,7 @@ import { AdminClient, type DeliveryRecord } from '../admin-client.js'
 import { CliError } from '../cli-error.js'
 import { CONTAINER_MTA_PORT, composeFile, containerTopology, serviceName } from '../compose-file.js'
 import { CHAIN, ensureChain, iptables } from '../docker-partition.js'
-import { composeCommand } from '../docker-site.js'
+import { DockerSite } from '../docker-site.js'
 import { freePorts } from '../local-site.js'
 import type { ProcessState } from '../processes.js'
 import { linkRules, type LinkCut } from './link-rules.js'
@@ -55,8 +55,9 @@ export class DockerScenarioSite implements ScenarioSite {
 
   private constructor (
     readonly names: string[],
-    private readonly composeArgv: string[],
-    private readonly project: string,
+    /** The run's compose project, for `up` and `down`; single containers are driven by id, faster. */
+    private readonly project: DockerSite,
+    private readonly projectName: string,
     private readonly adminPorts: Record<string, number>,
     private readonly outDir: string
   ) {}
@@ -80,27 +81,18 @@ export class DockerScenarioSite implements ScenarioSite {
     writeFileSync(topologyFile, JSON.stringify(serializeTopology(containerTopology(topology)), null, 2), { mode: 0o644 })
     const composePath = join(outDir, 'docker-compose.yml')
     writeFileSync(composePath, `# Made by xcon scenario run for ${name}; removed with the run's containers.\n${toYaml(composeFile(topology, { image, topologyFile, adminPorts }))}`)
-    const project = `xcon-${serviceName(name)}-${randomBytes(3).toString('hex')}`
-    const cmd = await composeCommand()
-    return new DockerScenarioSite(names, [...cmd, '-f', composePath, '-p', project], project, adminPorts, outDir)
+    const projectName = `xcon-${serviceName(name)}-${randomBytes(3).toString('hex')}`
+    const project = await DockerSite.open({ file: composePath, project: projectName })
+    return new DockerScenarioSite(names, project, projectName, adminPorts, outDir)
   }
 
   get where (): string {
-    return `compose project ${this.project}`
-  }
-
-  private async compose (args: string[]): Promise<void> {
-    const [cmd, ...argv] = this.composeArgv
-    try {
-      await exec(cmd!, [...argv, ...args], { maxBuffer: 64 << 20 })
-    } catch (err) {
-      throw new CliError(`${this.composeArgv.slice(0, -4).join(' ')} ${args.join(' ')} (project ${this.project}): ${(err as { stderr?: string }).stderr?.trim() ?? (err as Error).message}`)
-    }
+    return `compose project ${this.projectName}`
   }
 
   private id (name: string): string {
     const id = this.ids.get(name)
-    if (id === undefined) throw new CliError(`${name} has no container in project ${this.project}`)
+    if (id === undefined) throw new CliError(`${name} has no container in project ${this.projectName}`)
     return id
   }
 
@@ -109,8 +101,8 @@ export class DockerScenarioSite implements ScenarioSite {
   }
 
   async startAll (): Promise<void> {
-    await this.compose(['up', '-d'])
-    const listing = await docker(['ps', '-a', '--filter', `label=com.docker.compose.project=${this.project}`, '--format', '{{.ID}}\t{{.Label "xcon.server"}}'])
+    await this.project.compose(['up', '-d'])
+    const listing = await docker(['ps', '-a', '--filter', `label=com.docker.compose.project=${this.projectName}`, '--format', '{{.ID}}\t{{.Label "xcon.server"}}'])
     for (const line of listing.trim().split('\n')) {
       const [id, server] = line.split('\t')
       if (id !== undefined && server !== undefined && server !== '') this.ids.set(server, id)
@@ -234,7 +226,7 @@ export class DockerScenarioSite implements ScenarioSite {
         for (const line of text.split('\n')) if (line.startsWith('{')) this.onLine(line)
       }
     } finally {
-      await this.compose(['down', '--volumes', '--remove-orphans', '-t', '1'])
+      await this.project.compose(['down', '--volumes', '--remove-orphans', '-t', '1'])
     }
   }
 }
