@@ -38,7 +38,7 @@ function mtaNodeFlags (): string[] {
 }
 
 /** Reads the topology file (or the default site) and applies the command-line overrides. */
-export function loadTopology (opts: UpOptions): Topology {
+export function loadTopology (opts: Omit<UpOptions, 'dataDir' | 'fresh'>): Topology {
   let topology: Topology
   try {
     topology = opts.topologyFile === undefined

@@ -25,7 +25,7 @@ export function writeComposeProject (opts: ComposeCommandOptions): { composePath
   for (const [flag, port] of [['--admin-port', opts.adminPort], ['--smtp-port', opts.smtpPort]] as const) {
     if (!Number.isInteger(port) || port < 1024 || port > 65000) throw new CliError(`${flag}: expected a port from 1024 to 65000, got ${port}`, 2)
   }
-  const topology = loadTopology({ dataDir: '', topologyFile: opts.topologyFile })
+  const topology = loadTopology({ topologyFile: opts.topologyFile })
   const servers = allServers(topology)
   const withIms = servers.filter(s => s.ims !== undefined)
   const adminPorts = Object.fromEntries(servers.map((s, i) => [s.name, opts.adminPort + i]))

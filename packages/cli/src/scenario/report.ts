@@ -4,7 +4,7 @@ import { faultIntervals, findingResult, type CheckResult, type HistoryRecord, ty
 import { lineChart, type Marker, type Series, type Shade } from './svg-chart.js'
 
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22']
-const MARKERS: Record<number, { colour: string, name: string }> = { 9156: { colour: '#d62728', name: '9156 no free control blocks' }, 9297: { colour: '#9467bd', name: '9297 security violation' }, 9318: { colour: '#bbbbbb', name: '9318 bind failed' }, 9298: { colour: '#2ca02c', name: '9298 started' } }
+const MARKERS: Record<number, { colour: string, name: string }> = { 9156: { colour: '#d62728', name: '9156 no free control blocks' }, 9297: { colour: '#9467bd', name: '9297 security violation' }, 9298: { colour: '#2ca02c', name: '9298 started' } }
 const esc = (s: string): string => s.replace(/[&<>"]/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!)
 type Rec<T extends HistoryRecord['type']> = Extract<HistoryRecord, { type: T }>
 
@@ -17,8 +17,9 @@ export function writeReport (outDir: string, scenario: Scenario, history: Histor
   const of = <T extends HistoryRecord['type']>(type: T): Array<Rec<T>> => history.filter(r => r.type === type) as Array<Rec<T>>
   const servers = of('run')[0]?.servers ?? []
   const xMax = Math.max(scenario.durationMs, ...history.map(r => r.t))
+  const intervals = faultIntervals(history)
   const shades: Shade[] = []
-  for (const [server, spans] of faultIntervals(history)) for (const [from, to] of spans) shades.push({ from, to, label: `${server} under a fault` })
+  for (const [server, spans] of intervals) for (const [from, to] of spans) shades.push({ from, to, label: `${server} under a fault` })
   const faultMarkers: Marker[] = of('fault').map(f => ({ t: f.t, colour: f.action === 'restart' ? '#2ca02c' : '#f4b400', label: `${f.action} ${f.targets.join(', ')} (${f.source})` }))
   const eventMarkers = (server: string): Marker[] => of('event').filter(e => e.server === server && MARKERS[e.eventId] !== undefined)
     .map(e => ({ t: e.t, colour: MARKERS[e.eventId]!.colour, label: `${(e.t / 1000).toFixed(1)} s ${server}: ${MARKERS[e.eventId]!.name}${e.peer === undefined || e.peer === null ? '' : ` (${e.peer})`}` }))
@@ -28,7 +29,7 @@ export function writeReport (outDir: string, scenario: Scenario, history: Histor
     colour: COLOURS[i % COLOURS.length]!,
     points: samples.filter(x => x.server === s.name).map(x => [x.t, x.state === 'running' ? (x[field] ?? 0) : 0] as [number, number])
   }))
-  const allEventMarkers = servers.flatMap(s => eventMarkers(s.name)).filter(m => !m.label.includes('9318'))
+  const allEventMarkers = servers.flatMap(s => eventMarkers(s.name))
   const freeChart = lineChart({ title: 'Free intra-site control blocks per MTA (0 while down)', yLabel: 'free control blocks', xMaxMs: xMax, series: series('free'), shades, markers: [...faultMarkers, ...allEventMarkers] })
   const depthChart = lineChart({ title: 'Queued messages per MTA', yLabel: 'queue depth', xMaxMs: xMax, series: series('depth'), shades, markers: faultMarkers })
   const bins = (records: HistoryRecord[]): Array<[number, number]> => {
@@ -47,7 +48,7 @@ export function writeReport (outDir: string, scenario: Scenario, history: Histor
   })
   const perMta = servers.map(s => {
     const stop = result.stops[s.name]
-    const spans = (faultIntervals(history).get(s.name) ?? []).map(([a, b]) => `${(a / 1000).toFixed(1)}-${(b / 1000).toFixed(1)} s`).join(', ') || 'none'
+    const spans = (intervals.get(s.name) ?? []).map(([a, b]) => `${(a / 1000).toFixed(1)}-${(b / 1000).toFixed(1)} s`).join(', ') || 'none'
     return { ...s, stop: stop?.at === null || stop === undefined ? 'no stop' : `stopped at ${(stop.at / 1000).toFixed(1)} s (${stop.peer ?? '?'})${stop.recoveredAt === null ? '' : `, restarted at ${(stop.recoveredAt / 1000).toFixed(1)} s`}`, spans }
   })
 
