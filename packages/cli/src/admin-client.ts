@@ -16,7 +16,8 @@ export interface DeliveryRecord {
 
 /** Talks to one MTA's admin API (GET /status, GET /health, POST /submit). */
 export class AdminClient {
-  constructor (readonly server: string, readonly host: string, readonly port: number) {}
+  /** `token`: the admin token the MTA asks for (XCON_ADMIN_TOKEN), sent as a bearer token. */
+  constructor (readonly server: string, readonly host: string, readonly port: number, private readonly token: string | undefined = process.env.XCON_ADMIN_TOKEN) {}
 
   private url (path: string): string {
     return `http://${this.host}:${this.port}${path}`
@@ -31,7 +32,8 @@ export class AdminClient {
     const abort = new AbortController()
     const timer = setTimeout(() => abort.abort(new Error(`${this.server} did not answer ${path} within ${timeoutMs} ms`)), timeoutMs)
     try {
-      const res = await fetch(this.url(path), { ...init, signal: abort.signal })
+      const headers = { ...(init.headers as Record<string, string> | undefined), ...(this.token === undefined || this.token === '' ? {} : { authorization: `Bearer ${this.token}` }) }
+      const res = await fetch(this.url(path), { ...init, headers, signal: abort.signal })
       const body = (res.headers.get('content-type') ?? '').includes('json') ? await res.json() : await res.text()
       return { ok: res.ok, status: res.status, statusText: res.statusText, body }
     } finally {
@@ -43,8 +45,10 @@ export class AdminClient {
   async status (timeoutMs = 1500): Promise<Record<string, unknown> | undefined> {
     try {
       const res = await this.request('/status', timeoutMs)
+      if (res.status === 401) throw new CliError(`${this.server} asks for an admin token: set XCON_ADMIN_TOKEN (docs/configuration.md)`)
       return res.ok ? res.body as Record<string, unknown> : undefined
-    } catch {
+    } catch (err) {
+      if (err instanceof CliError) throw err
       return undefined
     }
   }

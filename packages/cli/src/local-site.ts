@@ -139,12 +139,31 @@ export class LocalSite implements SiteBackend {
     return new LocalSite(paths.root)
   }
 
+  /** The admin token of the site: XCON_ADMIN_TOKEN, else the topology's adminToken. */
+  get adminToken (): string | undefined {
+    if (process.env.XCON_ADMIN_TOKEN !== undefined && process.env.XCON_ADMIN_TOKEN !== '') return process.env.XCON_ADMIN_TOKEN
+    try {
+      const t = (JSON.parse(readFileSync(sitePaths(this.dataDir).topology, 'utf8')) as { adminToken?: unknown }).adminToken
+      return typeof t === 'string' ? t : undefined
+    } catch { return undefined }
+  }
+
   get names (): string[] {
     return Object.keys(this.state.servers)
   }
 
+  /**
+   * One server's record. When site.json lost track of a running MTA (its write failed on a full
+   * disk, say), the pid file the MTA keeps in its own data directory says which process it is.
+   */
   server (name: string): ServerRecord {
-    return findServer(this.state, name)
+    const record = findServer(this.state, name)
+    if (processState(record.pid, record.name) !== 'down') return record
+    try {
+      const pid = Number(readFileSync(join(sitePaths(this.dataDir).stores, record.name, 'mta.pid'), 'utf8').trim())
+      if (Number.isInteger(pid) && processState(pid, record.name) !== 'down') return { ...record, pid }
+    } catch { /* no pid file: not running */ }
+    return record
   }
 
   resolve (name: string): string {
@@ -157,7 +176,7 @@ export class LocalSite implements SiteBackend {
 
   private admin (name: string): AdminClient {
     const s = this.server(name)
-    return new AdminClient(s.name, s.adminHost, s.adminPort)
+    return new AdminClient(s.name, s.adminHost, s.adminPort, this.adminToken)
   }
 
   processState (name: string): ProcessState {
@@ -189,7 +208,12 @@ export class LocalSite implements SiteBackend {
     closeSync(out)
     child.unref()
     s.pid = child.pid ?? null
-    updateSiteState(this.dataDir, state => { state.servers[s.name]!.pid = s.pid })
+    try {
+      updateSiteState(this.dataDir, state => { state.servers[s.name]!.pid = s.pid })
+    } catch (err) {
+      // The MTA runs all the same, and its pid file (see server()) keeps it found.
+      process.stderr.write(`xcon: could not record ${s.name}'s pid in site.json (${(err as Error).message}); it is found by its pid file\n`)
+    }
     return s
   }
 

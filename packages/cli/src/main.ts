@@ -165,15 +165,18 @@ export async function run (argv: string[]): Promise<number> {
     case 'send': {
       const { values } = parse(rest, {
         from: { type: 'string' }, to: { type: 'string', multiple: true }, count: { type: 'string' }, subject: { type: 'string' },
-        priority: { type: 'string' }, alias: { type: 'string' }, body: { type: 'string' }, json: { type: 'boolean' }
+        priority: { type: 'string' }, alias: { type: 'string' }, body: { type: 'string' }, size: { type: 'string' }, json: { type: 'boolean' }
       })
       const from = str(values.from)
       const to = values.to as string[] | undefined
       if (from === undefined || to === undefined) throw new CliError('xcon send needs --from SERVER and --to ALIAS@SERVER', 2)
+      const size = str(values.size) === undefined ? undefined : Number(str(values.size))
+      if (size !== undefined && (!Number.isInteger(size) || size < 0)) throw new CliError('--size: expected a whole number of bytes (the body is that many "x")', 2)
       const site = await backend(values)
+      // The MTA checks the size against its maximum message size and answers 413 over it.
       const mtsIds = await site.submit(site.resolve(from), {
         from: str(values.alias) ?? 'administrator', to, count: Number(str(values.count) ?? 1),
-        subject: str(values.subject) ?? 'sent with xcon', priority: str(values.priority) ?? 'normal', body: str(values.body) ?? ''
+        subject: str(values.subject) ?? 'sent with xcon', priority: str(values.priority) ?? 'normal', body: size === undefined ? str(values.body) ?? '' : 'x'.repeat(size)
       })
       if (values.json === true) out(JSON.stringify({ mtsIds }))
       else mtsIds.forEach(id => out(id))

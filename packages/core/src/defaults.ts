@@ -52,14 +52,49 @@ export const BIND_TIMEOUT_MS = 3_000
 export const HEARTBEAT_INTERVAL_MS = 1_000
 export const HEARTBEAT_TIMEOUT_MS = 2_000
 export const RELEASE_TIMEOUT_MS = 1_000
-/** Largest frame accepted on an association. Design choice: roomy for test content, small enough to refuse abuse. */
-export const MAX_FRAME_BYTES = 1024 * 1024
+/**
+ * Largest message (content) the MTA takes at any door: the admin API, the IMS (SMTP SIZE) and a
+ * transfer. Exchange 5.5's MTA Site Configuration had no limit unless set (NOT FOUND as a number):
+ * design choice, 4 MiB, the admin API's old body limit. XCON_MAX_MESSAGE_BYTES changes it.
+ */
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+/** Room in a transfer frame for the envelope beside the content: recipients, trace, subject. */
+export const ENVELOPE_HEADROOM_BYTES = 1024 * 1024
+/** Largest frame accepted on an association: one message of the largest size and its envelope. */
+export const MAX_FRAME_BYTES = MAX_MESSAGE_BYTES + ENVELOPE_HEADROOM_BYTES
+/**
+ * Most recipients of one message (NOT FOUND for Exchange 5.5, which had no default limit):
+ * design choice. 1,000 addresses of at most 256 characters fit the envelope headroom.
+ */
+export const MAX_RECIPIENTS = 1000
+/** Most hops a message may make before it is taken for a loop (X.411 diagnostic loop-detected). Design choice. */
+export const MAX_HOPS = 16
+
+/** Longest address (RFC 5321's path limit, 256 octets). */
+export const MAX_ADDRESS_LENGTH = 256
+/** Content bytes in flight on one association, besides the message count of the window: big mail cannot pile up. */
+export const TRANSFER_WINDOW_BYTES = 16 * 1024 * 1024
 /**
  * Transfers in flight on one association before the sender waits for acknowledgements. Each
  * acknowledgement waits for the receiver's disk flush, so throughput is about window / flush time:
  * 64 gave 4,000 msg/s of 1 KiB here, 256 gave 6,600, 1,024 hardly more (npm run bench). Design choice.
  */
 export const TRANSFER_WINDOW = 256
+
+/**
+ * Connection limits of the association port (design choices, all configurable): enough for a
+ * 100-MTA site on loopback, where every peer comes from 127.0.0.1, and far below the default
+ * 1,024 open files of a process.
+ */
+export const MAX_CONNECTIONS = 800
+export const MAX_CONNECTIONS_PER_ADDRESS = 400
+/** Inbound associations from one address that have not bound yet. Design choice. */
+export const MAX_UNBOUND_PER_ADDRESS = 16
+/**
+ * Free space below which the MTA takes no new mail. Exchange's MTA shut down below 10 MB on the
+ * MTADATA disk (event 9411, Q181948); xcon keeps running and refuses intake instead.
+ */
+export const MIN_FREE_BYTES = 10 * 1024 * 1024
 
 /** Converts an Exchange duration in seconds to real milliseconds under a time scale. */
 export function scaleSeconds (seconds: number, timeScale: number): number {

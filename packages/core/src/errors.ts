@@ -126,6 +126,45 @@ export class TransferTimeoutError extends XconError {
   readonly definite = false
 }
 
+/** Raised for a message larger than the configured maximum message size, at any door. */
+export class MessageTooLargeError extends XconError {
+  readonly code = 'XCON_ERR_MESSAGE_TOO_LARGE'
+  readonly definite = true
+  constructor (readonly bytes: number, readonly limit: number | undefined, what = 'message') {
+    super(`${what} of ${bytes} bytes is larger than ${limit === undefined ? 'the peer takes' : `the maximum message size of ${limit} bytes`}`)
+  }
+}
+
+/** Raised for a message with more recipients than the configured limit. */
+export class TooManyRecipientsError extends XconError {
+  readonly code = 'XCON_ERR_TOO_MANY_RECIPIENTS'
+  readonly definite = true
+  constructor (readonly count: number, readonly limit: number) {
+    super(`${count} recipients is more than the limit of ${limit} per message`)
+  }
+}
+
+/**
+ * Raised while the MTA takes no new mail because its store's disk is (nearly) full (event 9411).
+ * Not definite: the sender keeps the message and tries again once there is room.
+ */
+export class DiskFullError extends XconError {
+  readonly code = 'XCON_ERR_DISK_FULL'
+  readonly definite = false
+  constructor (detail: string) {
+    super(`the MTA is not taking new mail: ${detail}`)
+  }
+}
+
+/** Raised by the admin API for a request without the admin token it asks for. */
+export class UnauthorizedError extends XconError {
+  readonly code = 'XCON_ERR_UNAUTHORIZED'
+  readonly definite = true
+  constructor () {
+    super('this admin API asks for a token: send "Authorization: Bearer <token>" (XCON_ADMIN_TOKEN)')
+  }
+}
+
 /** The close codes an association may end with, and what each tells the other side. */
 export const CLOSE_CODES = {
   1000: 'released',

@@ -103,3 +103,38 @@ export function nonDeliveryGenerated (mtsId: string, reason: string, diagnostic:
     text: `A non-delivery report with a reason code of ${reason} and diagnostic code of ${diagnostic} was generated for message ${mtsId}.`
   }
 }
+
+/**
+ * 9411: the MTADATA disk is nearly full (Q181948). Exchange's MTA terminated; xcon keeps running,
+ * delivers what it holds and refuses new mail until there is room again (design choice, noted in
+ * the text so that nobody reads the line as a stop).
+ */
+export function diskNearlyFull (freeBytes: number, minFreeBytes: number): MtaEvent {
+  const mb = (n: number): string => (n / (1024 * 1024)).toFixed(1)
+  return {
+    eventId: 9411,
+    type: 'Error',
+    category: 'Field Engineering',
+    text: `The MTA is terminating because the disk where MTADATA is located has less than ${mb(minFreeBytes)} MB of space (${mb(freeBytes)} MB free). [xcon: the MTA keeps running and delivering queued mail, but takes no new mail until space returns.]`
+  }
+}
+
+/** 2219: the MTA checks its database after an unclean stop, as MTACHECK does (Q163295; text written in the KB's style). */
+export function storeCheckStarted (): MtaEvent {
+  return { eventId: 2219, type: 'Warning', category: 'Field Engineering', text: 'The MTA was not shut down cleanly. The MTA database is being checked for consistency (MTACHECK).' }
+}
+
+/** 2206: one queue was rebuilt by the check (Q163295; text in the style of MTACHECK's log lines). */
+export function queueRebuilt (queue: string, messages: number): MtaEvent {
+  return { eventId: 2206, type: 'Information', category: 'Field Engineering', text: `Queue '${queue}' required reconstruction - ${messages} messages recovered to the queue.` }
+}
+
+/** 2207: the database check is complete (Q163295; text in the KB's style). */
+export function storeCheckComplete (queues: number, messages: number, removed: number): MtaEvent {
+  return {
+    eventId: 2207,
+    type: 'Information',
+    category: 'Field Engineering',
+    text: `The MTA database check is complete: ${queues} queues, ${messages} messages recovered, ${removed} damaged objects moved to mtacheck.out.`
+  }
+}

@@ -1,30 +1,61 @@
+import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { PRIORITIES, XconError, type Priority } from '@xcon/core'
+import { DiskFullError, MessageTooLargeError, PRIORITIES, UnauthorizedError, XconError, type Priority } from '@xcon/core'
 import type { Mta } from './mta.js'
 
-/** Largest submit request body; a client that sends more gets 413. */
-const MAX_BODY_BYTES = 4 * 1024 * 1024
 /** Most messages one submit request may ask for. */
 const MAX_COUNT = 200_000
+/** Most content bytes one submit request may write (count x body): a request cannot fill a disk in seconds. */
+const MAX_REQUEST_CONTENT_BYTES = 256 * 1024 * 1024
 /** Messages of one request written in one transaction. */
 const SUBMIT_BATCH = 500
+
+/** The status a refused submission is answered with. */
+function statusOf (err: XconError): number {
+  if (err instanceof DiskFullError) return 507
+  if (err instanceof MessageTooLargeError) return 413
+  return err.definite ? 400 : 503
+}
 
 /**
  * The MTA's admin API (loopback by default): `GET /status`, `GET /health`,
  * `GET /deliveries?after=N`, `POST /submit`. Errors are `{ "error": { "code", "message" } }`.
  */
 export function createAdminServer (mta: Mta): Server {
-  return createServer((req, res) => {
+  const server = createServer({ headersTimeout: 10_000, requestTimeout: 120_000 }, (req, res) => {
     handle(mta, req, res).catch((err: Error) => {
       mta.log.error({ err }, 'admin request failed')
       if (!res.headersSent) reply(res, 500, { error: { code: 'XCON_ERR_INTERNAL', message: err.message } })
     })
   })
+  server.on('clientError', (_err, socket) => { socket.destroy() })
+  return server
+}
+
+/** True when the request carries the admin token (or none is asked for). */
+function authorized (mta: Mta, req: IncomingMessage): boolean {
+  const token = mta.config.adminToken
+  if (token === undefined) return true
+  const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? ''
+  const a = Buffer.from(given)
+  const b = Buffer.from(token)
+  return a.length === b.length && timingSafeEqual(a, b)
 }
 
 async function handle (mta: Mta, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://admin')
+  let url: URL
+  try {
+    url = new URL(req.url ?? '/', 'http://admin')
+  } catch {
+    return reply(res, 400, { error: { code: 'XCON_ERR_BAD_REQUEST', message: 'the request path is not a URL path' } })
+  }
   const route = `${req.method ?? 'GET'} ${url.pathname}`
+  // /health stays open for container health checks; everything else wants the token when one is set.
+  if (route !== 'GET /health' && !authorized(mta, req)) {
+    const err = new UnauthorizedError()
+    res.setHeader('www-authenticate', 'Bearer realm="xcon"')
+    return reply(res, 401, { error: { code: err.code, message: err.message } })
+  }
   switch (route) {
     case 'GET /status':
       return reply(res, 200, mta.status())
@@ -32,7 +63,7 @@ async function handle (mta: Mta, req: IncomingMessage, res: ServerResponse): Pro
       return reply(res, mta.state === 'running' ? 200 : 503, { state: mta.state })
     case 'GET /deliveries': {
       const after = Number(url.searchParams.get('after') ?? 0)
-      return reply(res, 200, { deliveries: mta.listDeliveries(Number.isFinite(after) ? after : 0) })
+      return reply(res, 200, { deliveries: mta.listDeliveries(Number.isSafeInteger(after) && after > 0 ? after : 0) })
     }
     case 'POST /submit':
       return await submit(mta, req, res)
@@ -42,14 +73,24 @@ async function handle (mta: Mta, req: IncomingMessage, res: ServerResponse): Pro
 }
 
 async function submit (mta: Mta, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const bad = (message: string, status = 400): void => reply(res, status, { error: { code: 'XCON_ERR_BAD_REQUEST', message } })
   if (mta.state !== 'running') return reply(res, 503, { error: { code: 'XCON_ERR_SHUTTING_DOWN', message: `the MTA is ${mta.state}` } })
+  // JSON only: a form or text/plain body (what a web page can send without asking) is refused.
+  const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase()
+  if (type !== 'application/json') return closeAfter(req, res, 415, `the body must be application/json, not ${type === '' ? 'untyped' : JSON.stringify(type.slice(0, 60))}`)
+  // The content may be up to the maximum message size, and JSON may escape some of it.
+  const maxBody = 2 * mta.config.limits.maxMessageBytes + 64 * 1024
+  const declared = Number(req.headers['content-length'] ?? 0)
+  if (declared > maxBody) return closeAfter(req, res, 413, `body of ${declared} bytes is over the limit of ${maxBody} bytes`)
   let body: Record<string, unknown>
   try {
-    body = JSON.parse(await readBody(req)) as Record<string, unknown>
+    const parsed = JSON.parse(await readBody(req, maxBody)) as unknown
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return bad('the body must be a JSON object like {"to": "user1@SRV-B"}')
+    body = parsed as Record<string, unknown>
   } catch (err) {
-    return reply(res, (err as { status?: number }).status ?? 400, { error: { code: 'XCON_ERR_BAD_REQUEST', message: `body must be JSON: ${(err as Error).message}` } })
+    if (err instanceof BodyTooLarge) return closeAfter(req, res, 413, err.message)
+    return bad(`body must be JSON: ${(err as Error).message.slice(0, 200)}`)
   }
-  const bad = (message: string): void => reply(res, 400, { error: { code: 'XCON_ERR_BAD_REQUEST', message } })
   const to = typeof body.to === 'string' ? [body.to] : body.to
   if (!Array.isArray(to) || to.length === 0 || !to.every(t => typeof t === 'string')) return bad('"to" must be an address or a list of addresses (alias@SERVER)')
   const count = body.count === undefined ? 1 : Number(body.count)
@@ -59,6 +100,7 @@ async function submit (mta: Mta, req: IncomingMessage, res: ServerResponse): Pro
   const from = typeof body.from === 'string' && body.from !== '' ? body.from : 'administrator'
   const subject = typeof body.subject === 'string' ? body.subject : ''
   const content = Buffer.from(typeof body.body === 'string' ? body.body : '')
+  if (count * content.byteLength > MAX_REQUEST_CONTENT_BYTES) return bad(`count x body is ${count * content.byteLength} bytes, over the ${MAX_REQUEST_CONTENT_BYTES} one request may write; send several requests`)
   const mtsIds: string[] = []
   try {
     // Batches of up to SUBMIT_BATCH messages share one durable transaction.
@@ -66,26 +108,38 @@ async function submit (mta: Mta, req: IncomingMessage, res: ServerResponse): Pro
       mtsIds.push(...await mta.submitMany({ from, to: to as string[], subject, content, priority }, Math.min(SUBMIT_BATCH, count - done)))
     }
   } catch (err) {
-    if (err instanceof XconError) return reply(res, 400, { error: { code: err.code, message: err.message }, mtsIds })
+    if (err instanceof XconError) return reply(res, statusOf(err), { error: { code: err.code, message: err.message }, mtsIds })
     throw err
   }
   return reply(res, 200, { mtsIds })
 }
 
-function readBody (req: IncomingMessage): Promise<string> {
+class BodyTooLarge extends Error {}
+
+/** Reads a body of at most `limit` bytes; past it, stops keeping what arrives and rejects. */
+function readBody (req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
     req.on('data', (c: Buffer) => {
       size += c.length
-      if (size > MAX_BODY_BYTES) {
-        reject(Object.assign(new Error(`body over ${MAX_BODY_BYTES} bytes`), { status: 413 }))
-        req.destroy()
-      } else chunks.push(c)
+      if (size <= limit) chunks.push(c)
+      else if (chunks.length > 0 || size - c.length <= limit) { chunks.length = 0; reject(new BodyTooLarge(`body over the limit of ${limit} bytes`)) }
     })
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
     req.on('error', reject)
   })
+}
+
+/**
+ * Answers before the body is read (or read whole) and then closes the connection, so the client
+ * sees the status, not a reset, and nothing more of the body is kept.
+ */
+function closeAfter (req: IncomingMessage, res: ServerResponse, status: number, message: string): void {
+  res.setHeader('connection', 'close')
+  reply(res, status, { error: { code: status === 413 ? 'XCON_ERR_MESSAGE_TOO_LARGE' : 'XCON_ERR_BAD_REQUEST', message } })
+  res.on('finish', () => { setTimeout(() => req.destroy(), 1000).unref() })
+  req.resume()
 }
 
 function reply (res: ServerResponse, status: number, body: unknown): void {

@@ -1,13 +1,15 @@
 import nodemailer, { type Transporter } from 'nodemailer'
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server'
-import { afterFailedOpen, classifyAddress, smtpAddress, XconError, type ImsSpec, type MtaConfig } from '@xcon/core'
+import {
+  afterFailedOpen, classifyAddress, smtpAddress, DiskFullError, MessageTooLargeError, TooManyRecipientsError, XconError,
+  type ImsSpec, type MtaConfig
+} from '@xcon/core'
 import type { Clock } from './clock.js'
 import type { Logger } from './logger.js'
 import type { Submission } from './mta.js'
+import { QueueWindow } from './queue-window.js'
 import type { MtaStore, QueuedMessage } from './store.js'
 
-/** Largest message the IMS takes over SMTP (a 552 above it). Design choice. */
-const MAX_MESSAGE_BYTES = 10 * 1024 * 1024
 /** Messages handed to the smart host at once. */
 const SMTP_CONCURRENCY = 4
 
@@ -27,16 +29,25 @@ export class ImsListener {
   private readonly server: SMTPServer
   port: number | undefined
 
-  constructor (private readonly config: MtaConfig, private readonly ims: ImsSpec, private readonly log: Logger, submit: (s: Submission) => Promise<string>) {
+  constructor (
+    private readonly config: MtaConfig, private readonly ims: ImsSpec, private readonly log: Logger,
+    submit: (s: Submission) => Promise<string>, intakeOpen: () => boolean
+  ) {
     const name = `${config.server.name.toLowerCase()}.${config.topology.domain}`
+    const { maxMessageBytes, maxRecipients } = config.limits
     this.server = new SMTPServer({
       name,
       banner: `Microsoft Exchange Internet Mail Service 5.5.${config.server.build} (xcon) ready`,
-      size: MAX_MESSAGE_BYTES,
+      // Announced as SIZE in EHLO; MAIL FROM with a larger SIZE= and a larger DATA both get 552.
+      size: maxMessageBytes,
       authOptional: true,
       disabledCommands: ['AUTH', 'STARTTLS'],
       logger: false,
-      onRcptTo: (address: SMTPServerAddress, _session: SMTPServerSession, callback: (err?: Error | null) => void) => {
+      onMailFrom: (_address: SMTPServerAddress, _session: SMTPServerSession, callback: (err?: Error | null) => void) => {
+        callback(intakeOpen() ? null : smtpError(452, '4.3.1 Insufficient system storage'))
+      },
+      onRcptTo: (address: SMTPServerAddress, session: SMTPServerSession, callback: (err?: Error | null) => void) => {
+        if (session.envelope.rcptTo.length >= maxRecipients) return callback(smtpError(452, `4.5.3 too many recipients (at most ${maxRecipients} per message)`))
         try {
           const r = classifyAddress(config.topology, address.address)
           if (r.kind === 'external') return callback(smtpError(550, `5.7.1 ${address.address}: relaying denied`))
@@ -47,9 +58,11 @@ export class ImsListener {
       },
       onData: (stream: SMTPServerDataStream, session: SMTPServerSession, callback: (err?: Error | null, message?: string) => void) => {
         const chunks: Buffer[] = []
-        stream.on('data', (c: Buffer) => chunks.push(c))
+        let bytes = 0
+        // Past the limit only count: smtp-server flags sizeExceeded, and nothing more is held.
+        stream.on('data', (c: Buffer) => { bytes += c.length; if (bytes <= maxMessageBytes) chunks.push(c) })
         stream.on('end', () => {
-          if (stream.sizeExceeded) return callback(smtpError(552, `5.3.4 message larger than ${MAX_MESSAGE_BYTES} bytes`))
+          if (stream.sizeExceeded) return callback(smtpError(552, `5.3.4 message larger than the maximum message size of ${maxMessageBytes} bytes`))
           const raw = Buffer.concat(chunks)
           const from = session.envelope.mailFrom === false ? 'postmaster@unknown.invalid' : session.envelope.mailFrom.address || 'postmaster@unknown.invalid'
           const to = session.envelope.rcptTo.map(r => r.address)
@@ -58,7 +71,7 @@ export class ImsListener {
               this.log.info({ category: 'Interface', mtsId, from, to, bytes: raw.length }, `IMS accepted a message from ${from} over SMTP`)
               callback(null, `2.0.0 queued as ${mtsId}`)
             },
-            (err: Error) => callback(err instanceof XconError && err.definite ? smtpError(550, `5.1.1 ${err.message}`) : smtpError(451, `4.3.0 ${err.message}`))
+            (err: Error) => callback(smtpReply(err))
           )
         })
       }
@@ -78,6 +91,15 @@ export class ImsListener {
   async close (): Promise<void> {
     await new Promise<void>(resolve => this.server.close(() => resolve()))
   }
+}
+
+/** The SMTP answer to a submission the MTA refused. */
+function smtpReply (err: Error): Error {
+  // RFC 3463: 4.3.1 is "mail system full", the reply Exchange's IMS gave with its disk full.
+  if (err instanceof DiskFullError) return smtpError(452, '4.3.1 Insufficient system storage')
+  if (err instanceof MessageTooLargeError) return smtpError(552, `5.3.4 ${err.message}`)
+  if (err instanceof TooManyRecipientsError) return smtpError(452, `4.5.3 ${err.message}`)
+  return err instanceof XconError && err.definite ? smtpError(550, `5.1.1 ${err.message}`) : smtpError(451, `4.3.0 ${err.message}`)
 }
 
 function smtpError (code: number, text: string): Error {
@@ -100,8 +122,9 @@ export interface ImsQueueHost {
  */
 export class ImsQueue {
   readonly key = 'ims'
-  private readonly waiting: QueuedMessage[] = []
-  private inFlight = 0
+  private readonly waiting: QueueWindow
+  /** Messages being handed to the smart host, or answered, by sequence number. */
+  private readonly busy = new Set<number>()
   private failures = 0
   private retryTimer: NodeJS.Timeout | undefined
   private stopped = false
@@ -110,6 +133,7 @@ export class ImsQueue {
   lastFailure: { at: number, reason: string } | undefined
 
   constructor (private readonly host: ImsQueueHost, smartHost: string | undefined) {
+    this.waiting = new QueueWindow(this.key, host.store, 256, seq => this.busy.has(seq))
     if (smartHost !== undefined) {
       const [h, p] = smartHost.split(':')
       this.transport = nodemailer.createTransport({
@@ -118,6 +142,10 @@ export class ImsQueue {
         connectionTimeout: 5000, greetingTimeout: 5000, socketTimeout: 30_000
       })
     }
+  }
+
+  private get inFlight (): number {
+    return this.busy.size
   }
 
   get depth (): number {
@@ -135,17 +163,24 @@ export class ImsQueue {
   }
 
   add (items: QueuedMessage[]): void {
-    this.waiting.push(...items)
+    this.waiting.add(items)
+    this.pump()
+  }
+
+  /** Messages found in the store at start-up; read from disk as the queue reaches them. */
+  restore (count: number): void {
+    this.waiting.restore(count)
     this.pump()
   }
 
   private pump (): void {
     if (this.stopped || this.retryTimer !== undefined) return
-    while (this.waiting.length > 0 && this.inFlight < SMTP_CONCURRENCY) {
-      const item = this.waiting.shift()!
-      this.inFlight++
+    while (this.inFlight < SMTP_CONCURRENCY) {
+      const item = this.waiting.shift()
+      if (item === undefined) break
+      this.busy.add(item.seq)
       this.deliver(item).catch((err: Error) => this.host.log.error({ err }, `IMS queue: ${err.message}`)).finally(() => {
-        this.inFlight--
+        this.busy.delete(item.seq)
         this.pump()
       })
     }
@@ -155,7 +190,7 @@ export class ImsQueue {
     const { envelope } = item
     if (this.transport === undefined) {
       await this.host.nonDelivery(item, 'unable-to-transfer', 'no smart host configured for the Internet Mail Service')
-      await this.host.store.dequeue(this.key, item.seq)
+      await this.host.store.dequeue(item)
       return
     }
     const [alias, server] = envelope.originator.split('@')
@@ -166,13 +201,13 @@ export class ImsQueue {
         : { envelope: { from, to: envelope.recipients }, from, to: envelope.recipients, subject: envelope.subject, text: Buffer.from(item.content).toString('utf8'), messageId: `<${envelope.mtsId.replace(/[^A-Za-z0-9.-]/g, '.')}@${this.host.config.topology.domain}>` })
       this.failures = 0
       this.sent++
-      await this.host.store.dequeue(this.key, item.seq)
+      await this.host.store.dequeue(item)
     } catch (err) {
       const e = err as Error & { responseCode?: number }
       if (e.responseCode !== undefined && e.responseCode >= 500) {
         // The smart host refused the message for good: report non-delivery now.
         await this.host.nonDelivery(item, 'unable-to-transfer', `smart host said ${e.responseCode}: ${e.message}`)
-        await this.host.store.dequeue(this.key, item.seq)
+        await this.host.store.dequeue(item)
         return
       }
       this.failed(item, e.message)
@@ -188,11 +223,15 @@ export class ImsQueue {
     const decision = afterFailedOpen(this.host.config.retry, this.failures, now)
     if (decision.action === 'ndr') {
       this.failures = 0
-      const all = this.waiting.splice(0)
       void (async () => {
-        for (const i of all) {
-          await this.host.nonDelivery(i, 'unable-to-transfer', 'maximum-time-expired')
-          await this.host.store.dequeue(this.key, i.seq)
+        for (let batch = this.waiting.take(500); batch.length > 0; batch = this.waiting.take(500)) {
+          for (const i of batch) {
+            this.busy.add(i.seq)
+            try {
+              await this.host.nonDelivery(i, 'unable-to-transfer', 'maximum-time-expired')
+              await this.host.store.dequeue(i)
+            } finally { this.busy.delete(i.seq) }
+          }
         }
       })().catch((err: Error) => this.host.log.error({ err }, `IMS queue: ${err.message}`))
       return

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { DEFAULT_TOPOLOGY_YAML, parseTopology, resolveMtaConfig, XconError } from '@xcon/core'
@@ -27,6 +27,9 @@ async function main (): Promise<void> {
   const config = resolveMtaConfig(topology, serverName, env)
   const dataDir = resolve(values.data ?? env.XCON_DATA_DIR ?? '.xcon/data', config.server.name)
   mkdirSync(dataDir, { recursive: true })
+  // The CLI finds this process by it even when site.json could not be written (a full disk).
+  const pidFile = join(dataDir, 'mta.pid')
+  writeFileSync(pidFile, `${process.pid}\n`)
 
   const log = createLogger({ server: config.server.name, site: config.site.name, build: config.server.build })
   const mta = new Mta(config, { log, storePath: join(dataDir, 'store') })
@@ -38,9 +41,12 @@ async function main (): Promise<void> {
     if (stopping) return
     stopping = true
     log.info({ category: 'MTA Administration', signal }, `${signal} received, closing down`)
+    // A closedown that cannot finish must not leave a process with open ports and no answers.
+    setTimeout(() => { log.fatal({ category: 'MTA Administration' }, `closedown did not finish within ${CLOSEDOWN_LIMIT_MS / 1000} s`); dieNow() }, CLOSEDOWN_LIMIT_MS).unref()
     traffic.stop()
     mta.stop().then(() => {
       admin.close()
+      rmSync(pidFile, { force: true })
       process.exit(0)
     }, (err: Error) => {
       log.fatal({ err }, 'closedown failed')
@@ -51,7 +57,7 @@ async function main (): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'))
   process.on('uncaughtException', (err) => {
     log.fatal({ err }, 'uncaught exception; the MTA stops')
-    process.exit(1)
+    dieNow()
   })
 
   // The admin API comes up first, so that whoever waits for 9298 can ask for status at once.
@@ -66,6 +72,22 @@ async function main (): Promise<void> {
 }
 
 class UsageError extends Error {}
+
+/** Longest a closedown may take before the process ends itself anyway. */
+const CLOSEDOWN_LIMIT_MS = 15_000
+
+/**
+ * Ends the process at once after a fatal error. process.exit can hang here: LMDB's exit hook
+ * waits for its writer thread, which may be waiting for a transaction callback on this very
+ * thread. Everything acknowledged is already committed and flushed, so nothing is lost by not
+ * closing the store: the next start runs the store check (2219) and goes on. The log is
+ * written synchronously, so the fatal line is out before the signal.
+ */
+function dieNow (): never {
+  process.kill(process.pid, 'SIGKILL')
+  // Not reached: SIGKILL cannot be caught.
+  throw new Error('SIGKILL did not end the process')
+}
 
 main().catch((err: Error) => {
   // Configuration problems are the user's to fix: one clear line on stderr, exit code 2.

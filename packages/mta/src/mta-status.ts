@@ -39,6 +39,14 @@ export function mtaStatus (mta: Mta) {
     ...(mta.ims === undefined
       ? {}
       : { smtp: { port: mta.ims.listener.port ?? null, domain: mta.config.topology.domain, smartHost: mta.config.server.ims?.smartHost ?? null, queue: mta.ims.queue.status() } }),
+    // Intake closes below the disk reserve (9411); queued mail still goes out.
+    intake: { open: mta.disk.intakeOpen, freeBytes: mta.disk.freeBytes ?? null, minFreeBytes: mta.config.limits.minFreeBytes },
+    limits: { maxMessageBytes: mta.config.limits.maxMessageBytes, maxRecipients: mta.config.limits.maxRecipients },
+    inboundUnbound: mta.admission.unbound,
+    // What the store check at start-up found: unclean is true after a kill -9 (MTACHECK, 2219/2206/2207).
+    storeCheck: mta.storeCheck === undefined
+      ? null
+      : { unclean: mta.storeCheck.unclean, queues: mta.storeCheck.queues, messages: Object.values(mta.storeCheck.queues).reduce((n, m) => n + m, 0), removed: mta.storeCheck.removed, rebuilt: mta.storeCheck.rebuilt },
     delivered: mta.store.counters.delivered,
     duplicatesSuppressed: mta.store.counters.duplicatesSuppressed,
     ndrs: mta.store.counters.ndrs,

@@ -2,21 +2,25 @@ import type { Server } from 'node:http'
 import type { WebSocket, WebSocketServer } from 'ws'
 import type { Actor } from 'xstate'
 import {
-  classifyAddress, formatMtsId, mtaDn, nonDeliveryGenerated, poolDrain, poolOpen, poolRelease, route,
-  serviceStarted, serviceStopped, InvalidAddressError,
+  classifyAddress, clip, closeReason, formatMtsId, mtaDn, nonDeliveryGenerated, poolDrain, poolOpen, poolRelease, queueRebuilt, route,
+  serviceStarted, serviceStopped, storeCheckComplete, storeCheckStarted, DiskFullError, InvalidAddressError, MAX_HOPS,
+  MessageTooLargeError, TooManyRecipientsError,
   type Envelope, type MtaConfig, type MtaEvent, type poolMachine, type Priority, type Route,
   type TransferErrorFrame, type TransferFrame, type TransferOkFrame
 } from '@xcon/core'
 import { listenForAssociations } from './association-listener.js'
 import { createAssociationPool } from './association-pool.js'
 import { systemClock, type Clock } from './clock.js'
+import { DiskGuard, isSpaceError } from './disk-guard.js'
+import { FloodLog } from './flood-log.js'
 import { ImsListener, ImsQueue } from './ims.js'
+import { InboundAdmission } from './inbound-admission.js'
 import { logEvent, type Logger } from './logger.js'
 import { mtaStatus, type MtaStatus } from './mta-status.js'
 import type { OutboundLink } from './outbound-link.js'
 import { PeerQueue, type QueueHost } from './peer-queue.js'
 import { onPoolEvent } from './pool-event-handler.js'
-import { MtaStore, type QueuedMessage } from './store.js'
+import { MtaStore, type QueuedMessage, type StoreCheck } from './store.js'
 import { channelAuth } from './ws-transport.js'
 
 /** A message as a client submits it. */
@@ -32,8 +36,8 @@ export interface Submission {
   external?: boolean
 }
 
-/** Most hops a message may make before it is taken for a loop (X.411 diagnostic loop-detected). */
-const MAX_HOPS = 16
+/** Originators every server has besides its mailboxes: the CLI's default sender and the report sender. */
+const SERVICE_MAILBOXES = ['administrator', 'postmaster', 'system-attendant']
 
 export type MtaState = 'starting' | 'running' | 'stopping' | 'stopped'
 
@@ -53,6 +57,11 @@ export class Mta {
   readonly queues = new Map<string, PeerQueue>()
   readonly ims: { listener: ImsListener, queue: ImsQueue } | undefined
   readonly eventCounts: Record<number, number> = {}
+  readonly floods: FloodLog
+  readonly disk: DiskGuard
+  readonly admission: InboundAdmission
+  /** What the store check found at start-up (MTACHECK after an unclean stop). */
+  storeCheck: StoreCheck | undefined
   private readonly links = new Map<string, OutboundLink>()
   private readonly pendingInbound = new Map<string, WebSocket>()
   private http: Server | undefined
@@ -66,7 +75,11 @@ export class Mta {
     this.log = deps.log
     const clock = deps.clock ?? systemClock
     this.store = new MtaStore(deps.storePath)
+    this.floods = new FloodLog(this.log)
+    this.disk = new DiskGuard(deps.storePath, config.limits.minFreeBytes, this.log)
+    this.admission = new InboundAdmission(config.limits)
     const transportDeps = {
+      floods: this.floods,
       config,
       log: this.log,
       links: this.links,
@@ -104,13 +117,13 @@ export class Mta {
     this.ims = imsSpec === undefined
       ? undefined
       : {
-          listener: new ImsListener(config, imsSpec, this.log, async s => await this.submit(s)),
+          listener: new ImsListener(config, imsSpec, this.log, async s => await this.submit(s), () => this.disk.intakeOpen),
           queue: new ImsQueue({ config, log: this.log, store: this.store, clock, nonDelivery: async (i, r, d) => await this.nonDelivery(i, r, d) }, imsSpec.smartHost)
         }
   }
 
   /** The queue a next-hop key names, or undefined for one this MTA does not have. */
-  private queueFor (key: string): { add: (items: QueuedMessage[]) => void } | undefined {
+  private queueFor (key: string): { add: (items: QueuedMessage[]) => void, restore: (count: number) => void } | undefined {
     return key === 'ims' ? this.ims?.queue : this.queues.get(key)
   }
 
@@ -165,22 +178,25 @@ export class Mta {
     this.pool.start()
     this.connectorPool.start()
     const { server } = this.config
-    const listener = await listenForAssociations(this.config, this.log, (ws, channel) => this.onInbound(ws, channel))
+    await this.checkStore()
+    await this.disk.start()
+    const listener = await listenForAssociations(this.config, this.log, this.floods, (ws, channel, address) => this.onInbound(ws, channel, address))
     this.http = listener.http
     this.wss = listener.wss
     this.port = listener.port
-    const restored = this.store.loadQueues()
-    for (const [key, items] of restored) {
+    // Queues restart from counts; their contents stay on disk until the queue reaches them.
+    const restored = Object.entries(this.storeCheck!.queues)
+    for (const [key, count] of restored) {
       const queue = this.queueFor(key)
       if (queue === undefined) {
-        this.log.warn({ category: 'Configuration', queue: key, depth: items.length }, `${items.length} queued messages for ${key}, which this MTA no longer serves, stay in the store`)
+        this.log.warn({ category: 'Configuration', queue: key, depth: count }, `${count} queued messages for ${key}, which this MTA no longer serves, stay in the store`)
         continue
       }
-      queue.add(items)
+      queue.restore(count)
     }
     const smtpPort = await this.ims?.listener.listen()
-    if (restored.size > 0) {
-      this.log.info({ category: 'MTA Administration', queues: Object.fromEntries([...restored].map(([p, i]) => [p, i.length])) }, 'queues restored from the store')
+    if (restored.length > 0) {
+      this.log.info({ category: 'MTA Administration', queues: Object.fromEntries(restored) }, 'queues restored from the store')
     }
     this.state = 'running'
     this.event(serviceStarted(server.build), {
@@ -192,18 +208,42 @@ export class Mta {
     })
   }
 
-  private onInbound (ws: WebSocket, channel: string): void {
+  /**
+   * After a stop that was not clean, checks the store as MTACHECK did and logs 2219, one 2206 per
+   * queue it found, and 2207; after a clean stop only counts the queues.
+   */
+  private async checkStore (): Promise<void> {
+    const check = await this.store.openAndCheck()
+    this.storeCheck = check
+    if (!check.unclean) return
+    this.event(storeCheckStarted())
+    const queues = Object.entries(check.queues)
+    for (const [queue, messages] of queues) this.event(queueRebuilt(queue, messages), { queue, messages })
+    const messages = queues.reduce((n, [, m]) => n + m, 0)
+    this.event(storeCheckComplete(queues.length, messages, check.removed), { queues: queues.length, messages, removed: check.removed, rebuilt: check.rebuilt })
+  }
+
+  private onInbound (ws: WebSocket, channel: string, address: string): void {
     if (this.state !== 'running') {
       ws.close(1001, 'the MTA is closing down')
+      return
+    }
+    const busy = this.admission.refusal(address)
+    if (busy !== undefined) {
+      // Callers that have proved nothing hold at most half the pool (InboundAdmission).
+      if (this.floods.admit('callers over the binding limit', address)) this.log.warn({ category: 'Security', address, channel }, `inbound association from ${address} refused: ${busy}`)
+      ws.close(4429, closeReason(busy))
       return
     }
     const pool = channel === 'site' ? this.pool : this.connectorPool
     const assocId = `in-${++this.inboundCount}`
     this.pendingInbound.set(assocId, ws)
+    this.admission.admitted(assocId, address)
     pool.send(poolOpen(assocId, 'inbound', undefined, channel))
     if (!(assocId in pool.getSnapshot().context.held)) {
       // No control block: the bind is refused, and the caller sees a failure (9156 logged by onPoolEvent).
       this.pendingInbound.delete(assocId)
+      this.admission.settled(assocId)
       ws.close(4503, 'no free control blocks')
     }
   }
@@ -219,17 +259,27 @@ export class Mta {
    */
   async submitMany (s: Submission, count: number): Promise<string[]> {
     const { config } = this
+    const { limits } = config
+    const content = s.content ?? new Uint8Array(0)
+    // Every door checks the same limits: the admin API and the IMS both come through here.
+    if (content.byteLength > limits.maxMessageBytes) throw new MessageTooLargeError(content.byteLength, limits.maxMessageBytes)
+    if (s.to.length > limits.maxRecipients) throw new TooManyRecipientsError(s.to.length, limits.maxRecipients)
+    // Reports are the MTA's own mail, and the disk reserve is there for them.
+    if (s.kind !== 'report') this.disk.assertIntake()
     let originator: string
     if (s.external === true) {
       originator = classifyAddress(config.topology, s.from).canonical
     } else {
       const from = s.from.includes('@') ? classifyAddress(config.topology, s.from) : { kind: 'internal' as const, alias: s.from.toLowerCase(), server: config.server.name }
       if (from.kind !== 'internal' || from.server !== config.server.name) throw new InvalidAddressError(s.from, `the originator must have a mailbox on ${config.server.name}`)
+      const mailboxes = config.server.mailboxes.map(m => m.toLowerCase())
+      if (!mailboxes.includes(from.alias) && !SERVICE_MAILBOXES.includes(from.alias)) {
+        throw new InvalidAddressError(s.from, `${from.alias} is not a mailbox of ${config.server.name} (it has ${clip(config.server.mailboxes.join(', '), 200)})`)
+      }
       originator = `${from.alias}@${config.server.name}`
     }
     const now = Date.now()
     const r = this.route(s.to)
-    const content = s.content ?? new Uint8Array(0)
     const queued: Array<Omit<QueuedMessage, 'seq'>> = []
     const locals: Array<{ envelope: Envelope, mailboxes: string[] }> = []
     const envelopes: Envelope[] = []
@@ -239,7 +289,14 @@ export class Mta {
       queued.push(...this.copies(envelope, content, r, now))
       if (r.local.length > 0) locals.push({ envelope: { ...envelope, recipients: r.local.map(a => `${a}@${config.server.name}`) }, mailboxes: r.local })
     }
-    const records = await this.store.submit(queued, locals)
+    let records: QueuedMessage[]
+    try {
+      records = await this.store.submit(queued, locals)
+    } catch (err) {
+      if (!isSpaceError(err)) throw err
+      this.disk.failed(err)
+      throw new DiskFullError(`the store has no room (${clip((err as Error).message)})`)
+    }
     this.enqueue(records)
     for (const envelope of envelopes) {
       for (const u of r.unroutable) {
@@ -277,7 +334,11 @@ export class Mta {
   private async acceptTransfer (frame: TransferFrame, peer: string, channel: string): Promise<TransferOkFrame | TransferErrorFrame> {
     const { config } = this
     const { envelope } = frame
-    const error = (code: string, text: string, definite: boolean): TransferErrorFrame => ({ type: 'transfer_error', seq: frame.seq, mtsId: envelope.mtsId, code, text, definite })
+    const error = (code: string, text: string, definite: boolean): TransferErrorFrame => ({ type: 'transfer_error', seq: frame.seq, mtsId: envelope.mtsId, code, text: clip(text, 1000), definite })
+    const { limits } = config
+    if (frame.content.byteLength > limits.maxMessageBytes) return error('XCON_ERR_MESSAGE_TOO_LARGE', new MessageTooLargeError(frame.content.byteLength, limits.maxMessageBytes).message, true)
+    if (envelope.recipients.length > limits.maxRecipients) return error('XCON_ERR_TOO_MANY_RECIPIENTS', new TooManyRecipientsError(envelope.recipients.length, limits.maxRecipients).message, true)
+    if (!this.disk.intakeOpen && envelope.kind !== 'report') return error('XCON_ERR_DISK_FULL', 'the receiving MTA takes no new mail until it has disk space again (9411)', false)
     if (envelope.trace.some(h => h.server === config.server.name) || envelope.trace.length >= MAX_HOPS) {
       return error('XCON_ERR_LOOP_DETECTED', `${envelope.mtsId} has been here before (${envelope.trace.map(h => h.server).join(' > ')})`, true)
     }
@@ -292,6 +353,10 @@ export class Mta {
       this.enqueue(records)
       return { type: 'transfer_ok', seq: frame.seq, mtsId: envelope.mtsId, duplicate }
     } catch (err) {
+      if (isSpaceError(err)) {
+        this.disk.failed(err)
+        return error('XCON_ERR_DISK_FULL', `the receiving MTA's store has no room (${(err as Error).message})`, false)
+      }
       this.log.error({ err, mtsId: envelope.mtsId }, 'could not store a transfer')
       return error('XCON_ERR_STORE_FAILED', (err as Error).message, false)
     }
@@ -339,6 +404,8 @@ export class Mta {
     this.pool.stop()
     this.connectorPool.stop()
     for (const ws of this.wss?.clients ?? []) ws.terminate()
+    this.disk.stop()
+    this.floods.close()
     await this.store.close()
     this.state = 'stopped'
     this.event(serviceStopped(this.config.server.build))

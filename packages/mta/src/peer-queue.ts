@@ -1,12 +1,15 @@
 import {
-  AssociationLostError, afterFailedOpen, afterFailedTransfer, queueBacklogged, queueSubsided,
+  AssociationLostError, afterFailedOpen, afterFailedTransfer, queueBacklogged, queueSubsided, XconError,
   type MtaConfig
 } from '@xcon/core'
 import type { Clock } from './clock.js'
 import { logEvent, type Logger } from './logger.js'
 import type { OutboundLink, TransferReply } from './outbound-link.js'
-import { PriorityFifo } from './priority-fifo.js'
+import { QueueWindow } from './queue-window.js'
 import type { MtaStore, QueuedMessage } from './store.js'
+
+/** Messages taken out of the store at once to answer with NDRs or to reroute: memory stays bounded. */
+const BATCH = 500
 
 /** What a queue asks of its MTA. */
 export interface QueueHost {
@@ -44,9 +47,12 @@ export type QueueState = 'idle' | 'opening' | 'bound' | 'retry-wait'
  * disconnect time (Q193894: 120 s). Urgent mail goes first.
  */
 export class PeerQueue {
-  private readonly waiting = new PriorityFifo<QueuedMessage>()
+  private readonly waiting: QueueWindow
   private readonly inFlight = new Map<number, QueuedMessage>()
+  private inFlightBytes = 0
   private readonly delayed = new Map<number, { item: QueuedMessage, timer: NodeJS.Timeout }>()
+  /** Acknowledged messages whose removal from the store has not committed yet. */
+  private readonly removing = new Set<number>()
   private assocId: string | undefined
   private state: QueueState = 'idle'
   private failedOpens = 0
@@ -60,7 +66,10 @@ export class PeerQueue {
   lastFailure: { at: number, reason: string } | undefined
   sent = 0
 
-  constructor (readonly key: string, private readonly host: QueueHost, readonly route: QueueRoute) {}
+  constructor (readonly key: string, private readonly host: QueueHost, readonly route: QueueRoute) {
+    const held = (seq: number): boolean => this.inFlight.has(seq) || this.delayed.has(seq) || this.removing.has(seq)
+    this.waiting = new QueueWindow(key, host.store, Math.max(512, 2 * host.config.transferWindow), held)
+  }
 
   /** The server this queue opens to now. */
   get peer (): string {
@@ -90,7 +99,17 @@ export class PeerQueue {
   }
 
   add (items: QueuedMessage[]): void {
-    for (const item of items) this.waiting.push(item)
+    this.waiting.add(items)
+    this.enqueued()
+  }
+
+  /** Messages found in the store at start-up; they are read from disk as the queue reaches them. */
+  restore (count: number): void {
+    this.waiting.restore(count)
+    this.enqueued()
+  }
+
+  private enqueued (): void {
     this.checkAlarm()
     if (this.state === 'bound') this.pump()
     else this.kick()
@@ -162,9 +181,13 @@ export class PeerQueue {
     const link = this.host.links.get(this.assocId)
     if (link === undefined || !link.open) return
     this.clearIdle()
-    while (this.waiting.length > 0 && this.inFlight.size < this.host.config.transferWindow) {
-      const item = this.waiting.shift()!
+    const { transferWindow, transferWindowBytes } = this.host.config
+    // The window counts messages and content bytes; one message always goes, however big.
+    while (this.inFlight.size < transferWindow && (this.inFlight.size === 0 || this.inFlightBytes < transferWindowBytes)) {
+      const item = this.waiting.shift()
+      if (item === undefined) break
       this.inFlight.set(item.seq, item)
+      this.inFlightBytes += item.content.byteLength
       link.transfer(item.envelope, item.content).then(
         async reply => { await this.onReply(item, reply) },
         (err: Error) => { this.onTransferError(item, err) }
@@ -173,20 +196,29 @@ export class PeerQueue {
     if (this.depth === 0) this.startIdle()
   }
 
+  private leaveFlight (item: QueuedMessage): void {
+    if (this.inFlight.delete(item.seq)) this.inFlightBytes -= item.content.byteLength
+  }
+
   private async onReply (item: QueuedMessage, reply: TransferReply): Promise<void> {
-    this.inFlight.delete(item.seq)
+    this.leaveFlight(item)
     if (reply.type === 'transfer_ok') {
       this.sent++
       // Refill the window at once and remove the acknowledged copy behind it: if the MTA dies
       // before that removal commits, the copy is sent again and the peer suppresses it by MTS-ID.
-      const removed = this.host.store.dequeue(this.key, item.seq)
+      this.removing.add(item.seq)
+      const removed = this.host.store.dequeue(item).finally(() => this.removing.delete(item.seq))
       this.checkAlarm()
       this.pump()
       await removed
       return
+    } else if (reply.code === 'XCON_ERR_DISK_FULL') {
+      // The peer takes no mail until it has disk again (9411 there): not this message's fault, so
+      // it waits a transfer interval without using up one of its retries.
+      this.retryLater(item, this.host.config.retry.transferIntervalMs)
+      return
     } else if (reply.definite) {
-      await this.host.nonDelivery(item, 'unable-to-transfer', reply.code)
-      await this.host.store.dequeue(this.key, item.seq)
+      await this.answer(item, 'unable-to-transfer', reply.code)
     } else {
       await this.transferFailed(item, `${reply.code}: ${reply.text}`)
     }
@@ -195,7 +227,12 @@ export class PeerQueue {
   }
 
   private onTransferError (item: QueuedMessage, err: Error): void {
-    this.inFlight.delete(item.seq)
+    this.leaveFlight(item)
+    if (err instanceof XconError && err.definite) {
+      // The message itself cannot go (too large for a frame, for one): answer it, and move on.
+      this.answer(item, 'unable-to-transfer', err.code).then(() => { this.checkAlarm(); this.pump() }).catch(this.logFailure)
+      return
+    }
     if (err instanceof AssociationLostError) {
       // Not the message's fault: it goes back to the front for the next association. The loss
       // reaches onEnded first (these rejections come a microtask later) and found nothing waiting
@@ -218,25 +255,41 @@ export class PeerQueue {
     const now = this.host.clock.now()
     const decision = afterFailedTransfer(this.host.config.retry, item.transferFailures, now)
     if (decision.action === 'ndr') {
-      await this.host.nonDelivery(item, 'transfer-failure', 'recipient-unavailable')
-      await this.host.store.dequeue(this.key, item.seq)
+      await this.answer(item, 'transfer-failure', 'recipient-unavailable')
       return
     }
     this.host.log.warn({ category: 'X.400 Service', peer: this.peer, mtsId: item.envelope.mtsId, reason }, `transfer of ${item.envelope.mtsId} to ${this.peer} failed; retry ${item.transferFailures} of ${this.host.config.retry.maxTransferRetries} after the transfer interval`)
     await this.host.store.updateQueued(item)
+    this.retryLater(item, decision.at - now)
+  }
+
+  /** Holds a message (in memory, still in the store) until `ms` from now, then queues it at the front. */
+  private retryLater (item: QueuedMessage, ms: number): void {
     const timer = this.host.clock.setTimeout(() => {
       this.delayed.delete(item.seq)
-      this.add([item])
-    }, decision.at - now)
+      if (this.stopped) return
+      this.waiting.unshift(item)
+      this.enqueued()
+    }, ms)
     this.delayed.set(item.seq, { item, timer })
   }
 
+  /** Answers a message with a non-delivery report and removes it from the store. */
+  private async answer (item: QueuedMessage, reason: string, diagnostic: string): Promise<void> {
+    await this.host.nonDelivery(item, reason, diagnostic)
+    await this.host.store.dequeue(item)
+  }
+
+  /** Answers every waiting message with an NDR, a batch at a time from the store. */
   private async ndrAll (reason: string, diagnostic: string): Promise<void> {
-    const items = [...this.waiting.drain(), ...[...this.delayed.values()].map(d => { this.host.clock.clearTimeout(d.timer); return d.item })]
+    const delayed = [...this.delayed.values()].map(d => { this.host.clock.clearTimeout(d.timer); return d.item })
     this.delayed.clear()
-    for (const item of items) {
-      await this.host.nonDelivery(item, reason, diagnostic)
-      await this.host.store.dequeue(this.key, item.seq)
+    for (const item of delayed) await this.answer(item, reason, diagnostic)
+    for (let batch = this.waiting.take(BATCH); batch.length > 0; batch = this.waiting.take(BATCH)) {
+      for (const item of batch) {
+        this.removing.add(item.seq)
+        try { await this.answer(item, reason, diagnostic) } finally { this.removing.delete(item.seq) }
+      }
     }
     this.checkAlarm()
   }
@@ -269,9 +322,9 @@ export class PeerQueue {
     this.idleTimer = undefined
   }
 
-  /** Takes the waiting messages (not those in flight) out of the queue, to route them elsewhere. */
+  /** Takes up to a batch of waiting messages (not those in flight) out of the queue, to route them elsewhere. */
   takeWaiting (): QueuedMessage[] {
-    const items = this.waiting.drain()
+    const items = this.waiting.take(BATCH)
     this.checkAlarm()
     return items
   }

@@ -25,10 +25,12 @@ export function onPoolEvent (mta: Mta, kind: PoolKind, e: PoolEmitted): void {
       mta.log.debug({ category: 'Resource', assoc: e.assocId, peer: e.peer, direction: e.direction, controlBlock: e.controlBlock, free: e.free }, `control block ${e.controlBlock} acquired`)
       break
     case 'assoc.bound':
+      mta.admission.settled(e.assocId)
       mta.log.info({ category: 'Interface', assoc: e.assocId, peer: e.peer, direction: e.direction, controlBlock: e.controlBlock, pool: kind }, `${e.direction} ${kind === 'site' ? 'association' : 'connector association'} with ${e.peer} bound`)
       queue?.onBound(e.assocId)
       break
     case 'assoc.ended': {
+      mta.admission.settled(e.assocId)
       const failed = e.outcome !== 'released'
       const peer = e.peer ?? 'an unknown MTA'
       const fields = { peer, assoc: e.assocId, outcome: e.outcome, pool: kind, ...(channel === 'site' ? {} : { connector: channel }) }
@@ -38,7 +40,8 @@ export function onPoolEvent (mta: Mta, kind: PoolKind, e: PoolEmitted): void {
         mta.event(rpcBindFailed(e.controlBlock, peer, `${e.outcome}: ${e.reason}`), fields)
       } else if (failed && e.wasBound) {
         mta.event(lostConnection(e.controlBlock, peer, `${e.outcome}: ${e.reason}`), { ...fields, direction: e.direction })
-      } else {
+      } else if (e.outcome !== 'unauthenticated' || mta.floods.admit('inbound associations that never bound', e.reason)) {
+        // A stranger's failed attempts are logged a few a minute, then summed up (FloodLog).
         mta.log.info({ category: 'Interface', ...fields, direction: e.direction, reason: e.reason }, `${e.direction} association with ${peer} ${failed ? `failed (${e.outcome}: ${e.reason})` : 'released'}`)
       }
       if (e.leaked) {

@@ -1,5 +1,6 @@
-import { open, type Database, type RootDatabase } from 'lmdb'
-import type { Envelope } from '@xcon/core'
+import { createHash } from 'node:crypto'
+import { open, type Database, type Key, type RootDatabase } from 'lmdb'
+import { PRIORITIES, type Envelope } from '@xcon/core'
 
 /** A message waiting in one outbound queue (`server:SRV-B`, `connector:CORP-BRANCH` or `ims`). */
 export interface QueuedMessage {
@@ -33,25 +34,53 @@ export interface Counters {
   seq: number
 }
 
-/**
- * One copy of a message: its MTS-ID and its recipients. Routing splits a message into copies with
- * disjoint recipients, so a copy that arrives twice is a retransmission, never a second copy.
- */
-function copyKey (envelope: Envelope): string {
-  return `${envelope.mtsId}|${[...envelope.recipients].sort().join(',')}`
+/** What the start-up check found (MTACHECK, 2219/2206/2207). */
+export interface StoreCheck {
+  /** True when the store was not closed cleanly last time (a kill -9, a crash, a power cut). */
+  unclean: boolean
+  /** Messages found per queue. */
+  queues: Record<string, number>
+  /** Records that could not be read as messages, moved out of the queues into `mtacheck.out`. */
+  removed: number
+  /** Records rewritten from an older key layout. */
+  rebuilt: number
+}
+
+/** A queue record's key: queue, then priority rank (urgent first), then arrival order. */
+type QueueKey = [string, number, number]
+
+function keyOf (record: { queue: string, seq: number, envelope: { priority: Envelope['priority'] } }): QueueKey {
+  return [record.queue, PRIORITIES.indexOf(record.envelope.priority), record.seq]
 }
 
 /**
- * The MTA's durable state in one LMDB environment: outbound queues, delivered mail, the MTS-IDs
+ * One copy of a message: its MTS-ID and its recipients, hashed to a fixed 32 bytes so that no
+ * recipient list can outgrow LMDB's key limit. Routing splits a message into copies with
+ * disjoint recipients, so a copy that arrives twice is a retransmission, never a second copy.
+ */
+function copyKey (envelope: Envelope): string {
+  const h = createHash('sha256').update(envelope.mtsId)
+  for (const r of [...envelope.recipients].sort()) h.update('\n').update(r)
+  return h.digest('base64url')
+}
+
+/** Inside a transaction a put's promise only repeats the transaction's outcome, which the caller awaits. */
+const settled = (): void => undefined
+
+/**
+ * The MTA's durable state in one LMDB environment: outbound queues, delivered mail, the copies
  * already accepted (for duplicate suppression) and counters. Every write that a peer or a client
- * is told about has been committed and flushed to disk first.
+ * is told about has been committed and flushed to disk first. Every key has a bounded size, so a
+ * transaction's callback cannot throw half way: what it writes commits whole or not at all.
+ * Queued contents stay on disk; the queues read a window at a time.
  */
 export class MtaStore {
   private readonly root: RootDatabase
-  private readonly queue: Database<QueuedMessage, [string, number]>
+  private readonly queue: Database<QueuedMessage, QueueKey>
   private readonly deliveries: Database<Delivery, number>
   private readonly seen: Database<number, string>
   private readonly meta: Database<number, string>
+  private readonly damaged: Database<unknown, Key>
   readonly counters: Counters
 
   constructor (path: string) {
@@ -60,19 +89,64 @@ export class MtaStore {
     this.deliveries = this.root.openDB({ name: 'deliveries' })
     this.seen = this.root.openDB({ name: 'seen' })
     this.meta = this.root.openDB({ name: 'meta' })
+    this.damaged = this.root.openDB({ name: 'mtacheck.out' })
     const read = (k: string): number => this.meta.get(k) ?? 0
     this.counters = { delivered: read('delivered'), duplicatesSuppressed: read('duplicatesSuppressed'), ndrs: read('ndrs'), mtsCounter: read('mtsCounter'), seq: read('seq') }
   }
 
-  /** Every queued message, per queue, in submission order. */
-  loadQueues (): Map<string, QueuedMessage[]> {
-    const queues = new Map<string, QueuedMessage[]>()
-    for (const { value } of this.queue.getRange()) {
-      const list = queues.get(value.queue) ?? []
-      list.push(value)
-      queues.set(value.queue, list)
+  /**
+   * Marks the store open and checks it if the last close was not clean, as the MTA ran MTACHECK
+   * after an unclean stop (Q163295): every queue record is read; what is not a message moves to
+   * `mtacheck.out` (Mtacheck.out in Exchange); records in an older key layout are rewritten. After
+   * a clean stop only the queue keys are counted. Returns what it found.
+   */
+  async openAndCheck (): Promise<StoreCheck> {
+    const unclean = this.meta.get('open') === 1
+    const queues: Record<string, number> = {}
+    const removed: Array<{ key: Key, value: unknown }> = []
+    const rebuilt: Array<{ key: Key, record: QueuedMessage }> = []
+    if (unclean) {
+      for (const { key, value } of this.queue.getRange()) {
+        const record = value as unknown
+        if (!isQueuedMessage(record)) { removed.push({ key, value: record }); continue }
+        if (!Array.isArray(key) || key.length !== 3) rebuilt.push({ key, record })
+        queues[record.queue] = (queues[record.queue] ?? 0) + 1
+      }
+    } else {
+      for (const key of this.queue.getKeys()) {
+        if (Array.isArray(key) && key.length === 3) {
+          const q = key[0] as string
+          queues[q] = (queues[q] ?? 0) + 1
+        } else {
+          const record = this.queue.get(key as QueueKey) as unknown
+          if (isQueuedMessage(record)) { rebuilt.push({ key, record }); queues[record.queue] = (queues[record.queue] ?? 0) + 1 } else removed.push({ key, value: record })
+        }
+      }
     }
-    return queues
+    await this.root.transaction(() => {
+      for (const r of removed) { this.damaged.put(r.key, r.value ?? null).catch(settled); this.queue.remove(r.key as QueueKey).catch(settled) }
+      for (const r of rebuilt) { this.queue.remove(r.key as QueueKey).catch(settled); this.queue.put(keyOf(r.record), r.record).catch(settled) }
+      this.meta.put('open', 1).catch(settled)
+    })
+    await this.root.flushed
+    return { unclean, queues, removed: removed.length, rebuilt: rebuilt.length }
+  }
+
+  /**
+   * Up to `limit` messages of one queue in delivery order (urgent first, then by arrival),
+   * passing over those `skip` says the queue already holds in memory.
+   */
+  readQueue (queue: string, limit: number, skip: (seq: number) => boolean): QueuedMessage[] {
+    const out: QueuedMessage[] = []
+    if (limit <= 0) return out
+    for (const key of this.queue.getKeys({ start: [queue], end: [queue, PRIORITIES.length] })) {
+      const seq = (key as QueueKey)[2]
+      if (skip(seq)) continue
+      const record = this.queue.get(key as QueueKey)
+      if (record !== undefined) out.push(record)
+      if (out.length >= limit) break
+    }
+    return out
   }
 
   /** Allocates the next MTS-ID counter value; persisted by the next `submit`. */
@@ -97,18 +171,19 @@ export class MtaStore {
 
   /**
    * Accepts a transfer exactly once: delivers its local recipients and queues the others onward
-   * (a bridgehead relaying), in one transaction. A copy seen before (same MTS-ID and recipients)
-   * is counted as a suppressed duplicate and changes nothing. Resolves after the flush.
+   * (a bridgehead relaying), in one transaction with the copy's duplicate key. A copy seen before
+   * (same MTS-ID and recipients) is counted as a suppressed duplicate and changes nothing.
    */
   async accept (envelope: Envelope, mailboxes: string[], onward: Array<Omit<QueuedMessage, 'seq'>>): Promise<{ duplicate: boolean, records: QueuedMessage[] }> {
     let duplicate = false
     const records: QueuedMessage[] = []
+    const key = copyKey(envelope)
     await this.root.transaction(() => {
-      if (this.seen.get(copyKey(envelope)) !== undefined) {
+      if (this.seen.get(key) !== undefined) {
         duplicate = true
         this.counters.duplicatesSuppressed++
       } else {
-        this.deliverInTxn(envelope, mailboxes)
+        this.deliverInTxn(envelope, mailboxes, key)
         records.push(...this.enqueueInTxn(onward))
       }
       this.putCounters()
@@ -121,7 +196,7 @@ export class MtaStore {
   async requeue (moves: Array<{ from: QueuedMessage, to: Omit<QueuedMessage, 'seq'> }>): Promise<QueuedMessage[]> {
     const records: QueuedMessage[] = []
     await this.root.transaction(() => {
-      for (const m of moves) this.queue.remove([m.from.queue, m.from.seq])
+      for (const m of moves) this.queue.remove(keyOf(m.from)).catch(settled)
       records.push(...this.enqueueInTxn(moves.map(m => m.to)))
       this.putCounters()
     })
@@ -132,32 +207,32 @@ export class MtaStore {
   private enqueueInTxn (queued: Array<Omit<QueuedMessage, 'seq'>>): QueuedMessage[] {
     return queued.map(q => {
       const record = { ...q, seq: ++this.counters.seq }
-      this.queue.put([q.queue, record.seq], record)
+      this.queue.put(keyOf(record), record).catch(settled)
       return record
     })
   }
 
-  private deliverInTxn (envelope: Envelope, mailboxes: string[]): void {
+  private deliverInTxn (envelope: Envelope, mailboxes: string[], key = copyKey(envelope)): void {
     const at = Date.now()
     for (const mailbox of mailboxes) {
       const seq = ++this.counters.seq
       this.deliveries.put(seq, {
         seq, mailbox, mtsId: envelope.mtsId, originator: envelope.originator, subject: envelope.subject,
         kind: envelope.kind, submitted: envelope.submitTime, at, hops: envelope.trace.map(h => h.server)
-      })
+      }).catch(settled)
       this.counters.delivered++
     }
-    this.seen.put(copyKey(envelope), at)
+    this.seen.put(key, at).catch(settled)
   }
 
   /** Removes a message the next hop has acknowledged (or that was answered with an NDR). */
-  async dequeue (queue: string, seq: number): Promise<void> {
-    await this.queue.remove([queue, seq])
+  async dequeue (record: QueuedMessage): Promise<void> {
+    await this.queue.remove(keyOf(record))
   }
 
   /** Saves a message's transfer failure count so a restart does not reset it. */
   async updateQueued (record: QueuedMessage): Promise<void> {
-    await this.queue.put([record.queue, record.seq], record)
+    await this.queue.put(keyOf(record), record)
   }
 
   async countNdr (): Promise<void> {
@@ -173,11 +248,25 @@ export class MtaStore {
   }
 
   private putCounters (): void {
-    for (const [k, v] of Object.entries(this.counters)) this.meta.put(k, v)
+    for (const [k, v] of Object.entries(this.counters)) this.meta.put(k, v).catch(settled)
   }
 
+  /** Flushes, marks the store closed cleanly (so the next start skips the full check), and closes it. */
   async close (): Promise<void> {
-    await this.root.flushed
-    await this.root.close()
+    try {
+      await this.meta.put('open', 0)
+      await this.root.flushed
+    } finally {
+      await this.root.close()
+    }
   }
+}
+
+function isQueuedMessage (v: unknown): v is QueuedMessage {
+  if (typeof v !== 'object' || v === null) return false
+  const r = v as Record<string, unknown>
+  const e = r.envelope as Record<string, unknown> | undefined
+  return typeof r.seq === 'number' && typeof r.queue === 'string' && r.content instanceof Uint8Array &&
+    typeof e === 'object' && e !== null && typeof e.mtsId === 'string' && Array.isArray(e.recipients) &&
+    PRIORITIES.includes(e.priority as never) && Array.isArray(e.trace)
 }

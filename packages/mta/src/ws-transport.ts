@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto'
 import { WebSocket, type RawData } from 'ws'
 import { fromCallback } from 'xstate'
 import {
-  bindProof, decodeFrame, encodeFrame, mtaDn, proofsMatch, protocolViolated, securityViolation,
-  PROTOCOL_VERSION, SecurityViolationError, WrongSiteError, XconError,
+  bindProof, clip, closeReason, decodeFrame, encodeFrame, mtaDn, proofsMatch, protocolViolated, securityViolation,
+  MalformedFrameError, PROTOCOL_VERSION, SecurityViolationError, WrongSiteError, XconError,
   type FailureKind, type Frame, type MtaConfig, type TransferErrorFrame, type TransferFrame, type TransferOkFrame,
   type TransportCommand, type TransportEvent, type TransportInput
 } from '@xcon/core'
+import type { FloodLog } from './flood-log.js'
 import { logEvent, type Logger } from './logger.js'
 import { OutboundLink } from './outbound-link.js'
 import { sendCoalesced } from './send-coalesced.js'
@@ -54,6 +55,8 @@ export interface TransportDeps {
   /** Stores an inbound transfer and answers it (only after the store is durable). */
   acceptTransfer: (frame: TransferFrame, peer: string, channel: string) => Promise<TransferOkFrame | TransferErrorFrame>
   transferTimeoutMs: number
+  /** Counts what unauthenticated callers do, for one summary line now and then. */
+  floods: FloodLog
 }
 
 interface CallbackArgs {
@@ -71,8 +74,12 @@ function kindOfSocketError (err: NodeJS.ErrnoException): FailureKind {
   return 'aborted'
 }
 
-/** Guards a transport so it reports at most one ending, and wires the common socket events. */
-function session (ws: WebSocket, sendBack: (e: TransportEvent) => void, deps: TransportDeps, ctx: { controlBlock: number, label: string }) {
+/**
+ * Guards a transport so it reports at most one ending, and wires the common socket events.
+ * `ctx.unproven()` is true while an inbound caller has not shown that it is a server of the
+ * site: any failure then is `unauthenticated`, which the leak policy leaves alone by default.
+ */
+function session (ws: WebSocket, sendBack: (e: TransportEvent) => void, deps: TransportDeps, ctx: { controlBlock: number, label: string, unproven: () => boolean }) {
   let ended = false
   let bound = false
   const end = (e: TransportEvent): void => {
@@ -80,20 +87,25 @@ function session (ws: WebSocket, sendBack: (e: TransportEvent) => void, deps: Tr
     ended = true
     sendBack(e)
   }
-  const fail = (kind: FailureKind, reason: string): void => end({ type: 'transport.failed', kind, reason })
+  const fail = (kind: FailureKind, reason: string): void => end({ type: 'transport.failed', kind: ctx.unproven() ? 'unauthenticated' : kind, reason: clip(reason, 200) })
   /** Ends the association for a peer that broke the protocol: logged once (4282), then closed. */
   const violation = (err: XconError | Error): void => {
+    if (ended) return
     const closeCode = err instanceof XconError && err.closeCode !== undefined ? err.closeCode : 4400
-    logEvent(deps.log, protocolViolated(ctx.controlBlock, err.message), { assoc: ctx.label, code: (err as XconError).code })
-    if (ws.readyState === WebSocket.OPEN) ws.close(closeCode, err.message.slice(0, 120))
-    fail('aborted', err.message)
+    const text = clip(err.message, 200)
+    // From a caller that never proved anything, only the first few a minute are logged one by one (FloodLog).
+    if (!ctx.unproven() || deps.floods.admit('protocol violations before bind', text)) {
+      logEvent(deps.log, protocolViolated(ctx.controlBlock, text), { assoc: ctx.label, code: (err as XconError).code })
+    }
+    if (ws.readyState === WebSocket.OPEN) ws.close(closeCode, closeReason(text))
+    fail('aborted', text)
   }
   ws.on('error', (err: NodeJS.ErrnoException) => {
     if (typeof err.code === 'string' && err.code.startsWith('WS_ERR_')) violation(err)
     else fail(kindOfSocketError(err), err.message)
   })
   ws.on('close', (code, reason) => {
-    const text = reason.toString()
+    const text = clip(reason.toString(), 123)
     if (bound && code === 1000) end({ type: 'transport.closed' })
     else if (!bound && (code === 4401 || code === 4403 || code === 4503 || code === 1001)) fail('bind-rejected', `closed ${code}${text === '' ? '' : `: ${text}`}`)
     else fail(bound ? 'reset' : 'aborted', `connection closed (${code}${text === '' ? '' : ` ${text}`})`)
@@ -116,6 +128,7 @@ function session (ws: WebSocket, sendBack: (e: TransportEvent) => void, deps: Tr
     command: (cmd: TransportCommand) => {
       if (cmd.type === 'transport.ping' && ws.readyState === WebSocket.OPEN) ws.ping()
       if (cmd.type === 'transport.release' && ws.readyState === WebSocket.OPEN) ws.close(1000, 'released')
+      if (cmd.type === 'transport.release' && ws.readyState === WebSocket.CONNECTING) ws.terminate()
     },
     cleanup: () => {
       ended = true
@@ -139,8 +152,11 @@ function outbound (deps: TransportDeps, { input, sendBack, receive }: CallbackAr
     }
     const address = config.peerAddresses[peer.name] ?? { host: peer.host, port: peer.port }
     const ws = new WebSocket(`ws://${address.host}:${address.port}${auth.path}`, { maxPayload: config.maxFrameBytes, perMessageDeflate: false })
-    const s = session(ws, sendBack, deps, { controlBlock: input.controlBlock, label: input.assocId })
     let link: OutboundLink | undefined
+    // 1009 from the peer: it refused a frame as too large for its own limit. Listened for before
+    // the session's own close listener, which ends the association and fails what is in flight.
+    ws.on('close', (code) => { if (code === 1009) link?.fail('the peer refused a frame as too large (1009)', true) })
+    const s = session(ws, sendBack, deps, { controlBlock: input.controlBlock, label: input.assocId, unproven: () => false })
     let nonce = ''
     ws.on('open', () => sendBack({ type: 'transport.connected' }))
     ws.on('message', (data: RawData) => {
@@ -158,27 +174,27 @@ function outbound (deps: TransportDeps, { input, sendBack, receive }: CallbackAr
           const expected = bindProof(auth.secret, 'bind-back', auth.realm, config.server.name, peer.name, nonce)
           if (nonce === '' || frame.server !== peer.name || !proofsMatch(expected, frame.proof)) {
             // The listener does not know the site secret: the bind-back fails (Q303156), a security violation here too.
-            logEvent(deps.log, securityViolation(mtaDn(config.organization, peer.site, frame.server), input.controlBlock), { assoc: input.assocId, peer: peer.name, channel: input.channel })
+            logEvent(deps.log, securityViolation(mtaDn(config.organization, peer.site, clip(frame.server, 64)), input.controlBlock), { assoc: input.assocId, peer: peer.name, channel: input.channel })
             ws.close(4401, 'bind-back proof does not match the site secret')
             s.fail('bind-rejected', 'bind-back proof does not match the site secret')
             return
           }
-          link = new OutboundLink(input.assocId, peer.name, ws, deps.transferTimeoutMs)
+          link = new OutboundLink(input.assocId, peer.name, ws, deps.transferTimeoutMs, config.maxFrameBytes)
           deps.links.set(input.assocId, link)
           s.bound(peer.name)
           break
         }
         case 'bind_error':
           s.fail('bind-rejected', `${frame.code}: ${frame.text}`)
-          ws.close(1000)
+          if (ws.readyState === WebSocket.OPEN) ws.close(1000)
           break
         case 'transfer_ok':
         case 'transfer_error':
-          if (link === undefined) s.violation(new Error(`${frame.type} before bind`))
+          if (link === undefined) s.violation(new MalformedFrameError(`${frame.type} before bind`))
           else link.onReply(frame)
           break
         default:
-          s.violation(new Error(`unexpected ${frame.type} frame on an outbound association`))
+          s.violation(new MalformedFrameError(`unexpected ${frame.type} frame on an outbound association`))
       }
     })
     receive(s.command)
@@ -204,9 +220,11 @@ function inbound (deps: TransportDeps, { input, sendBack, receive }: CallbackArg
       sendBack({ type: 'transport.failed', kind: 'aborted', reason: 'socket closed before the association started' })
       return () => undefined
     }
-    const s = session(ws, sendBack, deps, { controlBlock: input.controlBlock, label: input.assocId })
     const nonce = randomBytes(16).toString('hex')
     let caller: string | undefined
+    /** A server of the channel that named itself in a well-formed bind (its secret may still be wrong). */
+    let named = false
+    const s = session(ws, sendBack, deps, { controlBlock: input.controlBlock, label: input.assocId, unproven: () => !named })
     sendBack({ type: 'transport.connected' })
     ws.send(encodeFrame({ type: 'challenge', v: PROTOCOL_VERSION, server: config.server.name, nonce }))
     ws.on('message', (data: RawData) => {
@@ -214,16 +232,18 @@ function inbound (deps: TransportDeps, { input, sendBack, receive }: CallbackArg
       if (frame === undefined) return
       if (frame.type === 'bind' && caller === undefined) {
         const refuse = (err: XconError): void => {
-          ws.send(encodeFrame({ type: 'bind_error', code: err.code, text: err.message }))
-          ws.close(err.closeCode ?? 4401, err.message.slice(0, 120))
-          s.fail('bind-rejected', err.message)
+          const text = clip(err.message, 200)
+          ws.send(encodeFrame({ type: 'bind_error', code: err.code, text }))
+          ws.close(err.closeCode ?? 4401, closeReason(text))
+          s.fail('bind-rejected', text)
         }
         if (!auth.mayBind(frame.server, frame.site)) {
           refuse(new WrongSiteError(input.channel === 'site'
-            ? `${frame.server} of site ${frame.site} is not another server of site ${config.site.name}`
-            : `${frame.server} of site ${frame.site} is not a bridgehead across connector ${input.channel}`))
+            ? `${clip(frame.server, 20)} of site ${clip(frame.site, 20)} is not another server of site ${config.site.name}`
+            : `${clip(frame.server, 20)} of site ${clip(frame.site, 20)} is not a bridgehead across connector ${input.channel}`))
           return
         }
+        named = true
         const expected = bindProof(auth.secret, 'bind', auth.realm, frame.server, config.server.name, nonce)
         if (!proofsMatch(expected, frame.proof)) {
           logEvent(deps.log, securityViolation(mtaDn(config.organization, frame.site, frame.server), input.controlBlock), { assoc: input.assocId, peer: frame.server, channel: input.channel })
@@ -242,7 +262,7 @@ function inbound (deps: TransportDeps, { input, sendBack, receive }: CallbackArg
           if (ws.readyState === WebSocket.OPEN) sendCoalesced(ws, encodeFrame(reply))
         }, (err: Error) => deps.log.error({ err, assoc: input.assocId }, 'transfer handling failed'))
       } else {
-        s.violation(new Error(`unexpected ${frame.type} frame ${caller === undefined ? 'before bind' : 'after bind'} on an inbound association`))
+        s.violation(new MalformedFrameError(`unexpected ${frame.type} frame ${caller === undefined ? 'before bind' : 'after bind'} on an inbound association`))
       }
     })
     receive(s.command)

@@ -9,8 +9,11 @@ import type { AssociationBoundEvent, AssociationEndedEvent } from '../pool/pool.
  * - reset: the connection dropped without a release (the peer was killed)
  * - bind-rejected: the peer answered the bind with an error (wrong secret, no control blocks)
  * - aborted: the association broke the protocol or closed before it was released cleanly
+ * - unauthenticated: an inbound caller that never proved the site secret (silence, garbage, a
+ *   name the site does not have). Not a failure of the MTA's own: it leaks only where the leak
+ *   policy names it, which it does not by default (docs/leak-model.md).
  */
-export const FAILURE_KINDS = ['refused', 'timeout', 'reset', 'bind-rejected', 'aborted'] as const
+export const FAILURE_KINDS = ['refused', 'timeout', 'reset', 'bind-rejected', 'aborted', 'unauthenticated'] as const
 export type FailureKind = typeof FAILURE_KINDS[number]
 export type Direction = 'outbound' | 'inbound'
 
@@ -73,7 +76,9 @@ export const associationMachine = setup({
     input: {} as AssociationInput
   },
   actions: {
-    fail: assign((_, params: { kind: FailureKind, reason: string }) => ({ outcome: params.kind, reason: params.reason }))
+    fail: assign((_, params: { kind: FailureKind, reason: string }) => ({ outcome: params.kind, reason: params.reason })),
+    /** No bind in time: for a caller of ours a timeout; for one that called us, a caller that never proved the secret. */
+    failBind: assign(({ context }, params: { reason: string }) => ({ outcome: context.direction === 'inbound' ? 'unauthenticated' as const : 'timeout' as const, reason: params.reason }))
   },
   actors: {
     // Placeholder: a transport that never answers. The MTA and the tests provide real ones.
@@ -100,14 +105,14 @@ export const associationMachine = setup({
   },
   states: {
     connecting: {
-      after: { openTimeout: { target: 'failed', actions: { type: 'fail', params: { kind: 'timeout', reason: 'no answer to connect within the open timeout' } } } },
+      after: { openTimeout: { target: 'failed', actions: { type: 'failBind', params: { reason: 'no answer to connect within the open timeout' } } } },
       on: {
         'transport.connected': 'binding',
         'transport.closed': { target: 'failed', actions: { type: 'fail', params: { kind: 'aborted', reason: 'closed while connecting' } } }
       }
     },
     binding: {
-      after: { bindTimeout: { target: 'failed', actions: { type: 'fail', params: { kind: 'timeout', reason: 'no answer to bind within the bind timeout' } } } },
+      after: { bindTimeout: { target: 'failed', actions: { type: 'failBind', params: { reason: 'no bind within the bind timeout' } } } },
       on: {
         'transport.bound': { target: 'bound', actions: assign({ peer: ({ event }) => event.peer }) },
         'transport.closed': { target: 'failed', actions: { type: 'fail', params: { kind: 'bind-rejected', reason: 'closed during bind' } } }

@@ -2,8 +2,9 @@ import type { AssociationTiming, FailureKind } from '../association/association.
 import { FAILURE_KINDS } from '../association/association.machine.js'
 import { leaksConnectionResources, parseBuild } from '../builds.js'
 import {
-  BIND_TIMEOUT_MS, CONTROL_BLOCKS, HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS, MAX_FRAME_BYTES, NETWORK_TYPE_RPC,
-  OPEN_TIMEOUT_MS, RELEASE_TIMEOUT_MS, TRANSFER_WINDOW
+  BIND_TIMEOUT_MS, CONTROL_BLOCKS, ENVELOPE_HEADROOM_BYTES, HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS,
+  MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS, MAX_MESSAGE_BYTES, MAX_RECIPIENTS, MAX_UNBOUND_PER_ADDRESS,
+  MIN_FREE_BYTES, NETWORK_TYPE_RPC, OPEN_TIMEOUT_MS, RELEASE_TIMEOUT_MS, TRANSFER_WINDOW, TRANSFER_WINDOW_BYTES
 } from '../defaults.js'
 import { InvalidConfigError, UnknownServerError, XconError } from '../errors.js'
 import type { LeakPolicy } from '../pool/leak-policy.js'
@@ -27,8 +28,29 @@ export interface MtaConfig {
   connectorControlBlocks: number
   maxFrameBytes: number
   transferWindow: number
+  /** Content bytes in flight on one association (at least one message always goes). */
+  transferWindowBytes: number
+  limits: MtaLimits
+  /** Bearer token the admin API asks for (all but /health); undefined: no token. */
+  adminToken: string | undefined
   /** Where to reach each peer when it differs from the topology (through a link proxy): name -> host and port. */
   peerAddresses: Record<string, { host: string, port: number }>
+}
+
+/** What the MTA takes from the world, each with its variable (docs/configuration.md). */
+export interface MtaLimits {
+  /** Largest message content at every door (admin API, IMS, transfer). XCON_MAX_MESSAGE_BYTES. */
+  maxMessageBytes: number
+  /** Most recipients of one message. XCON_MAX_RECIPIENTS. */
+  maxRecipients: number
+  /** TCP connections to the association port, in total and from one address. */
+  maxConnections: number
+  maxConnectionsPerAddress: number
+  /** Inbound associations not yet bound (their caller has proved nothing), in total and from one address. */
+  maxUnbound: number
+  maxUnboundPerAddress: number
+  /** Below this much free space where the store lives, the MTA takes no new mail (event 9411). */
+  minFreeBytes: number
 }
 
 type Env = Record<string, string | undefined>
@@ -88,6 +110,18 @@ export function resolveMtaConfig (topology: Topology, serverName: string, env: E
   if (env.XCON_SECRET !== undefined && env.XCON_SECRET !== '') site.secret = env.XCON_SECRET
 
   const positive = (name: string, fallback: number): number => num(name, n => Number.isInteger(n) && n > 0, 'a whole number above 0') ?? fallback
+  const maxMessageBytes = positive('XCON_MAX_MESSAGE_BYTES', MAX_MESSAGE_BYTES)
+  const limits: MtaLimits = {
+    maxMessageBytes,
+    maxRecipients: num('XCON_MAX_RECIPIENTS', n => Number.isInteger(n) && n >= 1 && n <= MAX_RECIPIENTS, `a whole number from 1 to ${MAX_RECIPIENTS}`) ?? MAX_RECIPIENTS,
+    maxConnections: positive('XCON_MAX_CONNECTIONS', MAX_CONNECTIONS),
+    maxConnectionsPerAddress: positive('XCON_MAX_CONNECTIONS_PER_ADDRESS', MAX_CONNECTIONS_PER_ADDRESS),
+    // Strangers may hold at most half the pool while they fail to bind; the rest stays for the site.
+    maxUnbound: positive('XCON_MAX_UNBOUND', Math.max(1, Math.floor((server.controlBlocks - 1) / 2))),
+    maxUnboundPerAddress: positive('XCON_MAX_UNBOUND_PER_ADDRESS', MAX_UNBOUND_PER_ADDRESS),
+    minFreeBytes: num('XCON_MIN_FREE_BYTES', n => Number.isInteger(n) && n >= 0, 'a whole number of bytes') ?? MIN_FREE_BYTES
+  }
+  const adminToken = env.XCON_ADMIN_TOKEN !== undefined && env.XCON_ADMIN_TOKEN !== '' ? env.XCON_ADMIN_TOKEN : topology.adminToken
   return Object.freeze({
     organization: topology.organization,
     topology,
@@ -107,7 +141,11 @@ export function resolveMtaConfig (topology: Topology, serverName: string, env: E
     leakSeed: server.leak.seed ?? seedFromText(`${topology.organization}/${server.name}`),
     networkType: NETWORK_TYPE_RPC,
     connectorControlBlocks: num('XCON_CONNECTOR_CONTROL_BLOCKS', n => Number.isInteger(n) && n >= 2 && n <= 1210, 'a whole number from 2 to 1210') ?? CONTROL_BLOCKS,
-    maxFrameBytes: positive('XCON_MAX_FRAME_BYTES', MAX_FRAME_BYTES),
+    // A frame carries one whole message and its envelope (docs/protocol.md).
+    maxFrameBytes: positive('XCON_MAX_FRAME_BYTES', maxMessageBytes + ENVELOPE_HEADROOM_BYTES),
+    transferWindowBytes: positive('XCON_TRANSFER_WINDOW_BYTES', TRANSFER_WINDOW_BYTES),
+    limits,
+    adminToken,
     peerAddresses: parsePeerAddresses(env.XCON_PEER_ADDRESSES, topology),
     transferWindow: positive('XCON_TRANSFER_WINDOW', TRANSFER_WINDOW)
   })

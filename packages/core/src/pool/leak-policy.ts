@@ -16,6 +16,12 @@ export interface LeakPolicy {
 }
 
 export const ALL_FAILURE_KINDS: readonly FailureKind[] = FAILURE_KINDS
+/**
+ * The kinds that leak unless configured otherwise: every failure of an association between
+ * servers of the site. `unauthenticated` is left out, so that whoever can reach the port but does
+ * not know the secret cannot drive an MTA into 9156 (design choice; add it to leak.kinds to allow it).
+ */
+export const DEFAULT_LEAK_KINDS: readonly FailureKind[] = FAILURE_KINDS.filter(k => k !== 'unauthenticated')
 
 /** Decides one failure; returns whether the block leaks and the next generator state. */
 export function decideLeak (policy: LeakPolicy, outcome: FailureKind | 'released', rng: number): [leaked: boolean, rng: number] {

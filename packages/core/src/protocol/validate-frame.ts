@@ -1,6 +1,13 @@
+import { MAX_ADDRESS_LENGTH, MAX_HOPS, MAX_RECIPIENTS } from '../defaults.js'
 import { MalformedFrameError } from '../errors.js'
 import { PRIORITIES, type Envelope, type Hop } from '../message.js'
 import { FRAME_TYPES, type Frame, type FrameType } from './frames.js'
+
+/** Length limits of frame strings: names (server, site, code), proofs and nonces, free text, subjects. */
+const NAME = 64
+const PROOF = 128
+const TEXT = 1024
+const SUBJECT = 4096
 
 /**
  * Checks a decoded value against the frame shapes and returns it typed, or throws
@@ -16,25 +23,25 @@ export function validateFrame (value: unknown): Frame {
   const at = (field: string): string => `${type}.${field}`
   switch (type as FrameType) {
     case 'challenge':
-      num(obj.v, at('v')); str(obj.server, at('server')); str(obj.nonce, at('nonce'))
+      num(obj.v, at('v')); str(obj.server, at('server'), NAME); str(obj.nonce, at('nonce'), PROOF)
       break
     case 'bind':
-      num(obj.v, at('v')); str(obj.server, at('server')); str(obj.site, at('site')); num(obj.build, at('build')); str(obj.proof, at('proof'))
+      num(obj.v, at('v')); str(obj.server, at('server'), NAME); str(obj.site, at('site'), NAME); num(obj.build, at('build')); str(obj.proof, at('proof'), PROOF)
       break
     case 'bind_ok':
-      str(obj.server, at('server')); str(obj.site, at('site')); num(obj.build, at('build')); str(obj.proof, at('proof'))
+      str(obj.server, at('server'), NAME); str(obj.site, at('site'), NAME); num(obj.build, at('build')); str(obj.proof, at('proof'), PROOF)
       break
     case 'bind_error':
-      str(obj.code, at('code')); str(obj.text, at('text'))
+      str(obj.code, at('code'), NAME); str(obj.text, at('text'), TEXT)
       break
     case 'transfer':
       num(obj.seq, at('seq')); envelope(obj.envelope, at('envelope')); bytes(obj.content, at('content'))
       break
     case 'transfer_ok':
-      num(obj.seq, at('seq')); str(obj.mtsId, at('mtsId')); bool(obj.duplicate, at('duplicate'))
+      num(obj.seq, at('seq')); str(obj.mtsId, at('mtsId'), TEXT); bool(obj.duplicate, at('duplicate'))
       break
     case 'transfer_error':
-      num(obj.seq, at('seq')); str(obj.mtsId, at('mtsId')); str(obj.code, at('code')); str(obj.text, at('text')); bool(obj.definite, at('definite'))
+      num(obj.seq, at('seq')); str(obj.mtsId, at('mtsId'), TEXT); str(obj.code, at('code'), NAME); str(obj.text, at('text'), TEXT); bool(obj.definite, at('definite'))
       break
   }
   return obj as unknown as Frame
@@ -43,25 +50,26 @@ export function validateFrame (value: unknown): Frame {
 /** Checks an envelope (also used for messages submitted through the admin API). */
 export function envelope (value: unknown, path: string): Envelope {
   const e = record(value, path)
-  str(e.mtsId, `${path}.mtsId`)
-  str(e.originator, `${path}.originator`)
-  const recipients = list(e.recipients, `${path}.recipients`)
+  str(e.mtsId, `${path}.mtsId`, TEXT)
+  str(e.originator, `${path}.originator`, MAX_ADDRESS_LENGTH)
+  const recipients = list(e.recipients, `${path}.recipients`, MAX_RECIPIENTS)
   if (recipients.length === 0) throw new MalformedFrameError(`${path}.recipients: expected at least one recipient`)
-  recipients.forEach((r, i) => str(r, `${path}.recipients[${i}]`))
+  recipients.forEach((r, i) => str(r, `${path}.recipients[${i}]`, MAX_ADDRESS_LENGTH))
   if (!PRIORITIES.includes(e.priority as never)) {
     throw new MalformedFrameError(`${path}.priority: expected one of ${PRIORITIES.join(', ')}, got ${describe(e.priority)}`)
   }
   num(e.submitTime, `${path}.submitTime`)
   if (typeof e.subject !== 'string') throw new MalformedFrameError(`${path}.subject: expected a string, got ${describe(e.subject)}`)
+  if (e.subject.length > SUBJECT) throw new MalformedFrameError(`${path}.subject: longer than ${SUBJECT} characters`)
   if (e.kind !== 'message' && e.kind !== 'report') throw new MalformedFrameError(`${path}.kind: expected message or report, got ${describe(e.kind)}`)
-  list(e.trace, `${path}.trace`).forEach((h, i) => hop(h, `${path}.trace[${i}]`))
+  list(e.trace, `${path}.trace`, MAX_HOPS + 1).forEach((h, i) => hop(h, `${path}.trace[${i}]`))
   if (e.format !== undefined && e.format !== 'rfc822') throw new MalformedFrameError(`${path}.format: expected rfc822 or nothing, got ${describe(e.format)}`)
   return e as unknown as Envelope
 }
 
 function hop (value: unknown, path: string): Hop {
   const h = record(value, path)
-  str(h.server, `${path}.server`); str(h.site, `${path}.site`); num(h.arrived, `${path}.arrived`)
+  str(h.server, `${path}.server`, NAME); str(h.site, `${path}.site`, NAME); num(h.arrived, `${path}.arrived`)
   return h as unknown as Hop
 }
 
@@ -71,12 +79,14 @@ function record (value: unknown, path: string): Record<string, unknown> {
   }
   return value as Record<string, unknown>
 }
-function list (value: unknown, path: string): unknown[] {
+function list (value: unknown, path: string, max: number): unknown[] {
   if (!Array.isArray(value)) throw new MalformedFrameError(`${path}: expected a list, got ${describe(value)}`)
+  if (value.length > max) throw new MalformedFrameError(`${path}: more than ${max} entries (${value.length})`)
   return value
 }
-function str (value: unknown, path: string): void {
+function str (value: unknown, path: string, max: number): void {
   if (typeof value !== 'string' || value.length === 0) throw new MalformedFrameError(`${path}: expected a non-empty string, got ${describe(value)}`)
+  if (value.length > max) throw new MalformedFrameError(`${path}: longer than ${max} characters`)
 }
 function num (value: unknown, path: string): void {
   if (typeof value !== 'number' || !Number.isFinite(value)) throw new MalformedFrameError(`${path}: expected a number, got ${describe(value)}`)
@@ -87,11 +97,14 @@ function bool (value: unknown, path: string): void {
 function bytes (value: unknown, path: string): void {
   if (!(value instanceof Uint8Array)) throw new MalformedFrameError(`${path}: expected binary content, got ${describe(value)}`)
 }
+/** A short, bounded picture of a value from the network: never more than about 50 characters. */
 function describe (value: unknown): string {
   if (value === undefined) return 'nothing'
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'a list'
   if (value instanceof Uint8Array) return 'binary'
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
-  return typeof value === 'object' ? 'a map' : `${typeof value} ${String(value)}`
+  if (typeof value === 'object') return 'a map'
+  const text = String(value)
+  return `${typeof value} ${text.length > 24 ? `${text.slice(0, 24)}…` : text}`
 }

@@ -3,6 +3,7 @@ import { DEFAULT_BUILD, parseBuild } from '../builds.js'
 import { CONTROL_BLOCKS, LEAK_PROBABILITY, QUEUE_ALARM, TIME_SCALE } from '../defaults.js'
 import { TopologyError, XconError } from '../errors.js'
 import { FAILURE_KINDS, type FailureKind } from '../association/association.machine.js'
+import { DEFAULT_LEAK_KINDS } from '../pool/leak-policy.js'
 import { PRIORITIES, type Priority } from '../message.js'
 import {
   CONNECTOR_TYPES, DEFAULT_CONTENT_BYTES, DEFAULT_MAILBOX_COUNT, SERVER_NAME, TRAFFIC_LEVELS,
@@ -44,11 +45,12 @@ export function parseTopology (text: string, file: string): Topology {
   const root = doc.toJS() as unknown
   if (!isRecord(root)) fail([], 'expected a map with "sites" (and optionally "defaults", "servers", "organization")')
   const top = root as Record<string, unknown>
-  knownKeys(top, [], ['organization', 'domain', 'sites', 'defaults', 'servers', 'connectors'], fail)
+  knownKeys(top, [], ['organization', 'domain', 'adminToken', 'sites', 'defaults', 'servers', 'connectors'], fail)
 
   const organization = top.organization === undefined ? 'XCON' : text1(top.organization, ['organization'], fail)
   const domain = top.domain === undefined ? DEFAULT_DOMAIN : text1(top.domain, ['domain'], fail).toLowerCase()
   if (!/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(domain)) fail(['domain'], `"${domain}" is not a domain name (like corp.example)`)
+  const adminToken = top.adminToken === undefined ? undefined : text1(top.adminToken, ['adminToken'], fail)
   const defaults = top.defaults === undefined ? {} : record(top.defaults, ['defaults'], fail)
   knownKeys(defaults, ['defaults'], SERVER_KEYS, fail)
   const sitesIn = record(top.sites, ['sites'], fail)
@@ -90,7 +92,7 @@ export function parseTopology (text: string, file: string): Topology {
   const connectors: Record<string, ConnectorSpec> = {}
   const connectorsIn = top.connectors === undefined ? {} : record(top.connectors, ['connectors'], fail)
   for (const [name, raw] of Object.entries(connectorsIn)) connectors[name] = connector(name, raw, sites, fail)
-  return { organization, domain, sites, servers, connectors }
+  return { organization, domain, ...(adminToken === undefined ? {} : { adminToken }), sites, servers, connectors }
 }
 
 function connector (name: string, raw: unknown, sites: Record<string, SiteSpec>, fail: (p: Path, m: string) => never): ConnectorSpec {
@@ -205,7 +207,7 @@ function traffic (v: unknown, p: Path, fail: (p: Path, m: string) => never): Tra
 }
 
 function leak (v: unknown, p: Path, fail: (p: Path, m: string) => never): ServerSpec['leak'] {
-  const base = { kinds: [...FAILURE_KINDS], probability: LEAK_PROBABILITY, seed: undefined as number | undefined }
+  const base = { kinds: [...DEFAULT_LEAK_KINDS], probability: LEAK_PROBABILITY, seed: undefined as number | undefined }
   if (v === undefined) return base
   const l = record(v, p, fail)
   knownKeys(l, p, ['kinds', 'probability', 'seed'], fail)

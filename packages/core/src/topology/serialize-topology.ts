@@ -8,6 +8,7 @@ export function serializeTopology (topology: Topology): Record<string, unknown> 
   return {
     organization: topology.organization,
     domain: topology.domain,
+    ...(topology.adminToken === undefined ? {} : { adminToken: topology.adminToken }),
     sites: Object.fromEntries(Object.values(topology.sites).map(s => [s.name, { secret: s.secret, servers: s.servers }])),
     servers: Object.fromEntries(Object.values(topology.servers).map(s => [s.name, {
       build: s.build,

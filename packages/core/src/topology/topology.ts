@@ -72,6 +72,8 @@ export interface Topology {
   organization: string
   /** SMTP domain: an IMS takes alias@<server in lower case>.<domain> for alias@SERVER. */
   domain: string
+  /** Bearer token every MTA's admin API asks for (XCON_ADMIN_TOKEN wins); absent: none. */
+  adminToken?: string
   sites: Record<string, SiteSpec>
   servers: Record<string, ServerSpec>
   connectors: Record<string, ConnectorSpec>

@@ -1,0 +1,79 @@
+import { PriorityFifo } from './priority-fifo.js'
+import type { MtaStore, QueuedMessage } from './store.js'
+
+/**
+ * The waiting messages of one queue, kept on disk as Exchange kept its queues in DB*.DAT files:
+ * only a window of at most `capacity` of them is in memory, refilled from the store in delivery
+ * order (urgent first) when it runs low. A backlog of any length costs a counter, not its
+ * contents. `held(seq)` tells which stored messages the queue already has in memory outside
+ * this window (in flight, waiting to retry, being removed), so a refill never loads them twice.
+ */
+export class QueueWindow {
+  private readonly window = new PriorityFifo<QueuedMessage>()
+  private readonly inWindow = new Set<number>()
+  /** Waiting messages that are only on disk. */
+  private onDisk = 0
+
+  constructor (
+    private readonly key: string,
+    private readonly store: MtaStore,
+    private readonly capacity: number,
+    private readonly held: (seq: number) => boolean
+  ) {}
+
+  /** Waiting messages, in memory and on disk. */
+  get length (): number {
+    return this.window.length + this.onDisk
+  }
+
+  /** Messages just stored for this queue: kept in memory while there is room and nothing older waits on disk. */
+  add (items: QueuedMessage[]): void {
+    for (const item of items) {
+      if (this.onDisk === 0 && this.window.length < this.capacity) this.keep(item)
+      else this.onDisk++
+    }
+  }
+
+  /** Messages found in the store at start-up: they are read when the queue gets to them. */
+  restore (count: number): void {
+    this.onDisk += count
+  }
+
+  /** Puts a message back at the front (its association was lost); it stays in memory. */
+  unshift (item: QueuedMessage): void {
+    this.inWindow.add(item.seq)
+    this.window.unshift(item)
+  }
+
+  /** The next message to send, reading from the store when the window is empty. */
+  shift (): QueuedMessage | undefined {
+    if (this.window.length === 0) this.refill()
+    const item = this.window.shift()
+    if (item !== undefined) this.inWindow.delete(item.seq)
+    return item
+  }
+
+  /** Takes up to `limit` waiting messages out (to reroute or to answer with NDRs), from memory first. */
+  take (limit: number): QueuedMessage[] {
+    const out: QueuedMessage[] = []
+    while (out.length < limit) {
+      const item = this.shift()
+      if (item === undefined) break
+      out.push(item)
+    }
+    return out
+  }
+
+  private keep (item: QueuedMessage): void {
+    this.inWindow.add(item.seq)
+    this.window.push(item)
+  }
+
+  private refill (): void {
+    if (this.onDisk === 0) return
+    const read = this.store.readQueue(this.key, Math.min(this.capacity, this.onDisk), seq => this.inWindow.has(seq) || this.held(seq))
+    for (const item of read) this.keep(item)
+    // Fewer on disk than counted (removed behind the count's back): trust the store.
+    this.onDisk = read.length < Math.min(this.capacity, this.onDisk) ? 0 : this.onDisk - read.length
+  }
+}
