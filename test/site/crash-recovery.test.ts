@@ -34,4 +34,20 @@ describe('crash recovery', () => {
     expect(countByMtsId(await t.deliveries('SRV-B'))).toEqual(new Map(ids.map(id => [id, 1])))
     expect(t.logs('SRV-A').some(r => r.msg === 'queues restored from the store' && r.queues['server:SRV-B'] === 25)).toBe(true)
   })
+
+  it('checks its store after a kill -9, as MTACHECK did (2219, 2206 per queue, 2207), and not after a clean stop', async () => {
+    const t = await TestSite.start(SITE, { only: ['SRV-A'] })
+    await t.send('SRV-A', 'user1@SRV-B', 25, 'waiting')
+    await t.xcon('kill', 'SRV-A')
+    await t.xcon('start', 'SRV-A')
+    expect(t.logs('SRV-A', 2219)).toHaveLength(1)
+    expect(t.logs('SRV-A', 2206)).toMatchObject([{ queue: 'server:SRV-B', messages: 25 }])
+    expect(t.logs('SRV-A', 2206)[0]!.msg).toBe("Queue 'server:SRV-B' required reconstruction - 25 messages recovered to the queue.")
+    expect(t.logs('SRV-A', 2207)).toMatchObject([{ queues: 1, messages: 25, removed: 0 }])
+    expect((await t.status('SRV-A')).storeCheck).toMatchObject({ unclean: true, messages: 25, queues: { 'server:SRV-B': 25 } })
+
+    await t.xcon('restart', 'SRV-A')
+    expect(t.logs('SRV-A', 2219)).toHaveLength(1)
+    expect((await t.status('SRV-A')).storeCheck).toMatchObject({ unclean: false, messages: 25 })
+  })
 })
