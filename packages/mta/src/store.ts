@@ -82,6 +82,8 @@ export class MtaStore {
   private readonly meta: Database<number, string>
   private readonly damaged: Database<unknown, Key>
   readonly counters: Counters
+  /** Messages per queue, kept in the same transactions as the queue itself, so a start need not count them. */
+  private readonly depths = new Map<string, number>()
 
   constructor (path: string) {
     this.root = open({ path, compression: false })
@@ -105,7 +107,13 @@ export class MtaStore {
     const queues: Record<string, number> = {}
     const removed: Array<{ key: Key, value: unknown }> = []
     const rebuilt: Array<{ key: Key, record: QueuedMessage }> = []
-    if (unclean) {
+    const kept = this.meta.get('depthsKept') === 1
+    if (!unclean && kept) {
+      // A clean stop left exact counts: no record is read, however long the backlog.
+      for (const { key, value } of this.meta.getRange({ start: 'depth:', end: 'depth;' })) {
+        if (value > 0) queues[key.slice('depth:'.length)] = value
+      }
+    } else if (unclean) {
       for (const { key, value } of this.queue.getRange()) {
         const record = value as unknown
         if (!isQueuedMessage(record)) { removed.push({ key, value: record }); continue }
@@ -123,9 +131,16 @@ export class MtaStore {
         }
       }
     }
+    for (const [q, n] of Object.entries(queues)) this.depths.set(q, n)
     await this.root.transaction(() => {
       for (const r of removed) { this.damaged.put(r.key, r.value ?? null).catch(settled); this.queue.remove(r.key as QueueKey).catch(settled) }
       for (const r of rebuilt) { this.queue.remove(r.key as QueueKey).catch(settled); this.queue.put(keyOf(r.record), r.record).catch(settled) }
+      if (unclean || !kept) {
+        // Counted afresh: write the counts down (and clear those of queues that are empty now).
+        for (const { key } of this.meta.getRange({ start: 'depth:', end: 'depth;' })) this.meta.remove(key).catch(settled)
+        for (const [q, n] of this.depths) this.meta.put(`depth:${q}`, n).catch(settled)
+        this.meta.put('depthsKept', 1).catch(settled)
+      }
       this.meta.put('open', 1).catch(settled)
     })
     await this.root.flushed
@@ -196,7 +211,10 @@ export class MtaStore {
   async requeue (moves: Array<{ from: QueuedMessage, to: Omit<QueuedMessage, 'seq'> }>): Promise<QueuedMessage[]> {
     const records: QueuedMessage[] = []
     await this.root.transaction(() => {
-      for (const m of moves) this.queue.remove(keyOf(m.from)).catch(settled)
+      for (const m of moves) {
+        this.queue.remove(keyOf(m.from)).catch(settled)
+        this.countInTxn(m.from.queue, -1)
+      }
       records.push(...this.enqueueInTxn(moves.map(m => m.to)))
       this.putCounters()
     })
@@ -208,6 +226,7 @@ export class MtaStore {
     return queued.map(q => {
       const record = { ...q, seq: ++this.counters.seq }
       this.queue.put(keyOf(record), record).catch(settled)
+      this.countInTxn(q.queue, 1)
       return record
     })
   }
@@ -225,9 +244,21 @@ export class MtaStore {
     this.seen.put(key, at).catch(settled)
   }
 
+  private countInTxn (queue: string, by: number): void {
+    const n = Math.max(0, (this.depths.get(queue) ?? 0) + by)
+    this.depths.set(queue, n)
+    this.meta.put(`depth:${queue}`, n).catch(settled)
+  }
+
   /** Removes a message the next hop has acknowledged (or that was answered with an NDR). */
   async dequeue (record: QueuedMessage): Promise<void> {
-    await this.queue.remove(keyOf(record))
+    const key = keyOf(record)
+    await this.root.transaction(() => {
+      // Counted only if it was there: a second removal of the same message changes nothing.
+      if (this.queue.get(key) === undefined) return
+      this.queue.remove(key).catch(settled)
+      this.countInTxn(record.queue, -1)
+    })
   }
 
   /** Saves a message's transfer failure count so a restart does not reset it. */
