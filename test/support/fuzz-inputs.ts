@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { Packr } from 'msgpackr'
 import { FRAME_TYPES } from '@xcon/core'
 
-/** How many inputs each fuzz test tries: XCON_FUZZ_COUNT (npm run fuzz -- --count N) scales the CI sizes. */
+/** How many inputs a fuzz test tries: its CI size, times XCON_FUZZ_SCALE (which npm run fuzz -- --count N sets). */
 export function fuzzCount (ciSize: number): number {
   const scale = Number(process.env.XCON_FUZZ_SCALE ?? 1)
   return Math.max(1, Math.round(ciSize * (Number.isFinite(scale) && scale > 0 ? scale : 1)))

@@ -20,6 +20,14 @@ export interface ComposeOptions {
   shellOverrides?: boolean
 }
 
+/**
+ * The admin token of containers whose topology names none. Published admin ports are reachable
+ * from every web page the host's browser opens; a token, even a known one, makes the browser ask
+ * first (a CORS preflight the MTA never answers), so a page cannot submit mail. Set your own with
+ * XCON_ADMIN_TOKEN (docs/configuration.md).
+ */
+export const COMPOSE_ADMIN_TOKEN = 'xcon-admin'
+
 /** The variables docker-compose.yml passes from the shell to every MTA (docs/configuration.md). */
 const SHELL_OVERRIDES = ['XCON_BUILD', 'XCON_TRAFFIC', 'XCON_CONTROL_BLOCKS', 'XCON_LEAK_PROBABILITY', 'XCON_TIME_SCALE']
 
@@ -66,6 +74,7 @@ export function composeFile (topology: Topology, opts: ComposeOptions): Record<s
       environment: {
         XCON_SERVER: s.name,
         XCON_TOPOLOGY: CONTAINER_TOPOLOGY,
+        ...(topology.adminToken === undefined ? { XCON_ADMIN_TOKEN: opts.shellOverrides === true ? `\${XCON_ADMIN_TOKEN:-${COMPOSE_ADMIN_TOKEN}}` : COMPOSE_ADMIN_TOKEN } : {}),
         ...(opts.shellOverrides === true ? Object.fromEntries(SHELL_OVERRIDES.map(v => [v, `\${${v}:-}`])) : {})
       },
       labels: { 'xcon.server': s.name, 'xcon.site': s.site },

@@ -18,7 +18,7 @@ export interface DockerOptions {
 }
 
 interface ServiceInfo { service: string, server: string, site: string }
-interface ContainerInfo { id: string, status: string, pid: number, adminPort: number | undefined, networks: Record<string, string> }
+interface ContainerInfo { id: string, status: string, pid: number, adminPort: number | undefined, adminToken: string | undefined, networks: Record<string, string> }
 
 /** `docker compose` (v2) if the plugin is there, else `docker-compose` (v1). */
 async function composeCommand (): Promise<string[]> {
@@ -129,6 +129,7 @@ export class DockerSite implements SiteBackend {
     const [c] = JSON.parse(stdout) as Array<{
       Id: string
       State: { Status: string, Pid: number }
+      Config?: { Env?: string[] }
       NetworkSettings: { Ports?: Record<string, Array<{ HostPort: string }> | null>, Networks?: Record<string, { IPAddress: string }> }
     }>
     if (c === undefined) return undefined
@@ -138,6 +139,8 @@ export class DockerSite implements SiteBackend {
       status: c.State.Status,
       pid: c.State.Pid,
       adminPort: published === undefined ? undefined : Number(published),
+      // The compose file sets the token; the CLI reads it from the container it talks to.
+      adminToken: c.Config?.Env?.find(e => e.startsWith('XCON_ADMIN_TOKEN='))?.slice('XCON_ADMIN_TOKEN='.length) || undefined,
       networks: Object.fromEntries(Object.entries(c.NetworkSettings.Networks ?? {}).map(([n, v]) => [n, v.IPAddress]))
     }
   }
@@ -152,7 +155,7 @@ export class DockerSite implements SiteBackend {
   private async admin (name: string): Promise<AdminClient> {
     const c = await this.container(name)
     if (c?.adminPort === undefined) throw new CliError(`${this.resolve(name)} has no published admin port (is its container running?)`)
-    return new AdminClient(this.resolve(name), '127.0.0.1', c.adminPort)
+    return new AdminClient(this.resolve(name), '127.0.0.1', c.adminPort, c.adminToken ?? process.env.XCON_ADMIN_TOKEN)
   }
 
   /** `docker compose up -d`, then waits for every MTA. */

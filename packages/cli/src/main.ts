@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { join } from 'node:path'
 import { openBackend } from './backends.js'
 import { CliError } from './cli-error.js'
 import { dockerLogs } from './commands/docker-logs.js'
@@ -226,7 +227,7 @@ export async function run (argv: string[]): Promise<number> {
     }
     case 'scenario': {
       const [sub, ...args] = rest
-      const { values, positionals } = parse(args, { out: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, image: { type: 'string' }, scenario: { type: 'string' } })
+      const { values, positionals } = parse(args, { out: { type: 'string' }, seed: { type: 'string' }, seeds: { type: 'string' }, backend: { type: 'string' }, image: { type: 'string' }, scenario: { type: 'string' } })
       if (sub === 'run') {
         if (positionals.length !== 1) throw new CliError('xcon scenario run takes one scenario file, e.g. xcon scenario run scenarios/q260167.yaml', 2)
         const backendName = str(values.backend) ?? (wantsDocker(values) ? 'docker' : 'local')
@@ -248,7 +249,17 @@ export async function run (argv: string[]): Promise<number> {
         out(`verdict: ${result.verdict}`)
         return result.exitCode
       }
-      throw new CliError('xcon scenario run FILE | xcon scenario check HISTORY --scenario FILE', 2)
+      if (sub === 'soak') {
+        if (positionals.length !== 1) throw new CliError('xcon scenario soak takes one scenario file, e.g. xcon scenario soak scenarios/soak.yaml --seeds 3', 2)
+        const raw = str(values.seeds) ?? '3'
+        // --seeds 3 runs seeds 1, 2, 3; --seeds 7,11 runs those.
+        const seeds = raw.includes(',') ? raw.split(',').map(Number) : Array.from({ length: Number(raw) }, (_, i) => i + 1)
+        if (seeds.length === 0 || !seeds.every(n => Number.isInteger(n))) throw new CliError('--seeds: expected a count (3) or a list of seeds (7,11)', 2)
+        const { soak } = await import('./scenario/soak.js')
+        const outDir = str(values.out) ?? join('.xcon', 'soak', new Date().toISOString().replace(/[:.]/g, '-'))
+        return (await soak({ file: positionals[0]!, seeds, outDir, out })).exitCode
+      }
+      throw new CliError('xcon scenario run FILE | xcon scenario soak FILE --seeds N | xcon scenario check HISTORY --scenario FILE', 2)
     }
     default:
       throw new CliError(`unknown command "${command}"\n\n${USAGE}`, 2)

@@ -225,8 +225,8 @@ export class ImsQueue {
       this.failures = 0
       void (async () => {
         for (let batch = this.waiting.take(500); batch.length > 0; batch = this.waiting.take(500)) {
+          for (const i of batch) this.busy.add(i.seq)
           for (const i of batch) {
-            this.busy.add(i.seq)
             try {
               await this.host.nonDelivery(i, 'unable-to-transfer', 'maximum-time-expired')
               await this.host.store.dequeue(i)

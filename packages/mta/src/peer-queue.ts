@@ -51,8 +51,11 @@ export class PeerQueue {
   private readonly inFlight = new Map<number, QueuedMessage>()
   private inFlightBytes = 0
   private readonly delayed = new Map<number, { item: QueuedMessage, timer: NodeJS.Timeout }>()
-  /** Acknowledged messages whose removal from the store has not committed yet. */
-  private readonly removing = new Set<number>()
+  /**
+   * Messages out of flight whose next place is being written (removed from the store, answered,
+   * held for a retry): still in the store, so a refill of the window must not read them again.
+   */
+  private readonly settling = new Set<number>()
   private assocId: string | undefined
   private state: QueueState = 'idle'
   private failedOpens = 0
@@ -67,7 +70,7 @@ export class PeerQueue {
   sent = 0
 
   constructor (readonly key: string, private readonly host: QueueHost, readonly route: QueueRoute) {
-    const held = (seq: number): boolean => this.inFlight.has(seq) || this.delayed.has(seq) || this.removing.has(seq)
+    const held = (seq: number): boolean => this.inFlight.has(seq) || this.delayed.has(seq) || this.settling.has(seq)
     this.waiting = new QueueWindow(key, host.store, Math.max(512, 2 * host.config.transferWindow), held)
   }
 
@@ -198,6 +201,11 @@ export class PeerQueue {
 
   private leaveFlight (item: QueuedMessage): void {
     if (this.inFlight.delete(item.seq)) this.inFlightBytes -= item.content.byteLength
+    this.settling.add(item.seq)
+  }
+
+  private settled (item: QueuedMessage): void {
+    this.settling.delete(item.seq)
   }
 
   private async onReply (item: QueuedMessage, reply: TransferReply): Promise<void> {
@@ -206,8 +214,7 @@ export class PeerQueue {
       this.sent++
       // Refill the window at once and remove the acknowledged copy behind it: if the MTA dies
       // before that removal commits, the copy is sent again and the peer suppresses it by MTS-ID.
-      this.removing.add(item.seq)
-      const removed = this.host.store.dequeue(item).finally(() => this.removing.delete(item.seq))
+      const removed = this.host.store.dequeue(item).finally(() => this.settled(item))
       this.checkAlarm()
       this.pump()
       await removed
@@ -216,11 +223,15 @@ export class PeerQueue {
       // The peer takes no mail until it has disk again (9411 there): not this message's fault, so
       // it waits a transfer interval without using up one of its retries.
       this.retryLater(item, this.host.config.retry.transferIntervalMs)
+      this.settled(item)
       return
-    } else if (reply.definite) {
-      await this.answer(item, 'unable-to-transfer', reply.code)
     } else {
-      await this.transferFailed(item, `${reply.code}: ${reply.text}`)
+      try {
+        if (reply.definite) await this.answer(item, 'unable-to-transfer', reply.code)
+        else await this.transferFailed(item, `${reply.code}: ${reply.text}`)
+      } finally {
+        this.settled(item)
+      }
     }
     this.checkAlarm()
     this.pump()
@@ -230,7 +241,7 @@ export class PeerQueue {
     this.leaveFlight(item)
     if (err instanceof XconError && err.definite) {
       // The message itself cannot go (too large for a frame, for one): answer it, and move on.
-      this.answer(item, 'unable-to-transfer', err.code).then(() => { this.checkAlarm(); this.pump() }).catch(this.logFailure)
+      this.answer(item, 'unable-to-transfer', err.code).finally(() => this.settled(item)).then(() => { this.checkAlarm(); this.pump() }).catch(this.logFailure)
       return
     }
     if (err instanceof AssociationLostError) {
@@ -238,11 +249,12 @@ export class PeerQueue {
       // reaches onEnded first (these rejections come a microtask later) and found nothing waiting
       // then, so open again from here: mail in flight must not wait for the next new message.
       this.waiting.unshift(item)
+      this.settled(item)
       if (this.state === 'idle') this.kick()
       else if (this.state === 'bound') this.pump()
       return
     }
-    this.transferFailed(item, err.message).then(() => this.pump()).catch(this.logFailure)
+    this.transferFailed(item, err.message).finally(() => this.settled(item)).then(() => this.pump()).catch(this.logFailure)
   }
 
   /** Store errors in background work (for example after the store closed at shutdown) are logged, never thrown. */
@@ -286,9 +298,10 @@ export class PeerQueue {
     this.delayed.clear()
     for (const item of delayed) await this.answer(item, reason, diagnostic)
     for (let batch = this.waiting.take(BATCH); batch.length > 0; batch = this.waiting.take(BATCH)) {
+      // The whole batch counts as being removed, so that no refill sends what is being answered.
+      for (const item of batch) this.settling.add(item.seq)
       for (const item of batch) {
-        this.removing.add(item.seq)
-        try { await this.answer(item, reason, diagnostic) } finally { this.removing.delete(item.seq) }
+        try { await this.answer(item, reason, diagnostic) } finally { this.settling.delete(item.seq) }
       }
     }
     this.checkAlarm()

@@ -13,6 +13,8 @@ export class QueueWindow {
   private readonly inWindow = new Set<number>()
   /** Waiting messages that are only on disk. */
   private onDisk = 0
+  /** What `take` has taken so far: still in the store, so its own refills must pass over it. */
+  private taking: Set<number> | undefined
 
   constructor (
     private readonly key: string,
@@ -56,10 +58,16 @@ export class QueueWindow {
   /** Takes up to `limit` waiting messages out (to reroute or to answer with NDRs), from memory first. */
   take (limit: number): QueuedMessage[] {
     const out: QueuedMessage[] = []
-    while (out.length < limit) {
-      const item = this.shift()
-      if (item === undefined) break
-      out.push(item)
+    this.taking = new Set()
+    try {
+      while (out.length < limit) {
+        const item = this.shift()
+        if (item === undefined) break
+        this.taking.add(item.seq)
+        out.push(item)
+      }
+    } finally {
+      this.taking = undefined
     }
     return out
   }
@@ -71,7 +79,7 @@ export class QueueWindow {
 
   private refill (): void {
     if (this.onDisk === 0) return
-    const read = this.store.readQueue(this.key, Math.min(this.capacity, this.onDisk), seq => this.inWindow.has(seq) || this.held(seq))
+    const read = this.store.readQueue(this.key, Math.min(this.capacity, this.onDisk), seq => this.inWindow.has(seq) || this.held(seq) || this.taking?.has(seq) === true)
     for (const item of read) this.keep(item)
     // Fewer on disk than counted (removed behind the count's back): trust the store.
     this.onDisk = read.length < Math.min(this.capacity, this.onDisk) ? 0 : this.onDisk - read.length

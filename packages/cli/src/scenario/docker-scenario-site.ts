@@ -7,7 +7,7 @@ import { stringify as toYaml } from 'yaml'
 import { allServers, cutLinks, serializeTopology, type FaultStep, type Topology } from '@xcon/core'
 import { AdminClient, type DeliveryRecord } from '../admin-client.js'
 import { CliError } from '../cli-error.js'
-import { CONTAINER_MTA_PORT, composeFile, containerTopology, serviceName } from '../compose-file.js'
+import { COMPOSE_ADMIN_TOKEN, CONTAINER_MTA_PORT, composeFile, containerTopology, serviceName } from '../compose-file.js'
 import { CHAIN, ensureChain, iptables } from '../docker-partition.js'
 import { DockerSite } from '../docker-site.js'
 import { freePorts } from '../local-site.js'
@@ -59,7 +59,9 @@ export class DockerScenarioSite implements ScenarioSite {
     private readonly project: DockerSite,
     private readonly projectName: string,
     private readonly adminPorts: Record<string, number>,
-    private readonly outDir: string
+    private readonly outDir: string,
+    /** What the run's containers ask for: the topology's adminToken, or the compose default. */
+    private readonly adminToken: string
   ) {}
 
   /** Writes the run's compose file and container topology under `outDir`; starts nothing yet. */
@@ -83,7 +85,7 @@ export class DockerScenarioSite implements ScenarioSite {
     writeFileSync(composePath, `# Made by xcon scenario run for ${name}; removed with the run's containers.\n${toYaml(composeFile(topology, { image, topologyFile, adminPorts }))}`)
     const projectName = `xcon-${serviceName(name)}-${randomBytes(3).toString('hex')}`
     const project = await DockerSite.open({ file: composePath, project: projectName })
-    return new DockerScenarioSite(names, project, projectName, adminPorts, outDir)
+    return new DockerScenarioSite(names, project, projectName, adminPorts, outDir, topology.adminToken ?? COMPOSE_ADMIN_TOKEN)
   }
 
   get where (): string {
@@ -97,7 +99,7 @@ export class DockerScenarioSite implements ScenarioSite {
   }
 
   private admin (name: string): AdminClient {
-    return new AdminClient(name, '127.0.0.1', this.adminPorts[name]!)
+    return new AdminClient(name, '127.0.0.1', this.adminPorts[name]!, this.adminToken)
   }
 
   async startAll (): Promise<void> {
