@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { backlogMemory } from './backlog-memory.js'
 import { failureDetection } from './failure-detection.js'
 import { postfixRelay } from './postfix.js'
 import { rawThroughput } from './raw-ws.js'
@@ -11,16 +12,17 @@ import { latency, xconThroughput } from './throughput.js'
 /**
  * `npm run bench`: every figure of issue #6 measured in one run, each ratio side by side in the
  * same run (these machines are shared and noisy), printed as a table with its goal and written
- * to bench/results/<date>.json. Flags: --only throughput,latency,postfix,recovery,failure,scale
- * --messages N (default 100000) --scale 10,25,50 --backlog N (default 10000)
+ * to bench/results/<date>.json. Flags: --only throughput,latency,postfix,recovery,failure,memory,scale
+ * --messages N (default 100000) --scale 10,25,50 --backlog N (default 10000) --queued N (default 200000)
  * --postfix-seconds S (default 60: the Postfix relay stops there and reports the rate so far).
  */
 const { values } = parseArgs({
   options: {
-    only: { type: 'string' }, messages: { type: 'string' }, scale: { type: 'string' }, backlog: { type: 'string' }, out: { type: 'string' }, 'postfix-seconds': { type: 'string' }
+    only: { type: 'string' }, queued: { type: 'string' }, messages: { type: 'string' }, scale: { type: 'string' }, backlog: { type: 'string' }, out: { type: 'string' }, 'postfix-seconds': { type: 'string' }
   }
 })
-const parts = new Set((values.only ?? 'throughput,latency,postfix,recovery,failure,scale').split(','))
+const parts = new Set((values.only ?? 'throughput,latency,postfix,recovery,failure,memory,scale').split(','))
+const queuedMessages = Number(values.queued ?? 200_000)
 const messages = Number(values.messages ?? 100_000)
 const sizes = (values.scale ?? '10,25,50').split(',').map(Number)
 const backlog = Number(values.backlog ?? 10_000)
@@ -72,6 +74,16 @@ if (parts.has('failure')) {
   results.failureDetection = f
   rows.push({ figure: 'kill -9 of the peer to association closed', value: `${f.killSeconds.toFixed(2)} s`, goal: '', met: null })
   rows.push({ figure: 'black-holed link to heartbeat detection', value: `${f.blackholeSeconds.toFixed(2)} s`, goal: '<= 3 s (1 s ping + 2 s)', met: f.blackholeSeconds <= 3.5 })
+}
+if (parts.has('memory')) {
+  log(`memory: ${queuedMessages} messages of 1 KiB queued for a peer that is down, then a restart...`)
+  const m = await backlogMemory(queuedMessages)
+  results.backlogMemory = m
+  const mb = (s: { rssMB: number, anonMB: number, fileMB: number }): string => `${s.rssMB.toFixed(0)} MB (${s.anonMB.toFixed(0)} private + ${s.fileMB.toFixed(0)} mapped)`
+  rows.push({ figure: 'one MTA idle: RSS (private + mapped files)', value: mb(m.idle), goal: '', met: null })
+  rows.push({ figure: `${queuedMessages} queued: RSS`, value: mb(m.queued), goal: '< 100 MB', met: m.queued.rssMB < 100 })
+  rows.push({ figure: `${queuedMessages} queued: private memory`, value: `${m.queued.anonMB.toFixed(0)} MB`, goal: '< 100 MB', met: m.queued.anonMB < 100 })
+  rows.push({ figure: `restarted with ${queuedMessages} queued: RSS`, value: `${mb(m.restarted)}, ready in ${m.restartSeconds.toFixed(1)} s`, goal: '< 100 MB', met: m.restarted.rssMB < 100 })
 }
 if (parts.has('scale')) {
   const scaleResults: ScaleResult[] = []

@@ -131,14 +131,21 @@ function readBody (req: IncomingMessage, limit: number): Promise<string> {
   })
 }
 
+/** What a refused request may still send, to be read and dropped, before its connection is cut. */
+const DRAIN_LIMIT_BYTES = 256 * 1024 * 1024
+
 /**
- * Answers before the body is read (or read whole) and then closes the connection, so the client
- * sees the status, not a reset, and nothing more of the body is kept.
+ * Answers before the body is read (or read whole), then reads and drops the rest: a client that
+ * is still sending gets the status, not a broken pipe. A body beyond DRAIN_LIMIT_BYTES, or one
+ * still coming after 30 s, has its connection cut. Nothing of it is kept.
  */
 function closeAfter (req: IncomingMessage, res: ServerResponse, status: number, message: string): void {
-  res.setHeader('connection', 'close')
   reply(res, status, { error: { code: status === 413 ? 'XCON_ERR_MESSAGE_TOO_LARGE' : 'XCON_ERR_BAD_REQUEST', message } })
-  res.on('finish', () => { setTimeout(() => req.destroy(), 1000).unref() })
+  let drained = 0
+  const cut = setTimeout(() => req.destroy(), 30_000).unref()
+  req.on('data', (c: Buffer) => { drained += c.length; if (drained > DRAIN_LIMIT_BYTES) req.destroy() })
+  req.on('end', () => clearTimeout(cut))
+  req.on('close', () => clearTimeout(cut))
   req.resume()
 }
 

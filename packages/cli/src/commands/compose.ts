@@ -42,6 +42,7 @@ export function writeComposeProject (opts: ComposeCommandOptions): { composePath
     `#   docker compose -f ${here} up -d     (or docker-compose; build the image first: scripts/build-image.sh)`,
     `#   npx xcon status --docker --file ${here}     (every xcon verb works on it, partition included)`,
     '# XCON_BUILD, XCON_TRAFFIC, XCON_CONTROL_BLOCKS, XCON_LEAK_PROBABILITY, XCON_TIME_SCALE override every MTA.',
+    '# XCON_ADMIN_TOKEN (default xcon-admin) is the token of every admin API; xcon --docker reads it from the containers.',
     `# Published on 127.0.0.1: ${servers.map(s => `${s.name} admin ${adminPorts[s.name]!}${smtpPorts[s.name] === undefined ? '' : `, SMTP ${smtpPorts[s.name]!}`}`).join('; ')}.`
   ]
   const compose = composeFile(topology, { image: opts.image, topologyFile: './topology.json', adminPorts, smtpPorts, shellOverrides: true })
