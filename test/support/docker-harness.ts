@@ -4,6 +4,9 @@ import { promisify } from 'node:util'
 import { freePort } from '@xcon/cli'
 import { XCON } from './site-harness.js'
 
+/** docker-compose.yml turns the admin token on (XCON_ADMIN_TOKEN, default xcon-admin): a client sends it, as curl -H would. */
+const ADMIN = { authorization: `Bearer ${process.env.XCON_ADMIN_TOKEN ?? 'xcon-admin'}` }
+
 export { freePort }
 
 const run = promisify(execFile)
@@ -42,12 +45,12 @@ export class DockerTestSite {
   }
 
   async status (server: string): Promise<any> {
-    const res = await fetch(`http://127.0.0.1:${this.ports[server]!}/status`, { signal: AbortSignal.timeout(3000) })
+    const res = await fetch(`http://127.0.0.1:${this.ports[server]!}/status`, { headers: ADMIN, signal: AbortSignal.timeout(3000) })
     return await res.json()
   }
 
   async deliveries (server: string): Promise<Array<{ mtsId: string }>> {
-    const res = await fetch(`http://127.0.0.1:${this.ports[server]!}/deliveries`, { signal: AbortSignal.timeout(3000) })
+    const res = await fetch(`http://127.0.0.1:${this.ports[server]!}/deliveries`, { headers: ADMIN, signal: AbortSignal.timeout(3000) })
     return ((await res.json()) as { deliveries: Array<{ mtsId: string }> }).deliveries
   }
 
