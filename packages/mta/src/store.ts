@@ -54,14 +54,17 @@ function keyOf (record: { queue: string, seq: number, envelope: { priority: Enve
 }
 
 /**
- * One copy of a message: its MTS-ID and its recipients, hashed to a fixed 32 bytes so that no
- * recipient list can outgrow LMDB's key limit. Routing splits a message into copies with
+ * One copy of a message: its MTS-ID and its recipients. Routing splits a message into copies with
  * disjoint recipients, so a copy that arrives twice is a retransmission, never a second copy.
+ * The key is the MTS-ID's first 200 characters (keys of one sender's mail stay near each other
+ * in the B-tree: random keys would dirty a page per message and slow every commit) and a hash of
+ * the whole MTS-ID and the sorted recipients, so that at most about 620 bytes, far under LMDB's
+ * key limit, stand for any recipient list.
  */
 function copyKey (envelope: Envelope): string {
   const h = createHash('sha256').update(envelope.mtsId)
   for (const r of [...envelope.recipients].sort()) h.update('\n').update(r)
-  return h.digest('base64url')
+  return `${envelope.mtsId.slice(0, 200)}|${h.digest('base64url').slice(0, 22)}`
 }
 
 /** Inside a transaction a put's promise only repeats the transaction's outcome, which the caller awaits. */
@@ -82,7 +85,10 @@ export class MtaStore {
   private readonly meta: Database<number, string>
   private readonly damaged: Database<unknown, Key>
   readonly counters: Counters
-  /** Messages per queue, kept in the same transactions as the queue itself, so a start need not count them. */
+  /**
+   * Messages per queue, counted in memory and written down at a clean close, so that the next
+   * start need not count them. After an unclean stop the check counts them afresh.
+   */
   private readonly depths = new Map<string, number>()
 
   constructor (path: string) {
@@ -135,12 +141,8 @@ export class MtaStore {
     await this.root.transaction(() => {
       for (const r of removed) { this.damaged.put(r.key, r.value ?? null).catch(settled); this.queue.remove(r.key as QueueKey).catch(settled) }
       for (const r of rebuilt) { this.queue.remove(r.key as QueueKey).catch(settled); this.queue.put(keyOf(r.record), r.record).catch(settled) }
-      if (unclean || !kept) {
-        // Counted afresh: write the counts down (and clear those of queues that are empty now).
-        for (const { key } of this.meta.getRange({ start: 'depth:', end: 'depth;' })) this.meta.remove(key).catch(settled)
-        for (const [q, n] of this.depths) this.meta.put(`depth:${q}`, n).catch(settled)
-        this.meta.put('depthsKept', 1).catch(settled)
-      }
+      // Until the next clean close the written counts are stale: only a clean close trusts them again.
+      this.meta.put('depthsKept', 0).catch(settled)
       this.meta.put('open', 1).catch(settled)
     })
     await this.root.flushed
@@ -213,7 +215,7 @@ export class MtaStore {
     await this.root.transaction(() => {
       for (const m of moves) {
         this.queue.remove(keyOf(m.from)).catch(settled)
-        this.countInTxn(m.from.queue, -1)
+        this.count(m.from.queue, -1)
       }
       records.push(...this.enqueueInTxn(moves.map(m => m.to)))
       this.putCounters()
@@ -226,7 +228,7 @@ export class MtaStore {
     return queued.map(q => {
       const record = { ...q, seq: ++this.counters.seq }
       this.queue.put(keyOf(record), record).catch(settled)
-      this.countInTxn(q.queue, 1)
+      this.count(q.queue, 1)
       return record
     })
   }
@@ -244,21 +246,17 @@ export class MtaStore {
     this.seen.put(key, at).catch(settled)
   }
 
-  private countInTxn (queue: string, by: number): void {
-    const n = Math.max(0, (this.depths.get(queue) ?? 0) + by)
-    this.depths.set(queue, n)
-    this.meta.put(`depth:${queue}`, n).catch(settled)
+  private count (queue: string, by: number): void {
+    this.depths.set(queue, Math.max(0, (this.depths.get(queue) ?? 0) + by))
   }
 
   /** Removes a message the next hop has acknowledged (or that was answered with an NDR). */
   async dequeue (record: QueuedMessage): Promise<void> {
     const key = keyOf(record)
-    await this.root.transaction(() => {
-      // Counted only if it was there: a second removal of the same message changes nothing.
-      if (this.queue.get(key) === undefined) return
-      this.queue.remove(key).catch(settled)
-      this.countInTxn(record.queue, -1)
-    })
+    // Counted only if it is there: a second removal of the same message changes nothing.
+    if (!this.queue.doesExist(key)) return
+    this.count(record.queue, -1)
+    await this.queue.remove(key)
   }
 
   /** Saves a message's transfer failure count so a restart does not reset it. */
@@ -282,10 +280,15 @@ export class MtaStore {
     for (const [k, v] of Object.entries(this.counters)) this.meta.put(k, v).catch(settled)
   }
 
-  /** Flushes, marks the store closed cleanly (so the next start skips the full check), and closes it. */
+  /** Writes the queue counts down, marks the store closed cleanly (so the next start skips the full check), and closes it. */
   async close (): Promise<void> {
     try {
-      await this.meta.put('open', 0)
+      await this.root.transaction(() => {
+        for (const { key } of this.meta.getRange({ start: 'depth:', end: 'depth;' })) this.meta.remove(key).catch(settled)
+        for (const [q, n] of this.depths) if (n > 0) this.meta.put(`depth:${q}`, n).catch(settled)
+        this.meta.put('depthsKept', 1).catch(settled)
+        this.meta.put('open', 0).catch(settled)
+      })
       await this.root.flushed
     } finally {
       await this.root.close()
