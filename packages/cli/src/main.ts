@@ -128,8 +128,10 @@ export async function run (argv: string[]): Promise<number> {
         return 0
       }
       const site = LocalSite.open(dataDir(values))
-      await Promise.all(site.names.map(async n => await site.stop(n)))
-      out(`closed down ${site.names.join(', ')}`)
+      // Say what happened: a site already down was not closed down again.
+      const running = site.names.filter(n => site.processState(n) !== 'down')
+      await Promise.all(running.map(async n => await site.stop(n)))
+      out(running.length === 0 ? `nothing to close down: ${site.names.join(', ')} ${site.names.length === 1 ? 'is' : 'are'} already down` : `closed down ${running.join(', ')}`)
       return 0
     }
     case 'status': {

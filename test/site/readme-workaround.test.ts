@@ -1,0 +1,34 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { DEFAULT_TOPOLOGY_YAML } from '@xcon/core'
+import { TestSite, closeAllSites, waitFor } from '../support/site-harness.js'
+
+afterEach(closeAllSites)
+
+// The README's "Watch Q260167 happen" and "The workaround" blocks, in order, on the default site.
+describe('the README workaround, step by step', () => {
+  it('kill SRV-D, 9156 on the SP3 servers, start SRV-D, restart SRV-A..C: control blocks back, queues drain, no new 9156', async () => {
+    const t = await TestSite.start(DEFAULT_TOPOLOGY_YAML)
+    await t.xcon('kill', 'SRV-D')
+    await waitFor('a 9156 on an SP3 server', () => ['SRV-A', 'SRV-B', 'SRV-C'].some(n => t.logs(n, 9156).length > 0), 90_000, 500)
+    await t.xcon('start', 'SRV-D')
+    await t.xcon('restart', 'SRV-A', 'SRV-B', 'SRV-C')
+    const restartedAt = Date.now()
+    // Every queue drains to 0 at some moment after the restart (light traffic keeps adding mail).
+    for (const n of ['SRV-A', 'SRV-B', 'SRV-C']) {
+      await waitFor(`${n}'s queues drained`, async () => (await t.status(n)).queues.every((q: { depth: number }) => q.depth <= 2), 60_000, 250)
+    }
+    await new Promise(resolve => setTimeout(resolve, 5000))
+    for (const n of ['SRV-A', 'SRV-B', 'SRV-C']) {
+      const s = await t.status(n)
+      expect(s.controlBlocks.free).toBeGreaterThanOrEqual(5)
+      expect(s.controlBlocks.leaked).toBe(0)
+      expect(t.logs(n, 9156).filter(r => Date.parse(r.time) > restartedAt)).toEqual([])
+    }
+  })
+
+  it('says so when xcon down finds the site already down', async () => {
+    const t = await TestSite.start(DEFAULT_TOPOLOGY_YAML)
+    expect(await t.xcon('down')).toContain('closed down SRV-A, SRV-B, SRV-C, SRV-D')
+    expect(await t.xcon('down')).toContain('nothing to close down: SRV-A, SRV-B, SRV-C, SRV-D are already down')
+  })
+})
