@@ -139,13 +139,23 @@ export class LocalSite implements SiteBackend {
     return new LocalSite(paths.root)
   }
 
-  /** The admin token of the site: XCON_ADMIN_TOKEN, else the topology's adminToken. */
+  private topologyToken: { value: string | undefined } | undefined
+
+  /**
+   * The admin token of the site: XCON_ADMIN_TOKEN, else the topology's adminToken. The topology
+   * file is written once by prepare(), so it is read once, not on every request.
+   */
   get adminToken (): string | undefined {
     if (process.env.XCON_ADMIN_TOKEN !== undefined && process.env.XCON_ADMIN_TOKEN !== '') return process.env.XCON_ADMIN_TOKEN
-    try {
-      const t = (JSON.parse(readFileSync(sitePaths(this.dataDir).topology, 'utf8')) as { adminToken?: unknown }).adminToken
-      return typeof t === 'string' ? t : undefined
-    } catch { return undefined }
+    if (this.topologyToken === undefined) {
+      let value: string | undefined
+      try {
+        const t = (JSON.parse(readFileSync(sitePaths(this.dataDir).topology, 'utf8')) as { adminToken?: unknown }).adminToken
+        value = typeof t === 'string' ? t : undefined
+      } catch { value = undefined }
+      this.topologyToken = { value }
+    }
+    return this.topologyToken.value
   }
 
   get names (): string[] {

@@ -121,10 +121,15 @@ function readBody (req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
+    let refused = false
     req.on('data', (c: Buffer) => {
       size += c.length
       if (size <= limit) chunks.push(c)
-      else if (chunks.length > 0 || size - c.length <= limit) { chunks.length = 0; reject(new BodyTooLarge(`body over the limit of ${limit} bytes`)) }
+      else if (!refused) {
+        refused = true
+        chunks.length = 0
+        reject(new BodyTooLarge(`body over the limit of ${limit} bytes`))
+      }
     })
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
     req.on('error', reject)

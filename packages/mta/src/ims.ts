@@ -223,17 +223,10 @@ export class ImsQueue {
     const decision = afterFailedOpen(this.host.config.retry, this.failures, now)
     if (decision.action === 'ndr') {
       this.failures = 0
-      void (async () => {
-        for (let batch = this.waiting.take(500); batch.length > 0; batch = this.waiting.take(500)) {
-          for (const i of batch) this.busy.add(i.seq)
-          for (const i of batch) {
-            try {
-              await this.host.nonDelivery(i, 'unable-to-transfer', 'maximum-time-expired')
-              await this.host.store.dequeue(i)
-            } finally { this.busy.delete(i.seq) }
-          }
-        }
-      })().catch((err: Error) => this.host.log.error({ err }, `IMS queue: ${err.message}`))
+      this.waiting.drainEach(500, this.busy, async i => {
+        await this.host.nonDelivery(i, 'unable-to-transfer', 'maximum-time-expired')
+        await this.host.store.dequeue(i)
+      }).catch((err: Error) => this.host.log.error({ err }, `IMS queue: ${err.message}`))
       return
     }
     this.host.log.warn({ category: 'Interface', reason, retry: this.failures }, `IMS could not reach the smart host (${reason}); retry ${this.failures} of ${this.host.config.retry.maxOpenRetries}`)

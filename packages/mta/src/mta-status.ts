@@ -46,7 +46,7 @@ export function mtaStatus (mta: Mta) {
     // What the store check at start-up found: unclean is true after a kill -9 (MTACHECK, 2219/2206/2207).
     storeCheck: mta.storeCheck === undefined
       ? null
-      : { unclean: mta.storeCheck.unclean, queues: mta.storeCheck.queues, messages: Object.values(mta.storeCheck.queues).reduce((n, m) => n + m, 0), removed: mta.storeCheck.removed, rebuilt: mta.storeCheck.rebuilt },
+      : { unclean: mta.storeCheck.unclean, queues: mta.storeCheck.queues, messages: mta.storeCheck.messages, removed: mta.storeCheck.removed, rebuilt: mta.storeCheck.rebuilt },
     delivered: mta.store.counters.delivered,
     duplicatesSuppressed: mta.store.counters.duplicatesSuppressed,
     ndrs: mta.store.counters.ndrs,

@@ -297,13 +297,7 @@ export class PeerQueue {
     const delayed = [...this.delayed.values()].map(d => { this.host.clock.clearTimeout(d.timer); return d.item })
     this.delayed.clear()
     for (const item of delayed) await this.answer(item, reason, diagnostic)
-    for (let batch = this.waiting.take(BATCH); batch.length > 0; batch = this.waiting.take(BATCH)) {
-      // The whole batch counts as being removed, so that no refill sends what is being answered.
-      for (const item of batch) this.settling.add(item.seq)
-      for (const item of batch) {
-        try { await this.answer(item, reason, diagnostic) } finally { this.settling.delete(item.seq) }
-      }
-    }
+    await this.waiting.drainEach(BATCH, this.settling, async item => await this.answer(item, reason, diagnostic))
     this.checkAlarm()
   }
 

@@ -72,6 +72,20 @@ export class QueueWindow {
     return out
   }
 
+  /**
+   * Takes every waiting message out, a batch at a time, and hands each to `each` (an NDR and its
+   * removal). A batch is in `hold` while it is answered, so that no refill sends what is being
+   * answered; memory stays bounded by `batch` whatever the backlog.
+   */
+  async drainEach (batch: number, hold: Set<number>, each: (item: QueuedMessage) => Promise<void>): Promise<void> {
+    for (let items = this.take(batch); items.length > 0; items = this.take(batch)) {
+      for (const item of items) hold.add(item.seq)
+      for (const item of items) {
+        try { await each(item) } finally { hold.delete(item.seq) }
+      }
+    }
+  }
+
   private keep (item: QueuedMessage): void {
     this.inWindow.add(item.seq)
     this.window.push(item)

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { open, type Database, type Key, type RootDatabase } from 'lmdb'
-import { PRIORITIES, type Envelope } from '@xcon/core'
+import { PRIORITIES, envelope as checkEnvelope, type Envelope } from '@xcon/core'
 
 /** A message waiting in one outbound queue (`server:SRV-B`, `connector:CORP-BRANCH` or `ims`). */
 export interface QueuedMessage {
@@ -38,8 +38,9 @@ export interface Counters {
 export interface StoreCheck {
   /** True when the store was not closed cleanly last time (a kill -9, a crash, a power cut). */
   unclean: boolean
-  /** Messages found per queue. */
+  /** Messages found per queue, and in all. */
   queues: Record<string, number>
+  messages: number
   /** Records that could not be read as messages, moved out of the queues into `mtacheck.out`. */
   removed: number
   /** Records rewritten from an older key layout. */
@@ -106,35 +107,25 @@ export class MtaStore {
    * Marks the store open and checks it if the last close was not clean, as the MTA ran MTACHECK
    * after an unclean stop (Q163295): every queue record is read; what is not a message moves to
    * `mtacheck.out` (Mtacheck.out in Exchange); records in an older key layout are rewritten. After
-   * a clean stop only the queue keys are counted. Returns what it found.
+   * a clean stop the counts that stop wrote are read and no record is; a store that has no counts
+   * (written before they were kept) is read whole once. Returns what it found.
    */
   async openAndCheck (): Promise<StoreCheck> {
     const unclean = this.meta.get('open') === 1
     const queues: Record<string, number> = {}
     const removed: Array<{ key: Key, value: unknown }> = []
     const rebuilt: Array<{ key: Key, record: QueuedMessage }> = []
-    const kept = this.meta.get('depthsKept') === 1
-    if (!unclean && kept) {
+    if (!unclean && this.meta.get('depthsKept') === 1) {
       // A clean stop left exact counts: no record is read, however long the backlog.
       for (const { key, value } of this.meta.getRange({ start: 'depth:', end: 'depth;' })) {
         if (value > 0) queues[key.slice('depth:'.length)] = value
       }
-    } else if (unclean) {
+    } else {
       for (const { key, value } of this.queue.getRange()) {
         const record = value as unknown
         if (!isQueuedMessage(record)) { removed.push({ key, value: record }); continue }
         if (!Array.isArray(key) || key.length !== 3) rebuilt.push({ key, record })
         queues[record.queue] = (queues[record.queue] ?? 0) + 1
-      }
-    } else {
-      for (const key of this.queue.getKeys()) {
-        if (Array.isArray(key) && key.length === 3) {
-          const q = key[0] as string
-          queues[q] = (queues[q] ?? 0) + 1
-        } else {
-          const record = this.queue.get(key as QueueKey) as unknown
-          if (isQueuedMessage(record)) { rebuilt.push({ key, record }); queues[record.queue] = (queues[record.queue] ?? 0) + 1 } else removed.push({ key, value: record })
-        }
       }
     }
     for (const [q, n] of Object.entries(queues)) this.depths.set(q, n)
@@ -146,7 +137,7 @@ export class MtaStore {
       this.meta.put('open', 1).catch(settled)
     })
     await this.root.flushed
-    return { unclean, queues, removed: removed.length, rebuilt: rebuilt.length }
+    return { unclean, queues, messages: Object.values(queues).reduce((n, m) => n + m, 0), removed: removed.length, rebuilt: rebuilt.length }
   }
 
   /**
@@ -296,11 +287,15 @@ export class MtaStore {
   }
 }
 
+/** A record the queues can send: the frame validator's envelope check, and the record's own fields. */
 function isQueuedMessage (v: unknown): v is QueuedMessage {
   if (typeof v !== 'object' || v === null) return false
   const r = v as Record<string, unknown>
-  const e = r.envelope as Record<string, unknown> | undefined
-  return typeof r.seq === 'number' && typeof r.queue === 'string' && r.content instanceof Uint8Array &&
-    typeof e === 'object' && e !== null && typeof e.mtsId === 'string' && Array.isArray(e.recipients) &&
-    PRIORITIES.includes(e.priority as never) && Array.isArray(e.trace)
+  if (typeof r.seq !== 'number' || typeof r.queue !== 'string' || !(r.content instanceof Uint8Array)) return false
+  try {
+    checkEnvelope(r.envelope, 'record.envelope')
+    return true
+  } catch {
+    return false
+  }
 }

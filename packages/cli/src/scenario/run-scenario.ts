@@ -28,6 +28,8 @@ export interface RunOptions {
 
 export interface RunResult {
   scenario: Scenario
+  /** How many fault steps the schedule had (flaps and undos expanded). */
+  faultSteps: number
   result: CheckResult
   outDir: string
   wallMs: number
@@ -213,5 +215,5 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
   const result = checkHistory(ordered, scenario.expect)
   writeFileSync(join(outDir, 'results.json'), JSON.stringify({ scenario: scenario.name, seed: scenario.seed, ...result }, null, 2))
   writeReport(outDir, scenario, ordered, result)
-  return { scenario, result, outDir, wallMs: Date.now() - started }
+  return { scenario, faultSteps: steps.length, result, outDir, wallMs: Date.now() - started }
 }

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { runScenario, type RunResult } from './run-scenario.js'
 
@@ -37,11 +36,8 @@ export async function soak (opts: SoakOptions): Promise<{ rows: SoakRow[], exitC
     const c = run.result.counts
     const row = {
       seed, verdict: run.result.verdict, submitted: c.submitted, recipients: c.recipients, delivered: c.delivered,
-      lost: c.lost, duplicated: c.duplicated, ndr: c.ndr, pending: c.pending, faults: 0, seconds: Math.round(run.wallMs / 1000)
+      lost: c.lost, duplicated: c.duplicated, ndr: c.ndr, pending: c.pending, faults: run.faultSteps, seconds: Math.round(run.wallMs / 1000)
     }
-    try {
-      row.faults = (JSON.parse(readFileSync(join(run.outDir, 'schedule.json'), 'utf8')) as { steps: unknown[] }).steps.length
-    } catch { /* no schedule: count stays 0 */ }
     rows.push(row)
     opts.out(`seed ${seed}: ${row.verdict}, ${row.recipients} recipients, ${row.delivered} delivered once, ${row.lost} lost, ${row.duplicated} duplicated, ${row.ndr} NDRs, ${row.pending} still queued, ${row.faults} fault steps, ${row.seconds} s`)
   }
