@@ -38,6 +38,16 @@ describe('sizes that agree end to end', () => {
     expect(t.logs('SRV-A', 9156)).toEqual([])
   })
 
+  it('cuts an overlong subject and refuses an overlong address at the door, so no frame a peer refuses is ever queued', async () => {
+    const t = await TestSite.start(SITE)
+    const [id] = await t.site.submit('SRV-A', { to: ['user1@SRV-B'], subject: 's'.repeat(10_000) })
+    const [d] = await waitFor('the message on SRV-B', async () => { const l = await t.deliveries('SRV-B'); return l.length === 1 ? l : undefined })
+    expect(d).toMatchObject({ mtsId: id, subject: 's'.repeat(4096) })
+    const err = await t.site.submit('SRV-A', { to: [`${'x'.repeat(300)}@SRV-B`] }).catch((e: Error) => e.message)
+    expect(err).toContain('longer than 256 characters')
+    expect((await t.status('SRV-A')).controlBlocks.leaked).toBe(0)
+  })
+
   it('refuses a message over the maximum size at the admin API and at xcon send, naming the limit', async () => {
     const t = await TestSite.start(SITE, { only: ['SRV-A'], env: { 'SRV-A': { XCON_MAX_MESSAGE_BYTES: '100000' } } })
     const err = await t.xcon('send', '--from', 'SRV-A', '--to', 'user1@SRV-B', '--size', '100001').catch((e: { stderr: string }) => e.stderr)

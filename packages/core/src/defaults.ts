@@ -70,6 +70,8 @@ export const MAX_RECIPIENTS = 1000
 /** Most hops a message may make before it is taken for a loop (X.411 diagnostic loop-detected). Design choice. */
 export const MAX_HOPS = 16
 
+/** Longest subject an envelope carries; a longer one is cut at submission. Design choice. */
+export const MAX_SUBJECT_LENGTH = 4096
 /** Longest address (RFC 5321's path limit, 256 octets). */
 export const MAX_ADDRESS_LENGTH = 256
 /** Content bytes in flight on one association, besides the message count of the window: big mail cannot pile up. */

@@ -3,7 +3,7 @@ import type { WebSocket, WebSocketServer } from 'ws'
 import type { Actor } from 'xstate'
 import {
   classifyAddress, clip, closeReason, formatMtsId, mtaDn, nonDeliveryGenerated, poolDrain, poolOpen, poolRelease, queueRebuilt, route,
-  serviceStarted, serviceStopped, storeCheckComplete, storeCheckStarted, DiskFullError, InvalidAddressError, MAX_HOPS,
+  serviceStarted, serviceStopped, storeCheckComplete, storeCheckStarted, DiskFullError, InvalidAddressError, MAX_ADDRESS_LENGTH, MAX_HOPS, MAX_SUBJECT_LENGTH,
   MessageTooLargeError, TooManyRecipientsError,
   type Envelope, type MtaConfig, type MtaEvent, type poolMachine, type Priority, type Route,
   type TransferErrorFrame, type TransferFrame, type TransferOkFrame
@@ -219,8 +219,7 @@ export class Mta {
     this.event(storeCheckStarted())
     const queues = Object.entries(check.queues)
     for (const [queue, messages] of queues) this.event(queueRebuilt(queue, messages), { queue, messages })
-    const messages = queues.reduce((n, [, m]) => n + m, 0)
-    this.event(storeCheckComplete(queues.length, messages, check.removed), { queues: queues.length, messages, removed: check.removed, rebuilt: check.rebuilt })
+    this.event(storeCheckComplete(queues.length, check.messages, check.removed), { queues: queues.length, messages: check.messages, removed: check.removed, rebuilt: check.rebuilt })
   }
 
   private onInbound (ws: WebSocket, channel: string, address: string): void {
@@ -259,11 +258,10 @@ export class Mta {
    */
   async submitMany (s: Submission, count: number): Promise<string[]> {
     const { config } = this
-    const { limits } = config
     const content = s.content ?? new Uint8Array(0)
     // Every door checks the same limits: the admin API and the IMS both come through here.
-    if (content.byteLength > limits.maxMessageBytes) throw new MessageTooLargeError(content.byteLength, limits.maxMessageBytes)
-    if (s.to.length > limits.maxRecipients) throw new TooManyRecipientsError(s.to.length, limits.maxRecipients)
+    const over = this.overLimit(content.byteLength, s.to.length)
+    if (over !== undefined) throw over
     // Reports are the MTA's own mail, and the disk reserve is there for them.
     if (s.kind !== 'report') this.disk.assertIntake()
     let originator: string
@@ -278,6 +276,9 @@ export class Mta {
       }
       originator = `${from.alias}@${config.server.name}`
     }
+    // What a peer's frame validator would refuse must be refused here, at the door, not loop in a queue.
+    const long = [originator, ...s.to].find(a => a.length > MAX_ADDRESS_LENGTH)
+    if (long !== undefined) throw new InvalidAddressError(clip(long, 60), `longer than ${MAX_ADDRESS_LENGTH} characters`)
     const now = Date.now()
     const r = this.route(s.to)
     const queued: Array<Omit<QueuedMessage, 'seq'>> = []
@@ -306,6 +307,14 @@ export class Mta {
     return envelopes.map(e => e.mtsId)
   }
 
+  /** The limit a message breaks (its size, or its number of recipients), the same at every door. */
+  private overLimit (contentBytes: number, recipients: number): MessageTooLargeError | TooManyRecipientsError | undefined {
+    const { limits } = this.config
+    if (contentBytes > limits.maxMessageBytes) return new MessageTooLargeError(contentBytes, limits.maxMessageBytes)
+    if (recipients > limits.maxRecipients) return new TooManyRecipientsError(recipients, limits.maxRecipients)
+    return undefined
+  }
+
   private envelope (s: Submission, originator: string, now: number): Envelope {
     const { config } = this
     return {
@@ -314,7 +323,7 @@ export class Mta {
       recipients: s.to.map(t => classifyAddress(config.topology, t).canonical),
       priority: s.priority ?? 'normal',
       submitTime: now,
-      subject: s.subject ?? '',
+      subject: (s.subject ?? '').slice(0, MAX_SUBJECT_LENGTH),
       kind: s.kind ?? 'message',
       trace: [{ server: config.server.name, site: config.site.name, arrived: now }],
       ...(s.format === undefined ? {} : { format: s.format })
@@ -335,9 +344,8 @@ export class Mta {
     const { config } = this
     const { envelope } = frame
     const error = (code: string, text: string, definite: boolean): TransferErrorFrame => ({ type: 'transfer_error', seq: frame.seq, mtsId: envelope.mtsId, code, text: clip(text, 1000), definite })
-    const { limits } = config
-    if (frame.content.byteLength > limits.maxMessageBytes) return error('XCON_ERR_MESSAGE_TOO_LARGE', new MessageTooLargeError(frame.content.byteLength, limits.maxMessageBytes).message, true)
-    if (envelope.recipients.length > limits.maxRecipients) return error('XCON_ERR_TOO_MANY_RECIPIENTS', new TooManyRecipientsError(envelope.recipients.length, limits.maxRecipients).message, true)
+    const over = this.overLimit(frame.content.byteLength, envelope.recipients.length)
+    if (over !== undefined) return error(over.code, over.message, over.definite)
     if (!this.disk.intakeOpen && envelope.kind !== 'report') return error('XCON_ERR_DISK_FULL', 'the receiving MTA takes no new mail until it has disk space again (9411)', false)
     if (envelope.trace.some(h => h.server === config.server.name) || envelope.trace.length >= MAX_HOPS) {
       return error('XCON_ERR_LOOP_DETECTED', `${envelope.mtsId} has been here before (${envelope.trace.map(h => h.server).join(' > ')})`, true)

@@ -1,4 +1,4 @@
-import { MAX_ADDRESS_LENGTH, MAX_HOPS, MAX_RECIPIENTS } from '../defaults.js'
+import { MAX_ADDRESS_LENGTH, MAX_HOPS, MAX_RECIPIENTS, MAX_SUBJECT_LENGTH } from '../defaults.js'
 import { MalformedFrameError } from '../errors.js'
 import { PRIORITIES, type Envelope, type Hop } from '../message.js'
 import { FRAME_TYPES, type Frame, type FrameType } from './frames.js'
@@ -7,7 +7,7 @@ import { FRAME_TYPES, type Frame, type FrameType } from './frames.js'
 const NAME = 64
 const PROOF = 128
 const TEXT = 1024
-const SUBJECT = 4096
+const SUBJECT = MAX_SUBJECT_LENGTH
 
 /**
  * Checks a decoded value against the frame shapes and returns it typed, or throws
