@@ -29,6 +29,16 @@ describe('routing table (GWART)', () => {
     expect(connectorRoutes(t, 'CORP', 'BRANCH', () => true).map(c => c.name)).toEqual(['CORP-BRANCH-X400', 'CORP-BRANCH-SITE'])
   })
 
+  it('reroutes around a bridgehead this server cannot reach, over a connector it can use itself', () => {
+    const srvADown = (s: string): boolean => s === 'SRV-A'
+    // SRV-B is no bridgehead of the X.400 Connector, but every server is one of the Site Connector.
+    expect([...route(t, 'SRV-B', ['user1@BR-B'], undefined, srvADown).hops.keys()]).toEqual(['connector:CORP-BRANCH-SITE'])
+    // Mail for the bridgehead itself still waits for it: there is no other way to SRV-A.
+    expect([...route(t, 'SRV-B', ['user1@SRV-A'], undefined, srvADown).hops.keys()]).toEqual(['server:SRV-A'])
+    // Every route failing: the cheapest is kept, to wait for its next open retry.
+    expect([...route(t, 'SRV-B', ['user1@BR-B'], c => c === 'CORP-BRANCH-SITE', srvADown).hops.keys()]).toEqual(['server:SRV-A'])
+  })
+
   it('sends Internet mail to the nearest Internet Mail Service', () => {
     expect(hops('SRV-C', 'bob@example.net')).toEqual(['server:SRV-B'])
     expect(hops('SRV-B', 'bob@example.net')).toEqual(['ims'])

@@ -36,12 +36,25 @@ describe('xcon command errors', () => {
     expect(r).toMatchObject({ code: 2, stderr: 'xcon: topology file not found: /nonexistent/site.yaml\n' })
   })
 
-  it('rejects an unknown command with the usage, and a missing site with a hint', async () => {
+  it('rejects an unknown command or flag with a suggestion, and a missing site with a hint', async () => {
     const unknown = await xcon('explode')
-    expect(unknown.code).toBe(2)
-    expect(unknown.stderr).toMatch(/^xcon: unknown command "explode"\n\nxcon: run a site/)
+    expect(unknown).toMatchObject({ code: 2, stderr: "xcon: unknown command 'explode'\n(xcon --help lists the commands; xcon COMMAND --help shows one)\n" })
+    const typo = await xcon('up', '-d', '--bulid', '2650', '--data', '/tmp/xcon-no-such-site')
+    expect(typo).toMatchObject({ code: 2, stderr: "xcon: unknown option '--bulid'\n(Did you mean --build?)\n(xcon --help lists the commands; xcon COMMAND --help shows one)\n" })
+    const near = await xcon('staus')
+    expect(near.stderr).toContain('(Did you mean status?)')
     const none = await xcon('status', '--data', '/tmp/xcon-no-such-site')
     expect(none).toMatchObject({ code: 1, stderr: 'xcon: no site under /tmp/xcon-no-such-site: start one with "xcon up" (or name its data directory with --data)\n' })
+  })
+
+  it('shows per-command help from the same definitions, and starts nothing', async () => {
+    const help = await xcon('up', '--help')
+    expect(help.code).toBe(0)
+    expect(help.stdout).toMatch(/^Usage: xcon up \[options\]/)
+    expect(help.stdout).toContain('--build <build>')
+    expect(help.stdout).not.toContain('Site up')
+    const logs = await xcon('help', 'logs')
+    expect(logs.stdout).toContain('--event <ids>')
   })
 
   it('rejects a bad duration for flap', async () => {

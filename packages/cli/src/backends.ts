@@ -1,23 +1,59 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { CliError } from './cli-error.js'
 import { DockerSite, type DockerOptions } from './docker-site.js'
 import { LocalSite } from './local-site.js'
 import type { SiteBackend } from './site-backend.js'
 import { sitePaths } from './site-state.js'
 
+export interface BackendChoice extends DockerOptions {
+  /** --docker (or XCON_BACKEND=docker): the compose project, whatever runs. */
+  docker: boolean
+  dataDir: string
+  /** Whether the data directory was named (--data or XCON_DATA): then it is the local site, whatever runs. */
+  explicitData: boolean
+}
+
 /**
- * Picks the backend: `--docker` (or XCON_BACKEND=docker) says docker; otherwise a local site
- * under the data directory wins; otherwise a compose project with running MTAs is used; otherwise
- * local, whose error then says how to start a site.
+ * Picks the site a command acts on, the way a user expects: what they named (--docker, --data),
+ * else the one that is running, local processes or a compose project in this directory. When
+ * both run, or neither does, it says so through `say` and names the flag that picks the other.
  */
-export async function openBackend (opts: { docker: boolean, dataDir: string } & DockerOptions): Promise<SiteBackend> {
-  if (opts.docker || process.env.XCON_BACKEND === 'docker') return await DockerSite.open(opts)
-  if (existsSync(sitePaths(opts.dataDir).state)) return LocalSite.open(opts.dataDir)
+export async function openBackend (opts: BackendChoice, say: (line: string, ambiguous: boolean) => void = () => {}): Promise<SiteBackend> {
+  const named = opts.docker || process.env.XCON_BACKEND === 'docker' ? await DockerSite.open(opts) : opts.explicitData ? LocalSite.open(opts.dataDir) : undefined
+  if (named !== undefined) {
+    say(named.label, false)
+    return named
+  }
+  const local = existsSync(sitePaths(opts.dataDir).state) ? LocalSite.open(opts.dataDir) : undefined
+  const localRunning = local === undefined ? 0 : local.names.filter(n => local.processState(n) !== 'down').length
+  let docker: DockerSite | undefined
+  let dockerRunning = 0
   if (existsSync(resolve(opts.file ?? 'docker-compose.yml'))) {
     try {
-      const docker = await DockerSite.open(opts)
-      if ((await docker.compose(['ps', '-q'])).trim() !== '') return docker
-    } catch { /* no Docker here: fall through */ }
+      const d = await DockerSite.open(opts)
+      const p = await d.presence()
+      if (p.exists) [docker, dockerRunning] = [d, p.running]
+    } catch (err) {
+      if (local === undefined && err instanceof CliError && opts.file !== undefined) throw err // a broken --file is worth saying
+    }
   }
-  return LocalSite.open(opts.dataDir)
+  if (local !== undefined && docker !== undefined) {
+    const [chosen, other, flag] = localRunning > 0 || dockerRunning === 0 ? [local, docker, '--docker'] : [docker, local, `--data ${opts.dataDir}`]
+    say(`${chosen.label} (${running(chosen === local ? localRunning : dockerRunning, chosen.names.length)}); ` +
+      `there is also the ${other.label} (${running(chosen === local ? dockerRunning : localRunning, other.names.length)}): ${flag} for that one`, true)
+    return chosen
+  }
+  if (docker !== undefined) {
+    say(`${docker.label} (${running(dockerRunning, docker.names.length)})`, dockerRunning === 0)
+    return docker
+  }
+  if (local !== undefined) {
+    say(`${local.label} (${running(localRunning, local.names.length)})`, false)
+    return local
+  }
+  throw new CliError(`no site here: nothing under ${sitePaths(opts.dataDir).root} and no MTA containers of a compose project in this directory; ` +
+    'start one with "xcon up" (or "docker compose up -d"), or name one with --data DIR or --docker')
 }
+
+const running = (n: number, of: number): string => n === 0 ? 'nothing running' : n === of ? `${n} running` : `${n} of ${of} running`

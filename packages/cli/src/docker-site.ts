@@ -1,10 +1,11 @@
 import { execFile, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
-import { parse as parseYaml } from 'yaml'
 import { AdminClient } from './admin-client.js'
 import { CliError } from './cli-error.js'
+import { readComposeServices, type ServiceInfo } from './compose-services.js'
+import { defaultProjectName, listContainers, type ContainerInfo } from './docker-containers.js'
 import type { ProcessState } from './processes.js'
 import type { SiteBackend } from './site-backend.js'
 
@@ -16,9 +17,6 @@ export interface DockerOptions {
   /** The compose project name; default as compose chooses (the directory name). */
   project?: string | undefined
 }
-
-interface ServiceInfo { service: string, server: string, site: string }
-interface ContainerInfo { id: string, status: string, pid: number, adminPort: number | undefined, adminToken: string | undefined, networks: Record<string, string> }
 
 /** `docker compose` (v2) if the plugin is there, else `docker-compose` (v1). */
 async function composeCommand (): Promise<string[]> {
@@ -35,18 +33,24 @@ async function composeCommand (): Promise<string[]> {
   }
 }
 
+/** How long one listing of the containers answers every question about them (one status, say). */
+const SNAPSHOT_MS = 250
+
 /**
  * The docker backend: the MTAs are the services of a compose project, found by their labels
  * (`xcon.server`, `xcon.site`); every verb is a compose or docker command, and status and
- * submissions go to each container's admin port as published on 127.0.0.1.
+ * submissions go to each container's admin port as published on 127.0.0.1. Reading state costs
+ * one `docker ps` and one `docker inspect` for all MTAs; compose itself runs only to change them.
  */
 export class DockerSite implements SiteBackend {
   readonly kind = 'docker' as const
+  private composeCmd: Promise<string[]> | undefined
+  private snapshot: { at: number, containers: Promise<Map<string, ContainerInfo>> } | undefined
 
   private constructor (
-    private readonly composeCmd: string[],
     private readonly file: string,
-    private readonly project: string | undefined,
+    private readonly projectOption: string | undefined,
+    private readonly defaultProject: string,
     private readonly services: ServiceInfo[],
     readonly env: NodeJS.ProcessEnv
   ) {}
@@ -54,24 +58,33 @@ export class DockerSite implements SiteBackend {
   static async open (opts: DockerOptions, env: NodeJS.ProcessEnv = process.env): Promise<DockerSite> {
     const file = resolve(opts.file ?? 'docker-compose.yml')
     if (!existsSync(file)) throw new CliError(`no compose file at ${file}: run from the xcon directory or name it with --file`)
-    const composeCmd = await composeCommand()
-    const base = [...composeCmd.slice(1), '-f', file, ...(opts.project === undefined ? [] : ['-p', opts.project])]
-    let config: { services?: Record<string, { labels?: Record<string, string> | string[] }> }
-    try {
-      const { stdout } = await run(composeCmd[0]!, [...base, 'config'], { cwd: dirname(file), env })
-      config = parseYaml(stdout) as typeof config
-    } catch (err) {
-      throw new CliError(`${file}: ${(err as { stderr?: string }).stderr?.trim() ?? (err as Error).message}`)
-    }
-    const services: ServiceInfo[] = []
-    for (const [service, spec] of Object.entries(config.services ?? {})) {
-      const labels = Array.isArray(spec.labels)
-        ? Object.fromEntries(spec.labels.map(l => l.split('=', 2) as [string, string]))
-        : spec.labels ?? {}
-      if (labels['xcon.server'] !== undefined) services.push({ service, server: labels['xcon.server'], site: labels['xcon.site'] ?? '-' })
-    }
+    const { services, name } = await readComposeServices(file, composeCommand, env)
     if (services.length === 0) throw new CliError(`${file} has no service labelled xcon.server`)
-    return new DockerSite(composeCmd, file, opts.project, services, env)
+    return new DockerSite(file, opts.project, env.COMPOSE_PROJECT_NAME ?? name ?? defaultProjectName(dirname(file)), services, env)
+  }
+
+  /** The compose project this site is: --project, else COMPOSE_PROJECT_NAME, the file's name, or the directory's. */
+  get project (): string {
+    return this.projectOption ?? this.defaultProject
+  }
+
+  /** Whether any MTA container of this project exists, and whether any runs: one `docker ps`. */
+  async presence (): Promise<{ exists: boolean, running: number }> {
+    const all = [...(await this.containers()).values()]
+    return { exists: all.length > 0, running: all.filter(c => c.status === 'running' || c.status === 'paused').length }
+  }
+
+  describe (): Record<string, unknown> {
+    return { kind: 'docker', project: this.project, file: this.file }
+  }
+
+  /** The CLI's actions on this project, beside the compose file (the containers' own logs are docker's). */
+  get actionLogFile (): string {
+    return join(dirname(this.file), '.xcon', `compose-${this.project}-actions.log`)
+  }
+
+  get label (): string {
+    return `compose project ${this.project} (${this.file})`
   }
 
   get names (): string[] {
@@ -92,57 +105,56 @@ export class DockerSite implements SiteBackend {
     return this.info(name).site
   }
 
-  /** The full command line of one compose command. */
-  argv (args: string[]): string[] {
-    return [...this.composeCmd, '-f', this.file, ...(this.project === undefined ? [] : ['-p', this.project]), ...args]
+  private async command (): Promise<string[]> {
+    this.composeCmd ??= composeCommand()
+    return await this.composeCmd
   }
 
-  /** Runs one compose command; its output is returned, or shown when `inherit`. */
+  /** The full command line of one compose command. */
+  async argv (args: string[]): Promise<string[]> {
+    return [...await this.command(), '-f', this.file, '-p', this.project, ...args]
+  }
+
+  /** Runs one compose command; its output is returned, or shown when `inherit`. Forgets what it knew of the containers. */
   async compose (args: string[], inherit = false): Promise<string> {
-    const [cmd, ...argv] = this.argv(args)
-    if (inherit) {
-      await new Promise<void>((resolve, reject) => {
-        const child = spawn(cmd!, argv, { cwd: dirname(this.file), env: this.env, stdio: 'inherit' })
-        child.once('error', reject)
-        child.once('exit', code => code === 0 ? resolve() : reject(new CliError(`${this.composeCmd.join(' ')} ${args.join(' ')} exited with ${code}`)))
-      })
-      return ''
-    }
+    this.snapshot = undefined
+    const [cmd, ...argv] = await this.argv(args)
+    const shown = `${cmd!} ${argv.join(' ')}`
     try {
-      const { stdout } = await run(cmd!, argv, { cwd: dirname(this.file), env: this.env, maxBuffer: 64 * 1024 * 1024 })
-      return stdout
-    } catch (err) {
-      throw new CliError(`${this.composeCmd.join(' ')} ${args.join(' ')}: ${(err as { stderr?: string }).stderr?.trim() ?? (err as Error).message}`)
+      if (inherit) {
+        await new Promise<void>((resolve, reject) => {
+          const child = spawn(cmd!, argv, { cwd: dirname(this.file), env: this.env, stdio: 'inherit' })
+          child.once('error', reject)
+          child.once('exit', code => code === 0 ? resolve() : reject(new CliError(`${shown} exited with ${code}`)))
+        })
+        return ''
+      }
+      try {
+        const { stdout } = await run(cmd!, argv, { cwd: dirname(this.file), env: this.env, maxBuffer: 64 * 1024 * 1024 })
+        return stdout
+      } catch (err) {
+        throw new CliError(`${shown}: ${(err as { stderr?: string }).stderr?.trim() ?? (err as Error).message}`)
+      }
+    } finally {
+      this.snapshot = undefined
     }
+  }
+
+  /** This project's MTA containers by server name, from one listing shared by the calls of the next 250 ms. */
+  private async containers (): Promise<Map<string, ContainerInfo>> {
+    if (this.snapshot === undefined || Date.now() - this.snapshot.at > SNAPSHOT_MS) {
+      const project = this.project
+      this.snapshot = {
+        at: Date.now(),
+        containers: listContainers(dirname(this.file)).then(all => new Map(all.filter(c => c.project === project).map(c => [c.server, c])))
+      }
+    }
+    return await this.snapshot.containers
   }
 
   /** The container of one server, or undefined when it has not been created. */
   async container (name: string): Promise<ContainerInfo | undefined> {
-    const id = (await this.compose(['ps', '-q', this.info(name).service])).trim()
-    if (id === '') return undefined
-    let stdout: string
-    try {
-      ({ stdout } = await run('docker', ['inspect', id]))
-    } catch {
-      return undefined // removed between `ps` and `inspect` (being recreated): not there yet
-    }
-    const [c] = JSON.parse(stdout) as Array<{
-      Id: string
-      State: { Status: string, Pid: number }
-      Config?: { Env?: string[] }
-      NetworkSettings: { Ports?: Record<string, Array<{ HostPort: string }> | null>, Networks?: Record<string, { IPAddress: string }> }
-    }>
-    if (c === undefined) return undefined
-    const published = c.NetworkSettings.Ports?.['7100/tcp']?.[0]?.HostPort
-    return {
-      id: c.Id,
-      status: c.State.Status,
-      pid: c.State.Pid,
-      adminPort: published === undefined ? undefined : Number(published),
-      // The compose file sets the token; the CLI reads it from the container it talks to.
-      adminToken: c.Config?.Env?.find(e => e.startsWith('XCON_ADMIN_TOKEN='))?.slice('XCON_ADMIN_TOKEN='.length) || undefined,
-      networks: Object.fromEntries(Object.entries(c.NetworkSettings.Networks ?? {}).map(([n, v]) => [n, v.IPAddress]))
-    }
+    return (await this.containers()).get(this.resolve(name))
   }
 
   async processState (name: string): Promise<ProcessState> {

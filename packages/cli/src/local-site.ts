@@ -162,6 +162,23 @@ export class LocalSite implements SiteBackend {
     return Object.keys(this.state.servers)
   }
 
+  get actionLogFile (): string {
+    return sitePaths(this.dataDir).actions
+  }
+
+  get label (): string {
+    return `local site under ${this.dataDir}`
+  }
+
+  describe (): Record<string, unknown> {
+    return { kind: 'local', dataDir: this.dataDir }
+  }
+
+  /** Every log file of the site: each MTA's, then the CLI's actions. */
+  get logFiles (): string[] {
+    return [...this.names.map(n => this.server(n).logFile), this.actionLogFile]
+  }
+
   /**
    * One server's record. When site.json lost track of a running MTA (its write failed on a full
    * disk, say), the pid file the MTA keeps in its own data directory says which process it is.

@@ -6,6 +6,8 @@ export interface LogRecord {
   eventId?: number
   category?: string
   msg?: string
+  /** xcon's own lines that Exchange had no event for: `leak` (a control block lost), `action` (what the CLI did). */
+  tag?: string
   err?: { message?: string }
   [key: string]: unknown
 }
@@ -28,13 +30,18 @@ export function parseLogLine (line: string): LogRecord | undefined {
  */
 export function formatLogLine (line: string, colour = false): string {
   const r = parseLogLine(line)
-  if (r === undefined) return line
+  return r === undefined ? line : formatRecord(r, colour)
+}
+
+/** The readable form of one parsed record; a line with no event ID shows its tag (leak, action) in that column. */
+export function formatRecord (r: LogRecord, colour = false): string {
   const time = typeof r.time === 'string' ? r.time.slice(11, 23) : ''
-  const id = r.eventId === undefined ? '-' : String(r.eventId)
+  const id = r.eventId === undefined ? typeof r.tag === 'string' ? r.tag : '-' : String(r.eventId)
   let text = r.msg ?? ''
   if (r.err?.message !== undefined) text += `: ${r.err.message}`
   const out = `${time}  ${(r.server ?? '?').padEnd(8)} ${id.padStart(5)}  ${(r.category ?? r.level ?? '').padEnd(18)} ${text}`
   if (!colour) return out
+  if (r.tag === 'action') return `${COLOURS.bold}${out}${COLOURS.reset}`
   if (r.eventId === 9156) return `${COLOURS.bold}${COLOURS.red}${out}${COLOURS.reset}`
   if (r.level === 'error' || r.level === 'fatal') return `${COLOURS.red}${out}${COLOURS.reset}`
   if (r.level === 'warn') return `${COLOURS.yellow}${out}${COLOURS.reset}`

@@ -5,6 +5,11 @@ export interface SiteBackend {
   readonly kind: 'local' | 'docker'
   /** Server names (SRV-A …), in topology order. */
   readonly names: string[]
+  /** Where the CLI records what it did (kill, start, …) as log lines of the site's stream. */
+  readonly actionLogFile: string
+  /** Which site this is, for the first line of `status` and its JSON. */
+  readonly label: string
+  describe: () => Record<string, unknown>
   /** The canonical server name for what the user typed; throws CliError listing the known ones. */
   resolve: (name: string) => string
   siteOf: (name: string) => string

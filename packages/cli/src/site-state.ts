@@ -34,7 +34,9 @@ export function sitePaths (dataDir: string) {
     topology: join(root, 'topology.json'),
     stores: join(root, 'data'),
     logs: join(root, 'logs'),
-    log: (server: string) => join(root, 'logs', `${server}.log`)
+    log: (server: string) => join(root, 'logs', `${server}.log`),
+    /** The CLI's own actions (site-action-log.ts), merged into `xcon logs`. */
+    actions: join(root, 'logs', 'xcon-actions.log')
   }
 }
 

@@ -127,17 +127,19 @@ export class Mta {
     return key === 'ims' ? this.ims?.queue : this.queues.get(key)
   }
 
-  /** Routes with the GWART, avoiding connectors whose queue is failing. */
+  /** Routes with the GWART, avoiding connectors, and bridgeheads of this site, whose queue is failing. */
   private route (recipients: readonly string[]): Route {
-    return route(this.config.topology, this.config.server.name, recipients, c => this.queues.get(`connector:${c}`)?.isDown ?? false)
+    const down = (key: string): boolean => this.queues.get(key)?.isDown ?? false
+    return route(this.config.topology, this.config.server.name, recipients, c => down(`connector:${c}`), s => down(`server:${s}`))
   }
 
   /**
-   * A connector failed to open: its waiting mail that another connector can carry moves there
-   * (the GWART's fallback); the rest waits for the next open retry.
+   * A connector, or the association to a server of this site, failed to open: its waiting mail
+   * that another route can carry moves there (the GWART's fallback): mail for another site that
+   * waited for a bridgehead goes over a connector this server can use. Mail for the server itself
+   * routes to the same queue, so it stays and waits for the next open retry.
    */
   private async rerouteAround (queue: PeerQueue): Promise<void> {
-    if (queue.route.channel === 'site') return
     const waiting = queue.takeWaiting()
     const stay: QueuedMessage[] = []
     const moves: Array<{ from: QueuedMessage, to: Omit<QueuedMessage, 'seq'> }> = []

@@ -1,42 +1,50 @@
 import { LogFollower } from '../log-follower.js'
-import { LocalSite, type UpOptions } from '../local-site.js'
-import { formatLogLine } from '../pretty-log.js'
+import { LocalSite, loadTopology, type UpOptions } from '../local-site.js'
+import { tryHint } from '../try-hint.js'
+import { LogStream } from '../log-stream.js'
 import { updateSiteState } from '../site-state.js'
 import { renderStatusTable } from '../status-table.js'
 import { gatherStatus } from './status.js'
+import { untilInterrupted } from './logs.js'
+
+/** A word as a POSIX shell reads it back: quoted only when it must be. */
+const shellWord = (w: string): string => /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`
 
 /**
  * Starts every MTA of the topology. Detached: returns once all are ready. Foreground: prints
  * the merged logs until Ctrl-C, then closes every MTA down cleanly.
  */
-export async function up (opts: UpOptions & { detach: boolean, colour: boolean }, out: (line: string) => void): Promise<LocalSite> {
+export async function up (opts: UpOptions & { detach: boolean, colour: boolean, explicitData?: string | undefined }, out: (line: string) => void): Promise<LocalSite> {
   const site = await LocalSite.prepare(opts)
   if (!opts.detach) updateSiteState(site.dataDir, s => { s.supervisorPid = process.pid })
   for (const name of site.names) site.spawn(name)
-  const follower = opts.detach ? undefined : new LogFollower(site.names.map(n => site.server(n).logFile), (_, line) => out(formatLogLine(line, opts.colour)), false)
+  const stream = opts.detach ? undefined : new LogStream({ json: false, colour: opts.colour }, out)
+  const follower = stream === undefined ? undefined : new LogFollower(site.logFiles, (file, line) => stream.add(line, file), false)
   follower?.follow()
+  stream?.follow()
   try {
     await Promise.all(site.names.map(async n => await site.waitReady(n)))
   } catch (err) {
     follower?.stop()
+    stream?.stop()
     await Promise.all(site.names.map(async n => await site.stop(n)))
     throw err
   }
   // Print every line logged up to readiness (each MTA's 9298) before the table.
   follower?.poll()
+  stream?.pump(Infinity)
   out('')
   out(renderStatusTable(await gatherStatus(site)))
   out('')
   out(`Site up: ${site.names.length} MTAs, data and logs under ${site.dataDir}.`)
-  out(`Try: xcon kill ${site.names.at(-1) ?? 'SRV-D'}   then watch for 9156 with: xcon logs -f   and recover with: xcon restart <server>`)
+  // The hint repeats --data when the user gave it, so that every command it names finds this site.
+  for (const line of tryHint(loadTopology(opts), opts.explicitData === undefined ? '' : `--data ${shellWord(opts.explicitData)}`)) out(line)
   if (opts.detach) return site
   out('Ctrl-C closes the site down.')
-  await new Promise<void>(resolve => {
-    process.once('SIGINT', resolve)
-    process.once('SIGTERM', resolve)
-  })
+  await untilInterrupted()
   out('closing the site down…')
   await Promise.all(site.names.map(async n => await site.stop(n)))
   follower?.stop()
+  stream?.stop()
   return site
 }

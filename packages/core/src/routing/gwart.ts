@@ -67,32 +67,52 @@ export function connectorRoutes (topology: Topology, fromSite: string, toSite: s
     .map(r => r.c)
 }
 
-/** Next hop from `from` to a server of the organisation. */
-function hopToServer (topology: Topology, from: string, to: string, down: (connector: string) => boolean): NextHop {
+/**
+ * Next hop from `from` to a server of the organisation. Each connector is tried in the GWART's
+ * order; one this server is a bridgehead of is usable while its own queue is not `down`, and
+ * one it is not is usable through a bridgehead of its site whose intra-site queue is not
+ * `serverDown`. When every route fails, the cheapest is kept, to wait for its next open retry.
+ * This is Exchange's rerouting (Exchange 5.5 queues: "messages can also be rerouted while the MTA
+ * runs, if the target does not accept delivery"): a bridgehead that cannot be reached, because
+ * it is down or because this MTA has leaked its intra-site control blocks (Q260167), must not
+ * hold mail that another connector of this server can carry. KB Q260167: connectors between
+ * sites are not affected.
+ */
+function hopToServer (topology: Topology, from: string, to: string, down: (connector: string) => boolean, serverDown: (server: string) => boolean): NextHop {
   if (to === from) return { kind: 'local' }
   const fromSite = topology.servers[from]!.site
   const toSite = topology.servers[to]!.site
   if (fromSite === toSite) return { kind: 'intra-site', server: to }
-  const [best] = connectorRoutes(topology, fromSite, toSite, down)
-  if (best === undefined) return { kind: 'unroutable', reason: `no connector from site ${fromSite} leads to site ${toSite}` }
-  const ours = best.bridgeheads[fromSite]!
+  const routes = connectorRoutes(topology, fromSite, toSite, down)
+  if (routes.length === 0) return { kind: 'unroutable', reason: `no connector from site ${fromSite} leads to site ${toSite}` }
   // A bridgehead sends over the connector; any other server passes the mail to a bridgehead of its site.
-  return ours.includes(from) ? { kind: 'connector', connector: best.name } : { kind: 'intra-site', server: ours[0]! }
+  const via = (c: ConnectorSpec, mustWork: boolean): NextHop | undefined => {
+    const ours = c.bridgeheads[fromSite]!
+    if (ours.includes(from)) return !mustWork || !down(c.name) ? { kind: 'connector', connector: c.name } : undefined
+    const reachable = ours.find(b => !serverDown(b))
+    if (reachable !== undefined) return { kind: 'intra-site', server: reachable }
+    return mustWork ? undefined : { kind: 'intra-site', server: ours[0]! }
+  }
+  for (const c of routes) {
+    const hop = via(c, true)
+    if (hop !== undefined) return hop
+  }
+  return via(routes[0]!, false)!
 }
 
 /**
  * The next hop for one recipient: the same server delivers, the same site goes direct over one
  * association (Q158633), another site goes over the cheapest connector that is not down, via a
- * bridgehead of this site if need be, and the Internet goes to the nearest Internet Mail Service.
+ * bridgehead of this site that is not down if need be, and the Internet goes to the nearest Internet Mail Service.
  */
-export function nextHop (topology: Topology, from: string, recipient: Recipient, down: (connector: string) => boolean = () => false): NextHop {
-  if (recipient.kind === 'internal') return hopToServer(topology, from, recipient.server, down)
+export function nextHop (topology: Topology, from: string, recipient: Recipient, down: (connector: string) => boolean = () => false, serverDown: (server: string) => boolean = () => false): NextHop {
+  if (recipient.kind === 'internal') return hopToServer(topology, from, recipient.server, down, serverDown)
   if (topology.servers[from]!.ims !== undefined) return { kind: 'ims' }
   const site = topology.servers[from]!.site
   const imsServers = Object.values(topology.servers).filter(s => s.ims !== undefined)
   if (imsServers.length === 0) return { kind: 'unroutable', reason: 'the organisation has no Internet Mail Service' }
   const near = imsServers.find(s => s.site === site) ?? imsServers[0]!
-  return hopToServer(topology, from, near.name, down)
+  return hopToServer(topology, from, near.name, down, serverDown)
 }
 
 /** A queue's key for a next hop: one queue per server of the site, per connector, and the IMS's. */

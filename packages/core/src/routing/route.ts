@@ -13,13 +13,14 @@ export interface Route {
 
 /**
  * Routes recipients from `fromServer` (see nextHop). Throws InvalidAddressError for an address
- * that is not one; `down` names connectors to avoid while others remain.
+ * that is not one; `down` names connectors to avoid while others remain, and `serverDown` the
+ * servers of this site that cannot be reached, so that a bridgehead among them is avoided too.
  */
-export function route (topology: Topology, fromServer: string, recipients: readonly string[], down?: (connector: string) => boolean): Route {
+export function route (topology: Topology, fromServer: string, recipients: readonly string[], down?: (connector: string) => boolean, serverDown?: (server: string) => boolean): Route {
   const result: Route = { local: [], hops: new Map(), unroutable: [] }
   for (const r of recipients) {
     const recipient = classifyAddress(topology, r)
-    const hop = nextHop(topology, fromServer, recipient, down)
+    const hop = nextHop(topology, fromServer, recipient, down, serverDown)
     if (hop.kind === 'local' && recipient.kind === 'internal') result.local.push(recipient.alias)
     else if (hop.kind === 'unroutable') result.unroutable.push({ recipient: recipient.canonical, reason: hop.reason })
     else {

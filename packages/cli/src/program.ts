@@ -1,0 +1,292 @@
+import { Command, Option } from 'commander'
+import { join } from 'node:path'
+import { openBackend } from './backends.js'
+import { CliError } from './cli-error.js'
+import { dockerLogs } from './commands/docker-logs.js'
+import { flap } from './commands/flap.js'
+import { prettyStdin, showLogs } from './commands/logs.js'
+import { gatherStatus } from './commands/status.js'
+import { up } from './commands/up.js'
+import { DockerSite } from './docker-site.js'
+import { parseDuration } from './durations.js'
+import { LocalSite } from './local-site.js'
+import type { SiteBackend } from './site-backend.js'
+import { DEFAULT_DATA_DIR } from './site-state.js'
+import { renderStatusTable } from './status-table.js'
+import { siteActionLog } from './site-action-log.js'
+
+/** The options every command takes: which site, and on which backend. */
+interface SiteOptions { data?: string, docker?: boolean, file?: string, project?: string }
+
+const BUILDS = 'Builds: 1960 (RTM), 2232 (SP1), 2448 (SP2), 2650 (SP3, leaks), 2653 (SP4, fixed); also 5.5.2650.24, sp3, sp4.'
+const BACKENDS = `Backends: local processes under --data DIR (default ${DEFAULT_DATA_DIR}, or XCON_DATA), or the containers of
+a compose project (--docker or XCON_BACKEND=docker; --file, --project). Without either, xcon uses the
+site that is running, and its first line says which.`
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
+const dataDir = (o: SiteOptions): string => o.data ?? process.env.XCON_DATA ?? DEFAULT_DATA_DIR
+const backend = async (o: SiteOptions, say?: (line: string, ambiguous: boolean) => void): Promise<SiteBackend> =>
+  await openBackend({ docker: o.docker === true, dataDir: dataDir(o), explicitData: o.data !== undefined || process.env.XCON_DATA !== undefined, file: o.file, project: o.project }, say)
+const docker = async (o: SiteOptions, env?: NodeJS.ProcessEnv): Promise<DockerSite> => await DockerSite.open({ file: o.file, project: o.project }, env)
+const wantsDocker = (o: SiteOptions): boolean => o.docker === true || process.env.XCON_BACKEND === 'docker'
+
+function wholeNumber (flag: string, min: number, max: number): (v: string) => number {
+  return (v: string): number => {
+    const n = Number(v)
+    if (!Number.isInteger(n) || n < min || n > max) throw new CliError(`${flag}: expected a whole number from ${min} to ${max}, not "${v}"`, 2)
+    return n
+  }
+}
+
+/** The `XCON_*` variables the compose file passes to every MTA, from `xcon up` flags. */
+function composeEnv (o: { build?: string, timeScale?: string, controlBlocks?: string, traffic?: string }): NodeJS.ProcessEnv {
+  const env = { ...process.env }
+  if (o.build !== undefined) env.XCON_BUILD = o.build
+  if (o.timeScale !== undefined) env.XCON_TIME_SCALE = o.timeScale
+  if (o.controlBlocks !== undefined) env.XCON_CONTROL_BLOCKS = o.controlBlocks
+  if (o.traffic !== undefined) env.XCON_TRAFFIC = o.traffic
+  return env
+}
+
+/**
+ * Every command, its options and its help, in one place: `xcon --help` and `xcon COMMAND --help`
+ * come from these definitions, and a mistyped command or flag gets commander's "did you mean".
+ */
+export function buildProgram (out: (line: string) => void, exit: (code: number) => void): Command {
+  const colour = process.stdout.isTTY === true && process.env.NO_COLOR === undefined
+  const program = new Command('xcon')
+    .description('run a site of emulated Exchange 5.5 MTAs and reproduce KB Q260167')
+    .option('--data <dir>', 'the local site\'s data directory (default .xcon/site, or XCON_DATA)')
+    .option('--docker', 'use the containers of a compose project (or XCON_BACKEND=docker)')
+    .option('--file <file>', 'the compose file (default docker-compose.yml)')
+    .option('--project <name>', 'the compose project name (docker compose -p)')
+    .addHelpText('after', `\n${BACKENDS}\n\n${BUILDS}`)
+    .showSuggestionAfterError(true)
+    .showHelpAfterError('(xcon --help lists the commands; xcon COMMAND --help shows one)')
+    .exitOverride()
+    .configureOutput({
+      // One line in the CLI's own voice, as every other error: "xcon: unknown option '--bulid' …".
+      outputError: (str, write) => write(`xcon: ${str.replace(/^error: /, '')}`)
+    })
+  const site = (cmd: Command): SiteOptions => cmd.optsWithGlobals<SiteOptions>()
+  // Commands other than status say which site they chose only when another could have been meant.
+  const note = (line: string, ambiguous: boolean): void => { if (ambiguous) process.stderr.write(`xcon: ${line}\n`) }
+
+  program.command('up')
+    .description('start every MTA (foreground: logs until Ctrl-C; -d: detached)')
+    .option('-d, --detach', 'return once every MTA is ready')
+    .option('--topology <file>', 'the site\'s topology (default: the embedded four-MTA site)')
+    .option('--build <build>', 'the Exchange build of every MTA (2650 leaks, 2653 is fixed)')
+    .option('--time-scale <n>', 'MTA seconds per real second')
+    .option('--control-blocks <n>', 'the size of each MTA\'s control block pool')
+    .option('--traffic <spec>', 'background mail, e.g. 2/s')
+    .option('--fresh', 'delete the local site\'s queues and logs first')
+    .option('--rebuild', '(docker) rebuild the image first')
+    .action(async (o: { detach?: boolean, topology?: string, build?: string, timeScale?: string, controlBlocks?: string, traffic?: string, fresh?: boolean, rebuild?: boolean }, cmd: Command) => {
+      const s = site(cmd)
+      if (wantsDocker(s)) {
+        const d = await docker(s, composeEnv(o))
+        await d.up(o.rebuild === true)
+        out(renderStatusTable(await gatherStatus(d)))
+        if (o.detach !== true) {
+          out('Following the logs; Ctrl-C stops following (the containers keep running: xcon down --docker).')
+          await dockerLogs(d, { follow: true, json: false, colour }, out)
+        }
+        return
+      }
+      await up({
+        dataDir: dataDir(s), topologyFile: o.topology, build: o.build, timeScale: o.timeScale, controlBlocks: o.controlBlocks,
+        traffic: o.traffic, fresh: o.fresh === true, detach: o.detach === true, colour, explicitData: s.data
+      }, out)
+    })
+
+  program.command('down')
+    .description('close every MTA down cleanly')
+    .option('--volumes', '(docker) also remove the containers\' volumes: their queues')
+    .action(async (o: { volumes?: boolean }, cmd: Command) => {
+      const s = site(cmd)
+      const b = await backend(s, note)
+      if (b instanceof DockerSite) {
+        await b.down(o.volumes === true)
+        return
+      }
+      // Say what happened: a site already down was not closed down again.
+      const running = []
+      for (const n of b.names) if (await b.processState(n) !== 'down') running.push(n)
+      await Promise.all(running.map(async n => await b.stop(n)))
+      out(running.length === 0 ? `nothing to close down: ${b.names.join(', ')} ${b.names.length === 1 ? 'is' : 'are'} already down` : `closed down ${running.join(', ')}`)
+    })
+
+  program.command('status')
+    .description('control blocks, queues and counters of every MTA')
+    .option('--json', 'one JSON document: { backend, mtas: [...] }')
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      const b = await backend(site(cmd), o.json === true ? undefined : line => out(line))
+      const mtas = await gatherStatus(b)
+      out(o.json === true ? JSON.stringify({ backend: b.describe(), mtas }, null, 2) : renderStatusTable(mtas))
+    })
+
+  const verbs: Array<[string, string]> = [
+    ['kill', 'SIGKILL, as a crash: peers see connection failures'],
+    ['stop', 'clean closedown (9299)'],
+    ['start', 'start a stopped MTA'],
+    ['restart', 'stop and start: the Q260167 workaround'],
+    ['pause', 'SIGSTOP: the process hangs, peers time out'],
+    ['resume', 'SIGCONT']
+  ]
+  for (const [verb, description] of verbs) {
+    program.command(verb).argument('<servers...>', 'server names, e.g. SRV-B').description(description)
+      .action(async (servers: string[], _o: unknown, cmd: Command) => {
+        const b = await backend(site(cmd), note)
+        // Resolve every name first, so that a typo fails before anything is signalled.
+        const names = servers.map(p => b.resolve(p))
+        const log = siteActionLog(b)
+        await Promise.all(names.map(async name => {
+          log(verb, name)
+          if (verb === 'kill') await b.kill(name)
+          if (verb === 'stop') await b.stop(name)
+          if (verb === 'start') await b.start(name)
+          if (verb === 'restart') await b.restart(name)
+          if (verb === 'pause') await b.pause(name)
+          if (verb === 'resume') await b.resume(name)
+        }))
+        for (const name of names) out(`${name}: ${await b.processState(name)}`)
+      })
+  }
+
+  program.command('flap').argument('<server>', 'the server to kill and restart')
+    .description('kill and restart a server N times (durations: 500ms, 5s, 2m)')
+    .option('--down <duration>', 'how long it stays down', '5s')
+    .option('--up <duration>', 'how long it stays up', '5s')
+    .option('--count <n>', 'how many times, 1 to 10000', wholeNumber('--count', 1, 10_000), 1)
+    .action(async (server: string, o: { down: string, up: string, count: number }, cmd: Command) => {
+      const downMs = parseDuration(o.down, '--down')
+      const upMs = parseDuration(o.up, '--up')
+      const b = await backend(site(cmd), note)
+      await flap(b, b.resolve(server), downMs, upMs, o.count, out, siteActionLog(b))
+    })
+
+  program.command('send')
+    .description('submit mail; prints the MTS-IDs')
+    .requiredOption('--from <server>', 'the server to submit on')
+    .requiredOption('--to <address>', 'ALIAS@SERVER; repeat for more recipients', collect)
+    .option('--count <n>', 'how many messages', wholeNumber('--count', 1, 100_000), 1)
+    .option('--subject <text>', 'the subject', 'sent with xcon')
+    .addOption(new Option('--priority <p>', 'the X.400 priority').choices(['urgent', 'normal', 'non-urgent']).default('normal'))
+    .option('--alias <alias>', 'the sender\'s alias', 'administrator')
+    .option('--body <text>', 'the body', '')
+    .option('--size <bytes>', 'a body of this many "x" instead', wholeNumber('--size', 0, 1 << 30))
+    .option('--json', 'print { "mtsIds": [...] }')
+    .action(async (o: { from: string, to: string[], count: number, subject: string, priority: string, alias: string, body: string, size?: number, json?: boolean }, cmd: Command) => {
+      const b = await backend(site(cmd), note)
+      // The MTA checks the size against its maximum message size and answers 413 over it.
+      const mtsIds = await b.submit(b.resolve(o.from), {
+        from: o.alias, to: o.to, count: o.count, subject: o.subject, priority: o.priority, body: o.size === undefined ? o.body : 'x'.repeat(o.size)
+      })
+      if (o.json === true) out(JSON.stringify({ mtsIds }))
+      else mtsIds.forEach(id => out(id))
+    })
+
+  program.command('logs')
+    .description('readable logs: time, server, event ID, category, text; in time order, repeats folded')
+    .option('-f, --follow', 'keep following')
+    .option('--server <names>', 'only these servers (comma-separated)')
+    .option('--event <ids>', 'only these event IDs or tags (comma-separated, e.g. 9156,9318,leak)')
+    .option('--json', 'the JSON lines themselves, every one')
+    .option('--pretty', 'read JSON log lines on stdin and print them readably')
+    .action(async (o: { follow?: boolean, server?: string, event?: string, json?: boolean, pretty?: boolean }, cmd: Command) => {
+      const filter = { servers: splitList(o.server), events: splitList(o.event) }
+      if (o.pretty === true) {
+        await prettyStdin(colour, out, filter)
+        return
+      }
+      const b = await backend(site(cmd), note)
+      const servers = filter.servers?.map(n => b.resolve(n))
+      const opts = { follow: o.follow === true, servers, events: filter.events, json: o.json === true, colour }
+      if (b instanceof DockerSite) await dockerLogs(b, opts, out)
+      else await showLogs(b as LocalSite, opts, out)
+    })
+
+  program.command('partition').argument('<server>', 'the server to cut off')
+    .description('(docker) cut a server off: packets dropped, peers time out')
+    .option('--from <server>', 'only from these peers; repeat for more', collect)
+    .action(async (server: string, o: { from?: string[] }, cmd: Command) => {
+      const b = await backend(site(cmd), note)
+      if (!(b instanceof DockerSite)) throw new CliError('partition works on the docker backend (add --docker); local link faults come with the scenario runner', 2)
+      siteActionLog(b)('partition', b.resolve(server))
+      const { partition } = await import('./docker-partition.js')
+      out(await partition(b, server, o.from))
+    })
+
+  program.command('heal').argument('[server]', 'only this server')
+    .description('(docker) undo partitions')
+    .action(async (server: string | undefined, _o: unknown, cmd: Command) => {
+      const b = await backend(site(cmd), note)
+      if (!(b instanceof DockerSite)) throw new CliError('heal works on the docker backend (add --docker)', 2)
+      const { heal } = await import('./docker-partition.js')
+      const healed = await heal(b, server)
+      for (const name of healed) siteActionLog(b)('heal', name)
+      out(healed.length === 0 ? 'nothing to heal' : `healed ${healed.join(', ')}`)
+    })
+
+  program.command('compose')
+    .description('write a compose project for any topology (several sites, connectors, IMS)')
+    .requiredOption('--topology <file>', 'the topology')
+    .option('--out <dir>', 'where to write docker-compose.yml and the topology', '.')
+    .option('--image <image>', 'the MTA image', 'xcon:latest')
+    // 7101-7104 are the default compose site's, so a second project does not collide with it.
+    .option('--admin-port <n>', 'the first published admin port', wholeNumber('--admin-port', 1, 65_535), 7201)
+    .option('--smtp-port <n>', 'the first published SMTP port', wholeNumber('--smtp-port', 1, 65_535), 2601)
+    .action(async (o: { topology: string, out: string, image: string, adminPort: number, smtpPort: number }) => {
+      const { writeComposeProject } = await import('./commands/compose.js')
+      const r = writeComposeProject({ topologyFile: o.topology, outDir: o.out, image: o.image, adminPort: o.adminPort, smtpPort: o.smtpPort })
+      for (const line of r.lines) out(line)
+    })
+
+  const scenario = program.command('scenario').description('fault scenarios with a checked history and a report (exit 0 valid, 1 invalid, 2 unknown, as Maelstrom)')
+  scenario.command('run').argument('<file>', 'the scenario, e.g. scenarios/q260167.yaml')
+    .description('run a scenario on a site of its own (local processes, or a compose project made for it)')
+    .addOption(new Option('--backend <backend>', 'where its MTAs run').choices(['local', 'docker']))
+    .option('--image <image>', '(docker) the MTA image (default xcon:latest, or XCON_IMAGE)')
+    .option('--out <dir>', 'where the history and report go')
+    .option('--seed <n>', 'the seed of traffic and faults', wholeNumber('--seed', 0, Number.MAX_SAFE_INTEGER))
+    .action(async (file: string, o: { backend?: 'local' | 'docker', image?: string, out?: string, seed?: number }, cmd: Command) => {
+      // The scenario runner and the report load only for scenarios: every other command starts quicker.
+      const [{ runScenario }, { renderFindings }] = await Promise.all([import('./scenario/run-scenario.js'), import('./scenario/findings-table.js')])
+      const run = await runScenario({
+        file, outDir: o.out, seed: o.seed, backend: o.backend ?? (wantsDocker(site(cmd)) ? 'docker' : 'local'),
+        image: o.image ?? process.env.XCON_IMAGE, progress: process.stderr.isTTY === true, out
+      })
+      out(renderFindings(run.result))
+      out(`verdict: ${run.result.verdict} (seed ${run.scenario.seed}, ${(run.wallMs / 1000).toFixed(0)} s); report: ${run.outDir}/report.html`)
+      exit(run.result.exitCode)
+    })
+  scenario.command('check').argument('<history>', 'a history.ndjson')
+    .description('check a recorded history again')
+    .requiredOption('--scenario <file>', 'the scenario it was recorded from')
+    .action(async (history: string, o: { scenario: string }) => {
+      const [{ checkRecorded }, { renderFindings }] = await Promise.all([import('./scenario/check-recorded.js'), import('./scenario/findings-table.js')])
+      const result = checkRecorded(history, o.scenario)
+      out(renderFindings(result))
+      out(`verdict: ${result.verdict}`)
+      exit(result.exitCode)
+    })
+  scenario.command('soak').argument('<file>', 'the scenario, e.g. scenarios/soak.yaml')
+    .description('run a scenario once per seed and sum the verdicts')
+    .option('--seeds <seeds>', 'a count (3 runs seeds 1-3) or a list (7,11)', '3')
+    .option('--out <dir>', 'where the runs go')
+    .action(async (file: string, o: { seeds: string, out?: string }) => {
+      const seeds = o.seeds.includes(',') ? o.seeds.split(',').map(Number) : Array.from({ length: Number(o.seeds) }, (_, i) => i + 1)
+      if (seeds.length === 0 || !seeds.every(n => Number.isInteger(n))) throw new CliError('--seeds: expected a count (3) or a list of seeds (7,11)', 2)
+      const { soak } = await import('./scenario/soak.js')
+      const outDir = o.out ?? join('.xcon', 'soak', new Date().toISOString().replace(/[:.]/g, '-'))
+      exit((await soak({ file, seeds, outDir, out })).exitCode)
+    })
+  return program
+}
+
+function splitList (v: string | undefined): string[] | undefined {
+  if (v === undefined) return undefined
+  const items = v.split(',').map(s => s.trim()).filter(s => s !== '')
+  return items.length === 0 ? undefined : items
+}
