@@ -24,6 +24,18 @@ describe('the README workaround, step by step', () => {
       expect(s.controlBlocks.leaked).toBe(0)
       expect(t.logs(n, 9156).filter(r => Date.parse(r.time) > restartedAt)).toEqual([])
     }
+    // The site's log stream shows cause and effect: the CLI's kill, then the leak, then 9156, then the recovery.
+    const story = (await t.xcon('logs', '--server', 'SRV-D,SRV-A', '--event', 'action,leak,9156', '--json')).trim().split('\n').map(l => JSON.parse(l) as Record<string, any>)
+    const firstOf = (p: (r: Record<string, any>) => boolean): number => story.findIndex(p)
+    const kill = firstOf(r => r.tag === 'action' && r.action === 'kill' && r.server === 'SRV-D')
+    expect(kill).toBe(0)
+    expect(firstOf(r => r.tag === 'leak' && r.server === 'SRV-A')).toBeGreaterThan(kill)
+    expect(story.some(r => r.tag === 'action' && r.action === 'restart' && r.server === 'SRV-A')).toBe(true)
+    expect(story.every(r => r.server === 'SRV-A' || r.server === 'SRV-D')).toBe(true)
+    const times = story.map(r => Date.parse(r.time))
+    expect([...times].sort((a, b) => a - b)).toEqual(times)
+    const pretty = await t.xcon('logs', '--server', 'SRV-A', '--event', '9156')
+    expect(pretty).toMatch(/SRV-A\s+9156\s+Resource\s+×\d+ in \d+\.\d s/)
   })
 
   it('says so when xcon down finds the site already down', async () => {
