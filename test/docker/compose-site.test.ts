@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
@@ -24,10 +24,8 @@ describe.skipIf(!docker.ok)('docker compose site', () => {
   let site: DockerTestSite | undefined
 
   beforeAll(async () => {
-    // A run that died half-way leaves its project behind: remove it, then make sure no other site holds the names.
+    // A run that died half-way leaves its project behind: remove it. Another project (the user's own site) may run beside it.
     await (await DockerTestSite.create('xcon-e2e', {})).destroy()
-    const clash = execFileSync('docker', ['ps', '-a', '--format', '{{.Names}}'], { encoding: 'utf8' }).split('\n').filter(n => /^srv-[a-d]$/.test(n))
-    if (clash.length > 0) throw new Error(`containers ${clash.join(', ')} already exist (a compose site is up): "xcon down --docker" first`)
     process.stderr.write(`${await buildImage()}\n`)
   }, 600_000)
 
@@ -54,6 +52,19 @@ describe.skipIf(!docker.ok)('docker compose site', () => {
     const { mtas } = JSON.parse(await site.xcon('status', '--json')) as { mtas: any[] }
     expect(mtas.find(m => m.name === 'SRV-A')).toMatchObject({ controlBlocks: { free: 0, leaked: 5, exhausted: true } })
     expect(mtas.find(m => m.name === 'SRV-C')).toMatchObject({ state: 'down' })
+    // Without --docker, from a directory that holds a stopped local site: the running containers are chosen, and named.
+    const elsewhere = mkdtempSync(join(tmpdir(), 'xcon-choose-'))
+    try {
+      const stale = join(elsewhere, '.xcon')
+      mkdirSync(stale)
+      writeFileSync(join(stale, 'site.json'), JSON.stringify({ dataDir: stale, topologyFile: '', supervisorPid: null, startedAt: '', servers: { 'SRV-A': { name: 'SRV-A', site: 'CORP', pid: null, port: 1, adminHost: '127.0.0.1', adminPort: 2, logFile: '' } } }))
+      const { stdout } = await run(process.execPath, [XCON, 'status', '--file', resolve(ROOT, 'docker-compose.yml')], { cwd: elsewhere, env: { ...site.env, COMPOSE_PROJECT_NAME: 'xcon-e2e' }, timeout: 60_000 })
+      const [first, , rowA] = stdout.split('\n')
+      expect(first).toBe(`compose project xcon-e2e (${resolve(ROOT, 'docker-compose.yml')}) (3 of 4 running); there is also the local site under ${stale} (nothing running): --data ${stale} for that one`)
+      expect(rowA).toMatch(/^SRV-A\s+CORP\s+2650\s+running/)
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true })
+    }
 
     await site.xcon('start', 'SRV-C')
     await site.xcon('restart', 'SRV-A')

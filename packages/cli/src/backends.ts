@@ -39,7 +39,7 @@ export async function openBackend (opts: BackendChoice, say: (line: string, ambi
     }
   }
   if (local !== undefined && docker !== undefined) {
-    const [chosen, other, flag] = localRunning > 0 || dockerRunning === 0 ? [local, docker, '--docker'] : [docker, local, `--data ${opts.dataDir}`]
+    const [chosen, other, flag] = localRunning > 0 || dockerRunning === 0 ? [local, docker, '--docker'] : [docker, local, `--data ${local.dataDir}`]
     say(`${chosen.label} (${running(chosen === local ? localRunning : dockerRunning, chosen.names.length)}); ` +
       `there is also the ${other.label} (${running(chosen === local ? dockerRunning : localRunning, other.names.length)}): ${flag} for that one`, true)
     return chosen

@@ -34,7 +34,7 @@ async function composeCommand (): Promise<string[]> {
 }
 
 /** How long one listing of the containers answers every question about them (one status, say). */
-const SNAPSHOT_MS = 250
+const SNAPSHOT_MS = 1000
 
 /**
  * The docker backend: the MTAs are the services of a compose project, found by their labels
@@ -140,7 +140,7 @@ export class DockerSite implements SiteBackend {
     }
   }
 
-  /** This project's MTA containers by server name, from one listing shared by the calls of the next 250 ms. */
+  /** This project's MTA containers by server name, from one listing shared by the calls of the next second. */
   private async containers (): Promise<Map<string, ContainerInfo>> {
     if (this.snapshot === undefined || Date.now() - this.snapshot.at > SNAPSHOT_MS) {
       const project = this.project

@@ -41,6 +41,11 @@ export class LogStream {
     for (const s of this.folder?.flush(now - REORDER_MS) ?? []) this.out(s)
   }
 
+  /** Prints every line held, in order, without closing the folded runs: for input already in order (stdin), or before a table. */
+  flushLines (): void {
+    this.release(Infinity)
+  }
+
   /** Prints everything still held: the end of a static listing, or of following. */
   end (): void {
     this.release(Infinity)

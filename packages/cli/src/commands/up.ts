@@ -32,7 +32,7 @@ export async function up (opts: UpOptions & { detach: boolean, colour: boolean, 
   }
   // Print every line logged up to readiness (each MTA's 9298) before the table.
   follower?.poll()
-  stream?.pump(Infinity)
+  stream?.flushLines()
   out('')
   out(renderStatusTable(await gatherStatus(site)))
   out('')
