@@ -4,6 +4,7 @@ import {
   SeededRandom, allServers, checkHistory, expandSchedule, parseScenario, XconError,
   type CheckResult, type FaultStep, type HistoryRecord, type Scenario
 } from '@xcon/core'
+import { ScenarioProgress } from './scenario-progress.js'
 import { CliError } from '../cli-error.js'
 import { sleep } from '../durations.js'
 import { parseLogLine } from '../pretty-log.js'
@@ -94,6 +95,7 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
   let interrupted: NodeJS.Signals | undefined
   // Traffic and fault timers: cleared however the run ends, or a failed run would go on submitting.
   const timers: NodeJS.Timeout[] = []
+  const live = new ScenarioProgress(opts.progress, scenario.durationMs + scenario.settleMs, opts.out)
   let trafficOn = true
   const onSignal = (sig: NodeJS.Signals): void => { interrupted = sig }
   process.once('SIGINT', onSignal)
@@ -115,7 +117,7 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
       let states: Map<string, string>
       try { states = await site.states() } catch (err) {
         // Skipped, not zero: a missed sample must not look like empty queues to the settle loop.
-        opts.out(`sample at ${(now() / 1000).toFixed(1)} s skipped: ${(err as Error).message}`)
+        live.note(now(), `sample skipped: ${(err as Error).message}`)
         return
       }
       let queued = 0
@@ -123,13 +125,14 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
         const state = states.get(name) ?? 'down'
         const s = state === 'running' ? await site.fetchStatus(name, 1000) : undefined
         if (s === undefined) { record({ t: now(), type: 'sample', server: name, state: state === 'running' ? 'unresponsive' : state }); return }
-        const cb = s.controlBlocks as { free: number, leaked: number, capacity: number }
+        const cb = s.controlBlocks as { free: number, leaked: number, capacity: number, exhaustedCount: number }
         const ccb = s.connectorControlBlocks as { leaked: number } | undefined
         const queues = s.queues as Array<{ depth: number }>
         const connectors = (s.connectors ?? []) as Array<{ depth: number }>
         const smtp = s.smtp as { queue: { depth: number } } | undefined
         const depth = queues.reduce((a, q) => a + q.depth, 0) + connectors.reduce((a, q) => a + q.depth, 0) + (smtp?.queue.depth ?? 0)
         queued += depth
+        live.server(now(), name, { state: 'running', exhaustedCount: cb.exhaustedCount, free: cb.free, capacity: cb.capacity })
         record({ t: now(), type: 'sample', server: name, state: 'running', free: cb.free, leaked: cb.leaked, capacity: cb.capacity, depth, connectorLeaked: ccb?.leaked ?? 0, connectorDepth: connectors.reduce((a, q) => a + q.depth, 0) })
         try {
           for (const d of await site.deliveries(name, lastSeq.get(name) ?? 0, 2000)) {
@@ -167,22 +170,17 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
     for (const step of steps) {
       timers.push(setTimeout(() => {
         executed.push(step)
+        live.faultApplied(now(), `${step.action} ${step.targets.join(', ')} (${step.source})`)
         record({ t: now(), type: 'fault', action: step.action, targets: step.targets, source: step.source, ...(step.groups === undefined ? {} : { groups: step.groups }), ...(step.oneWay === true ? { oneWay: true } : {}), ...(step.delayMs === undefined ? {} : { delayMs: step.delayMs }) })
         site.applyFault(step).catch((err: Error) => {
           // A start that the next kill of a flap overtakes (a container may take longer to start than the flap's up time) is the schedule, not a failure.
           const next = executed.slice(executed.indexOf(step) + 1).find(n => n.targets.some(x => step.targets.includes(x)))
-          opts.out(`fault ${step.source} (${step.action} ${step.targets.join(',')}) ${next === undefined ? `failed: ${err.message}` : `cut short by ${next.source} (${next.action} at ${(next.at / 1000).toFixed(1)} s)`}`)
+          live.note(now(), `fault ${step.source} (${step.action} ${step.targets.join(',')}) ${next === undefined ? `failed: ${err.message}` : `cut short by ${next.source} (${next.action} at ${(next.at / 1000).toFixed(1)} s)`}`)
         })
       }, step.at))
     }
 
-    const progress = (phase: string): void => {
-      if (!opts.progress) return
-      const total = scenario.durationMs + scenario.settleMs
-      const done = Math.min(1, now() / total)
-      const bar = '#'.repeat(Math.round(done * 30)).padEnd(30, '.')
-      process.stderr.write(`\r[${bar}] ${(now() / 1000).toFixed(0)}s ${phase}: submitted ${submitted}, delivered ${delivered}, queued ${pending}, faults ${executed.length}/${steps.length}   `)
-    }
+    const progress = (phase: 'running' | 'settling'): void => { live.sample(now(), phase, { submitted, delivered, queued: pending }) }
     while (now() < scenario.durationMs && interrupted === undefined) {
       await sample()
       progress('running')
@@ -198,10 +196,11 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
       await sleep(scenario.sampleMs)
     } while (Date.now() < settleEnd)
     await sample()
-    if (opts.progress) process.stderr.write('\n')
+    live.stop()
     // An interrupted run gets no end record: checked again later, it reads as unfinished (unknown).
     if (interrupted === undefined) record({ t: now(), type: 'end', pending })
   } finally {
+    live.stop()
     trafficOn = false
     for (const t of timers) clearTimeout(t)
     await site.close()
