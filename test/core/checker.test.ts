@@ -14,6 +14,13 @@ describe('history checker', () => {
     expect(r).toMatchObject({ verdict: 'valid', exitCode: 0, counts: { submitted: 2, delivered: 2, lost: 0, duplicated: 0 } })
   })
 
+  it('shows submissions an MTA refused among the findings, without changing the verdict', () => {
+    const refused: HistoryRecord = { t: 30, type: 'submit-failed', from: 'SRV-A', to: ['user1@SRV-B'], error: 'SRV-A is down: it cannot take a submission' }
+    const r = checkHistory([...good.slice(0, -1), refused, end()], expect0)
+    expect(r.verdict).toBe('valid')
+    expect(r.findings.find(f => f.check === 'submissions')).toMatchObject({ subject: 'refused at submission', detail: expect.stringContaining('1 never accepted (1 on SRV-A)') })
+  })
+
   it('finds a planted loss: invalid (exit 1), naming the message', () => {
     const r = checkHistory(good.filter(x => !(x.type === 'deliver' && x.mtsId === 'm2')), expect0)
     expect(r).toMatchObject({ verdict: 'invalid', exitCode: 1, counts: { lost: 1 } })

@@ -31,7 +31,14 @@ describe('xcon scenario run', () => {
     expect(results).toMatchObject({ verdict: 'valid', seed: 7, counts: { lost: 0, duplicated: 0 } })
     const html = readFileSync(join(out, 'report.html'), 'utf8')
     expect(html).toContain('<span class="valid">valid</span>')
-    expect(html.match(/<svg /g)).toHaveLength(3)
+    // Small multiples: two charts per MTA (free control blocks, queued) on one time axis, and the message rate.
+    expect(html.match(/<svg /g)).toHaveLength(3 * 2 + 1)
+    for (const s of ['SRV-A', 'SRV-B', 'SRV-C']) expect(html).toContain(`${s}: first startup (9298)`)
+    // The 9156 the checker counts as the stop is drawn apart from the 9156s toward a peer under a fault.
+    expect(html.match(/SRV-A: the stop: the first 9156 toward a healthy peer/g)?.length).toBeGreaterThanOrEqual(1)
+    expect(html).toMatch(/SRV-A: started again \(9298\)/)
+    // One line per fault as it happens, on a pipe.
+    expect(stdout).toMatch(/^ +1\.0 s {2}fault: kill SRV-C \(faults\[0\]\)$/m)
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/) // readable offline
     expect(existsSync(join(out, 'report.md'))).toBe(true)
   })

@@ -1,10 +1,10 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { faultIntervals, findingResult, type CheckResult, type HistoryRecord, type Scenario } from '@xcon/core'
-import { lineChart, type Marker, type Series, type Shade } from './svg-chart.js'
+import { lineChart, type Marker, type Shade } from './svg-chart.js'
 
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22']
-const MARKERS: Record<number, { colour: string, name: string }> = { 9156: { colour: '#d62728', name: '9156 no free control blocks' }, 9297: { colour: '#9467bd', name: '9297 security violation' }, 9298: { colour: '#2ca02c', name: '9298 started' } }
+const MARKERS: Record<number, { colour: string, name: string }> = { 9297: { colour: '#9467bd', name: '9297 security violation' } }
 const esc = (s: string): string => s.replace(/[&<>"]/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!)
 type Rec<T extends HistoryRecord['type']> = Extract<HistoryRecord, { type: T }>
 
@@ -21,17 +21,37 @@ export function writeReport (outDir: string, scenario: Scenario, history: Histor
   const shades: Shade[] = []
   for (const [server, spans] of intervals) for (const [from, to] of spans) shades.push({ from, to, label: `${server} under a fault` })
   const faultMarkers: Marker[] = of('fault').map(f => ({ t: f.t, colour: f.action === 'restart' ? '#2ca02c' : '#f4b400', label: `${f.action} ${f.targets.join(', ')} (${f.source})` }))
-  const eventMarkers = (server: string): Marker[] => of('event').filter(e => e.server === server && MARKERS[e.eventId] !== undefined)
-    .map(e => ({ t: e.t, colour: MARKERS[e.eventId]!.colour, label: `${(e.t / 1000).toFixed(1)} s ${server}: ${MARKERS[e.eventId]!.name}${e.peer === undefined || e.peer === null ? '' : ` (${e.peer})`}` }))
+  // One MTA's ticks: its faults; its first start (grey) apart from its restarts (green); its
+  // 9156s, with the one the checker counts as the stop drawn down the whole chart (black).
+  const markersOf = (server: string): Marker[] => {
+    const stopAt = result.stops[server]?.at ?? null
+    const starts = of('event').filter(e => e.server === server && e.eventId === 9298)
+    return [
+      ...of('fault').filter(f => f.targets.includes(server)).map(f => ({ t: f.t, colour: f.action === 'restart' ? '#2ca02c' : '#f4b400', label: `${(f.t / 1000).toFixed(1)} s ${f.action} ${f.targets.join(', ')} (${f.source})` })),
+      ...starts.map((e, i) => i === 0
+        ? { t: e.t, colour: '#9e9e9e', label: `${(e.t / 1000).toFixed(1)} s ${server}: first startup (9298)` }
+        : { t: e.t, colour: '#2ca02c', label: `${(e.t / 1000).toFixed(1)} s ${server}: started again (9298)` }),
+      ...of('event').filter(e => e.server === server && (e.eventId === 9156 || e.eventId === 9297)).map(e => {
+        const peer = e.peer === undefined || e.peer === null ? '' : ` (${e.peer})`
+        if (e.eventId === 9297) return { t: e.t, colour: MARKERS[9297]!.colour, label: `${(e.t / 1000).toFixed(1)} s ${server}: ${MARKERS[9297]!.name}${peer}` }
+        return e.t === stopAt
+          ? { t: e.t, colour: '#000000', tall: true, label: `${(e.t / 1000).toFixed(1)} s ${server}: the stop: the first 9156 toward a healthy peer${peer}` }
+          : { t: e.t, colour: '#f28b82', label: `${(e.t / 1000).toFixed(1)} s ${server}: 9156${peer}${stopAt === null || e.t < stopAt ? ', toward a peer under a fault' : ''}` }
+      })
+    ]
+  }
   const samples = of('sample')
-  const series = (field: 'free' | 'depth'): Series[] => servers.map((s, i) => ({
-    name: `${s.name} (${s.build})`,
-    colour: COLOURS[i % COLOURS.length]!,
-    points: samples.filter(x => x.server === s.name).map(x => [x.t, x.state === 'running' ? (x[field] ?? 0) : 0] as [number, number])
-  }))
-  const allEventMarkers = servers.flatMap(s => eventMarkers(s.name))
-  const freeChart = lineChart({ title: 'Free intra-site control blocks per MTA (0 while down)', yLabel: 'free control blocks', xMaxMs: xMax, series: series('free'), shades, markers: [...faultMarkers, ...allEventMarkers] })
-  const depthChart = lineChart({ title: 'Queued messages per MTA', yLabel: 'queue depth', xMaxMs: xMax, series: series('depth'), shades, markers: faultMarkers })
+  const pointsOf = (server: string, field: 'free' | 'depth'): Array<[number, number]> =>
+    samples.filter(x => x.server === server).map(x => [x.t, x.state === 'running' ? (x[field] ?? 0) : 0] as [number, number])
+  // Small multiples: one row per MTA on a shared time axis, so that no line hides another.
+  const small = servers.map((s, i) => {
+    const colour = COLOURS[i % COLOURS.length]!
+    const shadesOf = shades.filter(sh => sh.label === `${s.name} under a fault`)
+    const capacity = samples.find(x => x.server === s.name && x.capacity !== undefined)?.capacity
+    const name = `${s.name} (${s.build}, ${s.site})`
+    return `<div class="row">${lineChart({ title: `${name}: free control blocks`, yLabel: 'free', xMaxMs: xMax, series: [{ name, colour, points: pointsOf(s.name, 'free') }], shades: shadesOf, markers: markersOf(s.name), width: 470, height: 150, yMax: capacity, legend: false })}` +
+      `${lineChart({ title: `${name}: queued messages`, yLabel: 'queued', xMaxMs: xMax, series: [{ name, colour, points: pointsOf(s.name, 'depth') }], shades: shadesOf, markers: markersOf(s.name).filter(m => m.colour !== '#f28b82'), width: 470, height: 150, legend: false })}</div>`
+  }).join('\n')
   const bins = (records: HistoryRecord[]): Array<[number, number]> => {
     const n = Math.ceil(xMax / 1000) + 1
     const counts = new Array<number>(n).fill(0)
@@ -54,17 +74,16 @@ export function writeReport (outDir: string, scenario: Scenario, history: Histor
 
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>xcon scenario ${esc(scenario.name)}: ${result.verdict}</title>
-<style>body{font:14px/1.4 system-ui,sans-serif;margin:24px;max-width:1000px}table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
-.valid{color:#2ca02c}.invalid{color:#d62728}.unknown{color:#f4b400}.FAIL{color:#d62728;font-weight:bold}.ok{color:#2ca02c}svg{display:block;margin:12px 0}</style></head><body>
+<style>body{font:14px/1.4 system-ui,sans-serif;margin:24px;max-width:980px}table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
+.row{display:flex;gap:8px}.row svg{margin:4px 0}.valid{color:#2ca02c}.invalid{color:#d62728}.unknown{color:#f4b400}.FAIL{color:#d62728;font-weight:bold}.ok{color:#2ca02c}svg{display:block;margin:12px 0}</style></head><body>
 <h1>xcon scenario <code>${esc(scenario.name)}</code>: <span class="${result.verdict}">${result.verdict}</span></h1>
 <p>Seed ${scenario.seed}, ${scenario.durationMs / 1000} s of faults and traffic, then up to ${scenario.settleMs / 1000} s to settle. ${result.counts.submitted} messages submitted to ${result.counts.recipients} recipients: ${result.counts.delivered} delivered once, ${result.counts.ndr} answered with an NDR, ${result.counts.lost} missing, ${result.counts.duplicated} duplicated.</p>
 <table><tr><th>check</th><th>subject</th><th>result</th><th>detail</th></tr>
 ${result.findings.map(f => `<tr><td>${f.check}</td><td>${esc(f.subject)}</td><td class="${findingResult(f)}">${findingResult(f)}</td><td>${esc(f.detail)}</td></tr>`).join('\n')}</table>
 <table><tr><th>MTA</th><th>site</th><th>build</th><th>Q260167</th><th>under a fault</th></tr>
 ${perMta.map(m => `<tr><td>${m.name}</td><td>${m.site}</td><td>${m.build}</td><td>${esc(m.stop)}</td><td>${m.spans}</td></tr>`).join('\n')}</table>
-<p>Shaded: periods when an MTA was killed, stopped, paused or cut off. Ticks on top: faults (yellow), restarts (green), 9156 (red), 9297 (purple); hover for details.</p>
-${freeChart}
-${depthChart}
+<p>One row per MTA, all on the same time axis (0 while down). Shaded: periods when that MTA was killed, stopped, paused or cut off. Ticks on top: faults on it (yellow), its first startup (grey), restarts and later starts (green), 9156 (pink), 9297 (purple); the dashed black line down a chart is the stop, the first 9156 toward a healthy peer, which the table counts. Hover for details.</p>
+${small}
 ${rateChart}
 </body></html>
 `

@@ -1,7 +1,8 @@
 /** A line series of a chart: points are [ms, value]. */
 export interface Series { name: string, colour: string, points: Array<[number, number]> }
 export interface Shade { from: number, to: number, label: string }
-export interface Marker { t: number, colour: string, label: string }
+/** A tick on top of a chart; `tall` ticks run down the whole plot (the stop). */
+export interface Marker { t: number, colour: string, label: string, tall?: boolean }
 
 const esc = (s: string): string => s.replace(/[&<>"]/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!)
 
@@ -9,12 +10,13 @@ const esc = (s: string): string => s.replace(/[&<>"]/g, c => ({ '&': '&amp;', '<
  * A step-line chart as inline SVG: shaded fault periods behind, series as steps (values hold
  * until the next sample), event markers as ticks on top with a tooltip (<title>). No script.
  */
-export function lineChart (opts: { title: string, yLabel: string, xMaxMs: number, series: Series[], shades?: Shade[], markers?: Marker[], width?: number, height?: number }): string {
+export function lineChart (opts: { title: string, yLabel: string, xMaxMs: number, series: Series[], shades?: Shade[], markers?: Marker[], width?: number, height?: number, yMax?: number, legend?: boolean }): string {
   const W = opts.width ?? 900
   const H = opts.height ?? 240
-  const pad = { l: 48, r: 150, t: 24, b: 30 }
+  const legend = opts.legend ?? true
+  const pad = { l: 48, r: legend ? 150 : 12, t: 24, b: 30 }
   // A round axis: the smallest step of 1, 2 or 5 times a power of ten that needs at most 5 ticks.
-  const top = Math.max(1, ...opts.series.flatMap(s => s.points.map(p => p[1])))
+  const top = Math.max(1, opts.yMax ?? 0, ...opts.series.flatMap(s => s.points.map(p => p[1])))
   const yStep = [1, 2, 5].flatMap(m => [1, 10, 100, 1000, 10_000].map(p => m * p)).sort((a, b) => a - b).find(st => top / st <= 5)!
   const yMax = Math.ceil(top / yStep) * yStep
   const x = (t: number): number => pad.l + (t / Math.max(1, opts.xMaxMs)) * (W - pad.l - pad.r)
@@ -36,10 +38,10 @@ export function lineChart (opts: { title: string, yLabel: string, xMaxMs: number
     let d = `M${x(s.points[0]![0]).toFixed(1)},${y(s.points[0]![1]).toFixed(1)}`
     for (let k = 1; k < s.points.length; k++) d += ` H${x(s.points[k]![0]).toFixed(1)} V${y(s.points[k]![1]).toFixed(1)}`
     parts.push(`<path d="${d}" fill="none" stroke="${s.colour}" stroke-width="1.8"><title>${esc(s.name)}</title></path>`)
-    parts.push(`<rect x="${W - pad.r + 12}" y="${pad.t + i * 16}" width="10" height="10" fill="${s.colour}"/><text x="${W - pad.r + 26}" y="${pad.t + i * 16 + 9}" font-size="11">${esc(s.name)}</text>`)
+    if (legend) parts.push(`<rect x="${W - pad.r + 12}" y="${pad.t + i * 16}" width="10" height="10" fill="${s.colour}"/><text x="${W - pad.r + 26}" y="${pad.t + i * 16 + 9}" font-size="11">${esc(s.name)}</text>`)
   })
   for (const m of opts.markers ?? []) {
-    parts.push(`<line x1="${x(m.t).toFixed(1)}" x2="${x(m.t).toFixed(1)}" y1="${pad.t}" y2="${pad.t + 10}" stroke="${m.colour}" stroke-width="2"><title>${esc(m.label)}</title></line>`)
+    parts.push(`<line x1="${x(m.t).toFixed(1)}" x2="${x(m.t).toFixed(1)}" y1="${pad.t}" y2="${m.tall === true ? H - pad.b : pad.t + 10}" stroke="${m.colour}" stroke-width="${m.tall === true ? 2.5 : 2}"${m.tall === true ? ' stroke-dasharray="6 3"' : ''}><title>${esc(m.label)}</title></line>`)
   }
   parts.push('</svg>')
   return parts.join('')

@@ -6,7 +6,7 @@ export type Verdict = 'valid' | 'invalid' | 'unknown'
 
 /** One thing the checker looked at: ok (true), broken (false), or not decidable (null). */
 export interface Finding {
-  check: 'history' | 'delivery' | 'stop' | 'drain' | 'connectors'
+  check: 'history' | 'delivery' | 'submissions' | 'stop' | 'drain' | 'connectors'
   subject: string
   ok: boolean | null
   detail: string
@@ -23,7 +23,7 @@ export interface CheckResult {
 
 /** How a finding reads in a table: a stop finding with no expectation is information, any other open one is unknown. */
 export function findingResult (f: Finding): 'ok' | 'FAIL' | 'unknown' | 'info' {
-  return f.ok === true ? 'ok' : f.ok === false ? 'FAIL' : f.check === 'stop' ? 'info' : 'unknown'
+  return f.ok === true ? 'ok' : f.ok === false ? 'FAIL' : f.check === 'stop' || f.check === 'submissions' ? 'info' : 'unknown'
 }
 
 type Rec<T extends HistoryRecord['type']> = Extract<HistoryRecord, { type: T }>
@@ -114,6 +114,20 @@ export function checkHistory (history: HistoryRecord[], expect: Expectations): C
     detail: `${counts.submitted} submitted to ${counts.recipients} recipients: ${counts.delivered} delivered once, ${counts.ndr} answered with an NDR, ${counts.lost} missing${counts.pending > 0 && counts.lost > 0 ? ` (${counts.pending} still queued at the end)` : ''}, ${counts.duplicated} duplicated` +
       (dupExamples.length > 0 ? `; duplicated: ${dupExamples.slice(0, 3).join(', ')}` : '') + (lostExamples.length > 0 ? `; missing: ${lostExamples.slice(0, 3).join(', ')}` : '')
   })
+
+  // Submissions an MTA refused (it was down, or its disk full) were never accepted, so they are
+  // neither lost nor delivered; shown, so that traffic the schedule meant to send is accounted for.
+  const refused = of('submit-failed')
+  if (refused.length > 0) {
+    const byFrom = new Map<string, number>()
+    for (const r of refused) byFrom.set(r.from, (byFrom.get(r.from) ?? 0) + 1)
+    findings.push({
+      check: 'submissions',
+      subject: 'refused at submission',
+      ok: null,
+      detail: `${refused.length} never accepted (${[...byFrom].map(([s, n]) => `${n} on ${s}`).join(', ')}), so not counted as submitted; first: ${refused[0]!.error}`
+    })
+  }
 
   // Q260167: the first 9156 for an outbound association to a peer that was under no fault.
   const faulted = faultIntervals(history)
