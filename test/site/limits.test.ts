@@ -5,7 +5,7 @@ afterEach(closeAllSites)
 
 // SRV-A is pre-SP4 and keeps every failed association's control block: a message that cannot
 // be transferred and keeps failing would show up as a leak and, soon, a false Q260167.
-const SITE = siteYaml(['SRV-A', 'SRV-B'], 'build: 2650, timeScale: 600, controlBlocks: 8, traffic: off, leak: { probability: 1 }')
+const SITE = siteYaml(['SRV-A', 'SRV-B'], 'build: 2650, timeScale: 600, controlBlocks: 8, traffic: off, leak: { probability: 1 }, mailboxes: 300')
 
 describe('sizes that agree end to end', () => {
   it('delivers messages to 150 and 300 recipients on one server exactly once, with no NDR', async () => {

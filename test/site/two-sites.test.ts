@@ -69,6 +69,8 @@ describe.skipIf(missing.length > 0)('two sites joined by an X.400 Connector, wit
     await waitFor('the SMTP message on BR-B', async () => (await t.deliveries('BR-B')).some(d => d.mailbox === 'user4' && d.originator === 'alice@example.net'))
     // Not an open relay.
     expect((await swaks(smtpPort, 'alice@example.net', 'eve@example.org', 'relay?')).out).toMatch(/550 5\.7\.1 eve@example.org: relaying denied/)
+    // A mailbox the directory does not know is refused in RCPT, so no bounce goes to a forged sender later.
+    expect((await swaks(smtpPort, 'alice@example.net', 'nobody@br-b.xcon.test', 'who?')).out).toMatch(/550 5\.1\.1 nobody@br-b\.xcon\.test: no mailbox nobody on BR-B/)
 
     // SMTP out: to the Internet from SRV-A, and from the branch through the connector and the IMS.
     await t.send('SRV-A', 'bob@example.net', 1, 'out over SMTP')

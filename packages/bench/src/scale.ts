@@ -39,7 +39,7 @@ export async function scale (n: number, cpuSeconds = 10): Promise<ScaleResult> {
   try {
     const readySeconds = (Date.now() - t0) / 1000
     const t1 = Date.now()
-    await Promise.all(names.map(async from => await b.site.submit(from, { to: names.filter(x => x !== from).map(x => `probe@${x}`), subject: 'probe' })))
+    await Promise.all(names.map(async from => await b.site.submit(from, { to: names.filter(x => x !== from).map(x => `user1@${x}`), subject: 'probe' })))
     // Count probes incrementally: each poll fetches only deliveries after the last one seen.
     const seen = new Map(names.map(x => [x, { after: 0, probes: 0 }]))
     await until('every probe delivered', async () => {

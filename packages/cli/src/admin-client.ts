@@ -75,9 +75,17 @@ export class AdminClient {
   }
 
   async submit (body: Record<string, unknown>, timeoutMs = 120_000): Promise<string[]> {
+    return (await this.submitMail(body, timeoutMs)).mtsIds
+  }
+
+  /** POST /submit, with the recipients the directory did not know (each gets an NDR). */
+  async submitMail (body: Record<string, unknown>, timeoutMs = 120_000): Promise<SubmitAnswer> {
     const res = await this.request('/submit', timeoutMs, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
-    const answer = (typeof res.body === 'object' ? res.body : {}) as { mtsIds?: string[], error?: { message: string } }
+    const answer = (typeof res.body === 'object' ? res.body : {}) as { mtsIds?: string[], nonDelivered?: SubmitAnswer['nonDelivered'], error?: { message: string } }
     if (!res.ok) throw new CliError(`${this.server} refused the submission: ${answer.error?.message ?? res.statusText}`)
-    return answer.mtsIds ?? []
+    return { mtsIds: answer.mtsIds ?? [], nonDelivered: answer.nonDelivered ?? [] }
   }
 }
+
+/** What POST /submit answers: the MTS-IDs, and the recipients that get a non-delivery report at once. */
+export interface SubmitAnswer { mtsIds: string[], nonDelivered: Array<{ recipient: string, reason: string }> }

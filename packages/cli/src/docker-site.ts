@@ -2,7 +2,7 @@ import { execFile, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
-import { AdminClient } from './admin-client.js'
+import { AdminClient, type SubmitAnswer } from './admin-client.js'
 import { CliError } from './cli-error.js'
 import { readComposeServices, type ServiceInfo } from './compose-services.js'
 import { defaultProjectName, listContainers, type ContainerInfo } from './docker-containers.js'
@@ -221,7 +221,11 @@ export class DockerSite implements SiteBackend {
   }
 
   async submit (name: string, body: Record<string, unknown>): Promise<string[]> {
-    return await (await this.admin(name)).submit(body)
+    return (await this.submitMail(name, body)).mtsIds
+  }
+
+  async submitMail (name: string, body: Record<string, unknown>): Promise<SubmitAnswer> {
+    return await (await this.admin(name)).submitMail(body)
   }
 
   /** The compose service of a server, for `docker compose logs`. */

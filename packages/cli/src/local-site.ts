@@ -7,7 +7,7 @@ import {
   DEFAULT_TOPOLOGY_YAML, allServers, parseBuild, parseTopology, serializeTopology, TRAFFIC_LEVELS, XconError,
   type Topology
 } from '@xcon/core'
-import { AdminClient, type DeliveryRecord } from './admin-client.js'
+import { AdminClient, type DeliveryRecord, type SubmitAnswer } from './admin-client.js'
 import { CliError } from './cli-error.js'
 import { processState, signal, waitForExit, type ProcessState } from './processes.js'
 import type { SiteBackend } from './site-backend.js'
@@ -299,9 +299,13 @@ export class LocalSite implements SiteBackend {
   }
 
   async submit (name: string, body: Record<string, unknown>): Promise<string[]> {
+    return (await this.submitMail(name, body)).mtsIds
+  }
+
+  async submitMail (name: string, body: Record<string, unknown>): Promise<SubmitAnswer> {
     const s = this.server(name)
     const state = processState(s.pid, s.name)
     if (state !== 'running') throw new CliError(`${s.name} is ${state}: it cannot take a submission`)
-    return await this.admin(name).submit(body)
+    return await this.admin(name).submitMail(body)
   }
 }

@@ -180,11 +180,14 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
     .action(async (o: { from: string, to: string[], count: number, subject: string, priority: string, alias: string, body: string, size?: number, json?: boolean }, cmd: Command) => {
       const b = await backend(site(cmd), note)
       // The MTA checks the size against its maximum message size and answers 413 over it.
-      const mtsIds = await b.submit(b.resolve(o.from), {
+      const from = b.resolve(o.from)
+      const { mtsIds, nonDelivered } = await b.submitMail(from, {
         from: o.alias, to: o.to, count: o.count, subject: o.subject, priority: o.priority, body: o.size === undefined ? o.body : 'x'.repeat(o.size)
       })
-      if (o.json === true) out(JSON.stringify({ mtsIds }))
+      if (o.json === true) out(JSON.stringify(nonDelivered.length === 0 ? { mtsIds } : { mtsIds, nonDelivered }))
       else mtsIds.forEach(id => out(id))
+      // As Exchange did: the directory does not know them, so each gets a non-delivery report.
+      for (const n of nonDelivered) process.stderr.write(`xcon: ${n.recipient}: ${n.reason}; a non-delivery report goes to ${o.alias}@${from}\n`)
     })
 
   program.command('logs')

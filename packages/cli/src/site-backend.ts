@@ -1,3 +1,4 @@
+import type { SubmitAnswer } from './admin-client.js'
 import type { ProcessState } from './processes.js'
 
 /** What the commands need of a running site, whichever way its MTAs run. */
@@ -23,4 +24,5 @@ export interface SiteBackend {
   resume: (name: string) => Promise<void>
   fetchStatus: (name: string, timeoutMs?: number) => Promise<Record<string, unknown> | undefined>
   submit: (name: string, body: Record<string, unknown>) => Promise<string[]>
+  submitMail: (name: string, body: Record<string, unknown>) => Promise<SubmitAnswer>
 }

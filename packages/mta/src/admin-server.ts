@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { DiskFullError, MessageTooLargeError, PRIORITIES, UnauthorizedError, XconError, type Priority } from '@xcon/core'
+import { DiskFullError, MessageTooLargeError, PRIORITIES, UnauthorizedError, XconError, unknownRecipients, type Priority } from '@xcon/core'
 import type { Mta } from './mta.js'
 
 /** Most messages one submit request may ask for. */
@@ -111,7 +111,9 @@ async function submit (mta: Mta, req: IncomingMessage, res: ServerResponse): Pro
     if (err instanceof XconError) return reply(res, statusOf(err), { error: { code: err.code, message: err.message }, mtsIds })
     throw err
   }
-  return reply(res, 200, { mtsIds })
+  // Said in the answer too, so that `xcon send` can say it: each of these gets an NDR.
+  const nonDelivered = unknownRecipients(mta.config.topology, to as string[])
+  return reply(res, 200, nonDelivered.length === 0 ? { mtsIds } : { mtsIds, nonDelivered })
 }
 
 class BodyTooLarge extends Error {}

@@ -1,7 +1,7 @@
 import nodemailer, { type Transporter } from 'nodemailer'
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server'
 import {
-  afterFailedOpen, classifyAddress, smtpAddress, DiskFullError, MessageTooLargeError, TooManyRecipientsError, XconError,
+  afterFailedOpen, classifyAddress, smtpAddress, unknownRecipients, DiskFullError, MessageTooLargeError, TooManyRecipientsError, XconError,
   type ImsSpec, type MtaConfig
 } from '@xcon/core'
 import type { Clock } from './clock.js'
@@ -51,6 +51,9 @@ export class ImsListener {
         try {
           const r = classifyAddress(config.topology, address.address)
           if (r.kind === 'external') return callback(smtpError(550, `5.7.1 ${address.address}: relaying denied`))
+          // The IMS asks the directory before it takes responsibility: no bounce to a forged sender later.
+          const [unknown] = unknownRecipients(config.topology, [address.address])
+          if (unknown !== undefined) return callback(smtpError(550, `5.1.1 ${address.address}: ${unknown.reason}`))
           callback()
         } catch (err) {
           callback(smtpError(550, `5.1.1 ${address.address}: ${(err as Error).message}`))

@@ -2,7 +2,7 @@ import type { Server } from 'node:http'
 import type { WebSocket, WebSocketServer } from 'ws'
 import type { Actor } from 'xstate'
 import {
-  classifyAddress, clip, closeReason, formatMtsId, mtaDn, nonDeliveryGenerated, poolDrain, poolOpen, poolRelease, queueRebuilt, route,
+  classifyAddress, clip, closeReason, formatMtsId, isMailbox, mtaDn, unknownRecipients, UNRECOGNISED_OR_NAME, nonDeliveryGenerated, poolDrain, poolOpen, poolRelease, queueRebuilt, route,
   serviceStarted, serviceStopped, storeCheckComplete, storeCheckStarted, DiskFullError, InvalidAddressError, MAX_ADDRESS_LENGTH, MAX_HOPS, MAX_SUBJECT_LENGTH,
   MessageTooLargeError, TooManyRecipientsError,
   type Envelope, type MtaConfig, type MtaEvent, type poolMachine, type Priority, type Route,
@@ -35,9 +35,6 @@ export interface Submission {
   format?: 'rfc822'
   external?: boolean
 }
-
-/** Originators every server has besides its mailboxes: the CLI's default sender and the report sender. */
-const SERVICE_MAILBOXES = ['administrator', 'postmaster', 'system-attendant']
 
 export type MtaState = 'starting' | 'running' | 'stopping' | 'stopped'
 
@@ -272,8 +269,7 @@ export class Mta {
     } else {
       const from = s.from.includes('@') ? classifyAddress(config.topology, s.from) : { kind: 'internal' as const, alias: s.from.toLowerCase(), server: config.server.name }
       if (from.kind !== 'internal' || from.server !== config.server.name) throw new InvalidAddressError(s.from, `the originator must have a mailbox on ${config.server.name}`)
-      const mailboxes = config.server.mailboxes.map(m => m.toLowerCase())
-      if (!mailboxes.includes(from.alias) && !SERVICE_MAILBOXES.includes(from.alias)) {
+      if (!isMailbox(config.topology, config.server.name, from.alias)) {
         throw new InvalidAddressError(s.from, `${from.alias} is not a mailbox of ${config.server.name} (it has ${clip(config.server.mailboxes.join(', '), 200)})`)
       }
       originator = `${from.alias}@${config.server.name}`
@@ -282,7 +278,10 @@ export class Mta {
     const long = [originator, ...s.to].find(a => a.length > MAX_ADDRESS_LENGTH)
     if (long !== undefined) throw new InvalidAddressError(clip(long, 60), `longer than ${MAX_ADDRESS_LENGTH} characters`)
     const now = Date.now()
-    const r = this.route(s.to)
+    // The directory first: a recipient it does not know gets an NDR, and the rest goes on.
+    const unknown = unknownRecipients(config.topology, s.to)
+    const known = unknown.length === 0 ? s.to : s.to.filter(t => !unknown.some(u => u.recipient === classifyAddress(config.topology, t).canonical))
+    const r = this.route(known)
     const queued: Array<Omit<QueuedMessage, 'seq'>> = []
     const locals: Array<{ envelope: Envelope, mailboxes: string[] }> = []
     const envelopes: Envelope[] = []
@@ -304,6 +303,9 @@ export class Mta {
     for (const envelope of envelopes) {
       for (const u of r.unroutable) {
         await this.nonDelivery({ seq: 0, queue: '', envelope: { ...envelope, recipients: [u.recipient] }, content, transferFailures: 0, enqueuedAt: now }, 'unable-to-transfer', u.reason)
+      }
+      for (const u of unknown) {
+        await this.nonDelivery({ seq: 0, queue: '', envelope: { ...envelope, recipients: [u.recipient] }, content, transferFailures: 0, enqueuedAt: now }, 'unable-to-transfer', `${UNRECOGNISED_OR_NAME}: ${u.reason}`)
       }
     }
     return envelopes.map(e => e.mtsId)
