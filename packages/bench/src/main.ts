@@ -7,12 +7,13 @@ import { postfixRelay } from './postfix.js'
 import { rawThroughput } from './raw-ws.js'
 import { recovery } from './recovery.js'
 import { scale, type ScaleResult } from './scale.js'
+import { dockerStatusLatency, localStatusLatency } from './status-latency.js'
 import { latency, xconThroughput } from './throughput.js'
 
 /**
  * `npm run bench`: every figure of issue #6 measured in one run, each ratio side by side in the
  * same run (these machines are shared and noisy), printed as a table with its goal and written
- * to bench/results/<date>.json. Flags: --only throughput,latency,postfix,recovery,failure,memory,scale
+ * to bench/results/<date>.json. Flags: --only throughput,latency,postfix,recovery,failure,memory,status,scale
  * --messages N (default 100000) --scale 10,25,50 --backlog N (default 10000) --queued N (default 200000)
  * --postfix-seconds S (default 60: the Postfix relay stops there and reports the rate so far).
  */
@@ -21,7 +22,7 @@ const { values } = parseArgs({
     only: { type: 'string' }, queued: { type: 'string' }, messages: { type: 'string' }, scale: { type: 'string' }, backlog: { type: 'string' }, out: { type: 'string' }, 'postfix-seconds': { type: 'string' }
   }
 })
-const parts = new Set((values.only ?? 'throughput,latency,postfix,recovery,failure,memory,scale').split(','))
+const parts = new Set((values.only ?? 'throughput,latency,postfix,recovery,failure,memory,status,scale').split(','))
 const queuedMessages = Number(values.queued ?? 200_000)
 const messages = Number(values.messages ?? 100_000)
 const sizes = (values.scale ?? '10,25,50').split(',').map(Number)
@@ -84,6 +85,15 @@ if (parts.has('memory')) {
   rows.push({ figure: `${queuedMessages} queued: RSS`, value: mb(m.queued), goal: '< 100 MB', met: m.queued.rssMB < 100 })
   rows.push({ figure: `${queuedMessages} queued: private memory`, value: `${m.queued.anonMB.toFixed(0)} MB`, goal: '< 100 MB', met: m.queued.anonMB < 100 })
   rows.push({ figure: `restarted with ${queuedMessages} queued: RSS`, value: `${mb(m.restarted)}, ready in ${m.restartSeconds.toFixed(1)} s`, goal: '< 100 MB', met: m.restarted.rssMB < 100 })
+}
+if (parts.has('status')) {
+  log('status: xcon status on the default site, local processes and then containers...')
+  const local = await localStatusLatency()
+  const docker = await dockerStatusLatency()
+  results.status = { local, docker }
+  rows.push({ figure: `xcon status, 4 local MTAs: median / max of ${local.runs}`, value: `${local.medianSeconds.toFixed(2)} s / ${local.maxSeconds.toFixed(2)} s`, goal: '< 1 s', met: local.maxSeconds < 1 })
+  if ('why' in docker) rows.push({ figure: 'xcon status --docker, 4 containers', value: `not run: ${docker.why}`, goal: '< 1 s', met: null })
+  else rows.push({ figure: `xcon status --docker, 4 containers: median / max of ${docker.runs}`, value: `${docker.medianSeconds.toFixed(2)} s / ${docker.maxSeconds.toFixed(2)} s`, goal: '< 1 s', met: docker.maxSeconds < 1 })
 }
 if (parts.has('scale')) {
   const scaleResults: ScaleResult[] = []

@@ -29,11 +29,13 @@ export async function openBackend (opts: BackendChoice, say: (line: string, ambi
   const localRunning = local === undefined ? 0 : local.names.filter(n => local.processState(n) !== 'down').length
   let docker: DockerSite | undefined
   let dockerRunning = 0
+  let otherProjects: string[] = []
   if (existsSync(resolve(opts.file ?? 'docker-compose.yml'))) {
     try {
       const d = await DockerSite.open(opts)
       const p = await d.presence()
       if (p.exists) [docker, dockerRunning] = [d, p.running]
+      otherProjects = p.otherProjects
     } catch (err) {
       if (local === undefined && err instanceof CliError && opts.file !== undefined) throw err // a broken --file is worth saying
     }
@@ -51,6 +53,10 @@ export async function openBackend (opts: BackendChoice, say: (line: string, ambi
   if (local !== undefined) {
     say(`${local.label} (${running(localRunning, local.names.length)})`, false)
     return local
+  }
+  if (otherProjects.length > 0) {
+    throw new CliError(`no site here under ${sitePaths(opts.dataDir).root} or in the default compose project, but compose ` +
+      `${otherProjects.length === 1 ? 'project' : 'projects'} ${otherProjects.join(', ')} ${otherProjects.length === 1 ? 'has' : 'have'} MTA containers here: add --docker --project ${otherProjects[0]!}`)
   }
   throw new CliError(`no site here: nothing under ${sitePaths(opts.dataDir).root} and no MTA containers of a compose project in this directory; ` +
     'start one with "xcon up" (or "docker compose up -d"), or name one with --data DIR or --docker')

@@ -68,10 +68,19 @@ export class DockerSite implements SiteBackend {
     return this.projectOption ?? this.defaultProject
   }
 
-  /** Whether any MTA container of this project exists, and whether any runs: one `docker ps`. */
-  async presence (): Promise<{ exists: boolean, running: number }> {
-    const all = [...(await this.containers()).values()]
-    return { exists: all.length > 0, running: all.filter(c => c.status === 'running' || c.status === 'paused').length }
+  /**
+   * Whether any MTA container of this project exists, how many run, and which other projects of
+   * the same compose directory have some (started with -p): one `docker ps`.
+   */
+  async presence (): Promise<{ exists: boolean, running: number, otherProjects: string[] }> {
+    const everything = await listContainers(dirname(this.file))
+    const all = everything.filter(c => c.project === this.project)
+    this.snapshot = { at: Date.now(), containers: Promise.resolve(new Map(all.map(c => [c.server, c]))) }
+    return {
+      exists: all.length > 0,
+      running: all.filter(c => c.status === 'running' || c.status === 'paused').length,
+      otherProjects: [...new Set(everything.map(c => c.project).filter(p => p !== this.project))]
+    }
   }
 
   describe (): Record<string, unknown> {
@@ -172,7 +181,12 @@ export class DockerSite implements SiteBackend {
 
   /** `docker compose up -d`, then waits for every MTA. */
   async up (build: boolean): Promise<void> {
-    await this.compose(['up', '-d', ...(build ? ['--build'] : [])], true)
+    try {
+      await this.compose(['up', '-d', ...(build ? ['--build'] : [])], true)
+    } catch (err) {
+      // Most often the image: compose builds it on a base it must pull, and there may be no registry.
+      throw new CliError(`${(err as Error).message}. If it could not pull or build the image, build it here first: scripts/build-image.sh (it makes xcon:latest without a registry), then xcon up --docker again`)
+    }
     await Promise.all(this.names.map(async n => await this.waitReady(n, 60_000)))
   }
 

@@ -16,14 +16,28 @@ const shellWord = (w: string): string => /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.
  */
 export async function up (opts: UpOptions & { detach: boolean, colour: boolean, explicitData?: string | undefined }, out: (line: string) => void): Promise<LocalSite> {
   const site = await LocalSite.prepare(opts)
+  // In the foreground, Ctrl-C is ours from the first MTA on: it closes the site down, at any moment.
+  const interrupted = opts.detach ? undefined : untilInterrupted()
   if (!opts.detach) updateSiteState(site.dataDir, s => { s.supervisorPid = process.pid })
   for (const name of site.names) site.spawn(name)
   const stream = opts.detach ? undefined : new LogStream({ json: false, colour: opts.colour }, out)
   const follower = stream === undefined ? undefined : new LogFollower(site.logFiles, (file, line) => stream.add(line, file), false)
   follower?.follow()
   stream?.follow()
+  const closeDown = async (): Promise<void> => {
+    out('closing the site down…')
+    await Promise.all(site.names.map(async n => await site.stop(n)))
+    follower?.stop()
+    stream?.stop()
+  }
   try {
-    await Promise.all(site.names.map(async n => await site.waitReady(n)))
+    const ready = Promise.all(site.names.map(async n => await site.waitReady(n))).then(() => true)
+    // Ctrl-C while the MTAs start: close down what started, without waiting for the rest to be ready.
+    if (!await Promise.race([ready, ...(interrupted === undefined ? [] : [interrupted.then(() => false)])])) {
+      ready.catch(() => undefined)
+      await closeDown()
+      return site
+    }
   } catch (err) {
     follower?.stop()
     stream?.stop()
@@ -41,10 +55,7 @@ export async function up (opts: UpOptions & { detach: boolean, colour: boolean, 
   for (const line of tryHint(loadTopology(opts), opts.explicitData === undefined ? '' : `--data ${shellWord(opts.explicitData)}`)) out(line)
   if (opts.detach) return site
   out('Ctrl-C closes the site down.')
-  await untilInterrupted()
-  out('closing the site down…')
-  await Promise.all(site.names.map(async n => await site.stop(n)))
-  follower?.stop()
-  stream?.stop()
+  await interrupted
+  await closeDown()
   return site
 }
