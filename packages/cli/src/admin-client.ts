@@ -14,13 +14,25 @@ export interface DeliveryRecord {
   hops: string[]
 }
 
+/** One HTTP exchange with an MTA's admin API, however it is reached (loopback, or inside a container). */
+export type AdminTransport = (path: string, init: { method: string, headers: Record<string, string>, body?: string }, signal: AbortSignal) =>
+Promise<{ status: number, statusText: string, contentType: string, text: string }>
+
+/** The admin API at host:port, over the network. */
+export function httpTransport (host: string, port: number): AdminTransport {
+  return async (path, init, signal) => {
+    const res = await fetch(`http://${host}:${port}${path}`, { ...init, signal })
+    return { status: res.status, statusText: res.statusText, contentType: res.headers.get('content-type') ?? '', text: await res.text() }
+  }
+}
+
 /** Talks to one MTA's admin API (GET /status, GET /health, POST /submit). */
 export class AdminClient {
-  /** `token`: the admin token the MTA asks for (XCON_ADMIN_TOKEN), sent as a bearer token. */
-  constructor (readonly server: string, readonly host: string, readonly port: number, private readonly token: string | undefined = process.env.XCON_ADMIN_TOKEN) {}
+  private readonly transport: AdminTransport
 
-  private url (path: string): string {
-    return `http://${this.host}:${this.port}${path}`
+  /** `token`: the admin token the MTA asks for (XCON_ADMIN_TOKEN), sent as a bearer token. */
+  constructor (readonly server: string, readonly host: string, readonly port: number, private readonly token: string | undefined = process.env.XCON_ADMIN_TOKEN, transport?: AdminTransport) {
+    this.transport = transport ?? httpTransport(host, port)
   }
 
   /**
@@ -33,9 +45,9 @@ export class AdminClient {
     const timer = setTimeout(() => abort.abort(new Error(`${this.server} did not answer ${path} within ${timeoutMs} ms`)), timeoutMs)
     try {
       const headers = { ...(init.headers as Record<string, string> | undefined), ...(this.token === undefined || this.token === '' ? {} : { authorization: `Bearer ${this.token}` }) }
-      const res = await fetch(this.url(path), { ...init, headers, signal: abort.signal })
-      const body = (res.headers.get('content-type') ?? '').includes('json') ? await res.json() : await res.text()
-      return { ok: res.ok, status: res.status, statusText: res.statusText, body }
+      const res = await this.transport(path, { method: init.method ?? 'GET', headers, ...(typeof init.body === 'string' ? { body: init.body } : {}) }, abort.signal)
+      const body = res.contentType.includes('json') ? JSON.parse(res.text) : res.text
+      return { ok: res.status >= 200 && res.status < 300, status: res.status, statusText: res.statusText, body }
     } finally {
       clearTimeout(timer)
     }

@@ -3,6 +3,7 @@ import { resolve } from 'node:path'
 import { CliError } from './cli-error.js'
 import { DockerSite, type DockerOptions } from './docker-site.js'
 import { LocalSite } from './local-site.js'
+import { StackSite } from './stack-site.js'
 import type { SiteBackend } from './site-backend.js'
 import { sitePaths } from './site-state.js'
 
@@ -12,6 +13,8 @@ export interface BackendChoice extends DockerOptions {
   dataDir: string
   /** Whether the data directory was named (--data or XCON_DATA): then it is the local site, whatever runs. */
   explicitData: boolean
+  /** --stack NAME: the Swarm stack deployed from the compose file. */
+  stack?: string | undefined
 }
 
 /**
@@ -20,7 +23,9 @@ export interface BackendChoice extends DockerOptions {
  * both run, or neither does, it says so through `say` and names the flag that picks the other.
  */
 export async function openBackend (opts: BackendChoice, say: (line: string, ambiguous: boolean) => void = () => {}): Promise<SiteBackend> {
-  const named = opts.docker || process.env.XCON_BACKEND === 'docker' ? await DockerSite.open(opts) : opts.explicitData ? LocalSite.open(opts.dataDir) : undefined
+  const named = opts.stack !== undefined
+    ? await StackSite.open({ file: opts.file, stack: opts.stack })
+    : opts.docker || process.env.XCON_BACKEND === 'docker' ? await DockerSite.open(opts) : opts.explicitData ? LocalSite.open(opts.dataDir) : undefined
   if (named !== undefined) {
     say(named.label, false)
     return named

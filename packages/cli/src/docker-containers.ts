@@ -6,6 +6,7 @@ const run = promisify(execFile)
 /** One MTA container, as `docker inspect` describes it. */
 export interface ContainerInfo {
   id: string
+  created: string
   /** The compose project and service it belongs to (its com.docker.compose.* labels). */
   project: string
   service: string
@@ -20,6 +21,7 @@ export interface ContainerInfo {
 
 interface Inspected {
   Id: string
+  Created: string
   State: { Status: string, Pid: number }
   Config?: { Env?: string[], Labels?: Record<string, string> }
   NetworkSettings: { Ports?: Record<string, Array<{ HostPort: string }> | null>, Networks?: Record<string, { IPAddress: string }> }
@@ -33,9 +35,14 @@ interface Inspected {
  * most of a second to start, per call.
  */
 export async function listContainers (workingDir: string): Promise<ContainerInfo[]> {
+  return await listByLabel(`com.docker.compose.project.working_dir=${workingDir}`)
+}
+
+/** Every xcon MTA container that carries `label` (name=value), running or not, in one `docker ps` and one `docker inspect`. */
+export async function listByLabel (label: string): Promise<ContainerInfo[]> {
   let ids: string[]
   try {
-    const { stdout } = await run('docker', ['ps', '-a', '-q', '--no-trunc', '--filter', 'label=xcon.server', '--filter', `label=com.docker.compose.project.working_dir=${workingDir}`])
+    const { stdout } = await run('docker', ['ps', '-a', '-q', '--no-trunc', '--filter', 'label=xcon.server', '--filter', `label=${label}`])
     ids = stdout.split('\n').map(s => s.trim()).filter(s => s !== '')
   } catch {
     return [] // no Docker here, or its daemon is not running: no containers
@@ -58,8 +65,10 @@ function describe (c: Inspected): ContainerInfo {
   const published = c.NetworkSettings.Ports?.['7100/tcp']?.[0]?.HostPort
   return {
     id: c.Id,
+    created: c.Created,
     project: labels['com.docker.compose.project'] ?? '',
-    service: labels['com.docker.compose.service'] ?? '',
+    // A Swarm task's container names its service (stack_service) instead.
+    service: labels['com.docker.compose.service'] ?? labels['com.docker.swarm.service.name'] ?? '',
     server: labels['xcon.server'] ?? '',
     site: labels['xcon.site'] ?? '-',
     status: c.State.Status,

@@ -10,23 +10,25 @@ import { up } from './commands/up.js'
 import { DockerSite } from './docker-site.js'
 import { parseDuration } from './durations.js'
 import { LocalSite } from './local-site.js'
+import { StackSite } from './stack-site.js'
 import type { SiteBackend } from './site-backend.js'
 import { DEFAULT_DATA_DIR } from './site-state.js'
 import { renderStatusTable } from './status-table.js'
 import { siteActionLog } from './site-action-log.js'
 
 /** The options every command takes: which site, and on which backend. */
-interface SiteOptions { data?: string, docker?: boolean, file?: string, project?: string }
+interface SiteOptions { data?: string, docker?: boolean, file?: string, project?: string, stack?: string }
 
 const BUILDS = 'Builds: 1960 (RTM), 2232 (SP1), 2448 (SP2), 2650 (SP3, leaks), 2653 (SP4, fixed); also 5.5.2650.24, sp3, sp4.'
 const BACKENDS = `Backends: local processes under --data DIR (default ${DEFAULT_DATA_DIR}, or XCON_DATA), or the containers of
-a compose project (--docker or XCON_BACKEND=docker; --file, --project). Without either, xcon uses the
-site that is running, and its first line says which.`
+a compose project (--docker or XCON_BACKEND=docker; --file, --project), or a Swarm stack deployed from
+the compose file (--stack NAME). Without any, xcon uses the site that is running, and its first line
+says which.`
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value]
 const dataDir = (o: SiteOptions): string => o.data ?? process.env.XCON_DATA ?? DEFAULT_DATA_DIR
 const backend = async (o: SiteOptions, say?: (line: string, ambiguous: boolean) => void): Promise<SiteBackend> =>
-  await openBackend({ docker: o.docker === true, dataDir: dataDir(o), explicitData: o.data !== undefined || process.env.XCON_DATA !== undefined, file: o.file, project: o.project }, say)
+  await openBackend({ docker: o.docker === true, dataDir: dataDir(o), explicitData: o.data !== undefined || process.env.XCON_DATA !== undefined, file: o.file, project: o.project, stack: o.stack }, say)
 const docker = async (o: SiteOptions, env?: NodeJS.ProcessEnv): Promise<DockerSite> => await DockerSite.open({ file: o.file, project: o.project }, env)
 const wantsDocker = (o: SiteOptions): boolean => o.docker === true || process.env.XCON_BACKEND === 'docker'
 
@@ -60,6 +62,7 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
     .option('--docker', 'use the containers of a compose project (or XCON_BACKEND=docker)')
     .option('--file <file>', 'the compose file (default docker-compose.yml)')
     .option('--project <name>', 'the compose project name (docker compose -p)')
+    .option('--stack <name>', 'use the Swarm stack deployed from the compose file (docker stack deploy)')
     .addHelpText('after', `\n${BACKENDS}\n\n${BUILDS}`)
     .showSuggestionAfterError(true)
     .showHelpAfterError('(xcon --help lists the commands; xcon COMMAND --help shows one)')
@@ -84,6 +87,13 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
     .option('--rebuild', '(docker) rebuild the image first')
     .action(async (o: { detach?: boolean, topology?: string, build?: string, timeScale?: string, controlBlocks?: string, traffic?: string, fresh?: boolean, rebuild?: boolean }, cmd: Command) => {
       const s = site(cmd)
+      if (s.stack !== undefined) {
+        const st = await StackSite.open({ file: s.file, stack: s.stack })
+        await st.up()
+        out(renderStatusTable(await gatherStatus(st)))
+        if (o.detach !== true) await dockerLogs(st, { follow: true, json: false, colour }, out)
+        return
+      }
       if (wantsDocker(s)) {
         const d = await docker(s, composeEnv(o))
         await d.up(o.rebuild === true)
@@ -108,6 +118,11 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
       const b = await backend(s, note)
       if (b instanceof DockerSite) {
         await b.down(o.volumes === true)
+        return
+      }
+      if (b instanceof StackSite) {
+        await b.down()
+        out(`removed stack ${b.stack} (its volumes stay: docker volume ls -f name=${b.stack}_)`)
         return
       }
       // Say what happened: a site already down was not closed down again.
@@ -206,7 +221,7 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
       const b = await backend(site(cmd), note)
       const servers = filter.servers?.map(n => b.resolve(n))
       const opts = { follow: o.follow === true, servers, events: filter.events, json: o.json === true, colour }
-      if (b instanceof DockerSite) await dockerLogs(b, opts, out)
+      if (b instanceof DockerSite || b instanceof StackSite) await dockerLogs(b, opts, out)
       else await showLogs(b as LocalSite, opts, out)
     })
 
@@ -215,7 +230,7 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
     .option('--from <server>', 'only from these peers; repeat for more', collect)
     .action(async (server: string, o: { from?: string[] }, cmd: Command) => {
       const b = await backend(site(cmd), note)
-      if (!(b instanceof DockerSite)) throw new CliError('partition works on the docker backend (add --docker); local link faults come with the scenario runner', 2)
+      if (!(b instanceof DockerSite)) throw new CliError('partition works on a compose project (add --docker); not on a Swarm stack, and local link faults come with the scenario runner', 2)
       siteActionLog(b)('partition', b.resolve(server))
       const { partition } = await import('./docker-partition.js')
       out(await partition(b, server, o.from))

@@ -3,32 +3,37 @@ import { createInterface } from 'node:readline'
 import type { DockerSite } from '../docker-site.js'
 import { LogFollower } from '../log-follower.js'
 import { LogStream } from '../log-stream.js'
+import type { StackSite } from '../stack-site.js'
 import type { LogsOptions } from './logs.js'
 
 /**
- * `docker compose logs [-f] [services]` with the CLI's actions merged in, in time order: each
- * JSON line made readable (the "srv-a  | " prefix dropped), filtered and folded as `xcon logs`.
+ * `docker compose logs [-f] [services]`, or `docker service logs` once per server of a stack,
+ * with the CLI's actions merged in, in time order: each JSON line made readable (a "srv-a  | "
+ * prefix dropped), filtered and folded as `xcon logs`.
  */
-export async function dockerLogs (site: DockerSite, opts: LogsOptions, out: (line: string) => void): Promise<void> {
+export async function dockerLogs (site: DockerSite | StackSite, opts: LogsOptions, out: (line: string) => void): Promise<void> {
   const stream = new LogStream({ json: opts.json, colour: opts.colour, filter: { servers: opts.servers, events: opts.events } }, out)
-  const services = opts.servers?.map(s => site.service(s)) ?? []
-  const [cmd, ...argv] = await site.argv(['logs', '--no-color', ...(opts.follow ? ['-f'] : []), ...services])
+  const commands = 'stack' in site
+    ? (opts.servers ?? site.names).map(n => site.logsArgv(n, opts.follow))
+    : [await site.argv(['logs', '--no-color', ...(opts.follow ? ['-f'] : []), ...(opts.servers?.map(s => site.service(s)) ?? [])])]
   const actions = new LogFollower([site.actionLogFile], (file, line) => stream.add(line, file))
   actions.poll()
-  const child = spawn(cmd!, argv, { stdio: ['ignore', 'pipe', 'inherit'], env: site.env })
-  const stop = (): void => { child.kill('SIGTERM') }
+  const children = commands.map(([cmd, ...argv]) => spawn(cmd!, argv, { stdio: ['ignore', 'pipe', 'inherit'], env: 'env' in site ? site.env : process.env }))
+  const stop = (): void => { for (const c of children) c.kill('SIGTERM') }
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
   if (opts.follow) {
     actions.follow()
     stream.follow()
   }
-  const rl = createInterface({ input: child.stdout, crlfDelay: Infinity })
-  for await (const raw of rl) {
-    const at = raw.indexOf('{')
-    const bar = raw.indexOf('|')
-    stream.add(at >= 0 ? raw.slice(at) : raw, bar > 0 ? raw.slice(0, bar).trim() : '')
-  }
+  await Promise.all(children.map(async (child, i) => {
+    const rl = createInterface({ input: child.stdout!, crlfDelay: Infinity })
+    for await (const raw of rl) {
+      const at = raw.indexOf('{')
+      const bar = raw.indexOf('|')
+      stream.add(at >= 0 ? raw.slice(at) : raw, bar > 0 ? raw.slice(0, bar).trim() : String(i))
+    }
+  }))
   process.off('SIGINT', stop)
   process.off('SIGTERM', stop)
   actions.stop()

@@ -1,0 +1,69 @@
+import { execFile, execFileSync } from 'node:child_process'
+import { resolve } from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ROOT, buildImage, dockerAvailable, freePort } from '../support/docker-harness.js'
+import { XCON, waitFor } from '../support/site-harness.js'
+
+const run = promisify(execFile)
+
+/**
+ * The README's Swarm path on a single-node swarm that this test makes (and leaves again):
+ * `xcon --stack` deploys the compose file as a stack, a killed MTA stays down (the file's
+ * restart policy is condition none, where Swarm's default would restart it within seconds), the
+ * SP3 MTAs leak until 9156, and start and restart bring everything back.
+ */
+const docker = dockerAvailable()
+const swarmState = (): string => { try { return execFileSync('docker', ['info', '--format', '{{.Swarm.LocalNodeState}}'], { encoding: 'utf8', timeout: 15_000 }).trim() } catch { return 'unknown' } }
+const skip = !docker.ok ? docker.why : swarmState() !== 'inactive' ? 'this Docker engine is already part of a swarm (the test makes its own and leaves it)' : ''
+if (skip !== '') process.stderr.write(`\n*** SKIPPING the Swarm stack test: ${skip} ***\n\n`)
+
+const STACK = 'xcon-e2e-stack'
+
+describe.skipIf(skip !== '')('a Swarm stack driven by xcon --stack', () => {
+  let env: NodeJS.ProcessEnv = process.env
+  const xcon = async (...args: string[]): Promise<string> =>
+    (await run(process.execPath, [XCON, '--stack', STACK, '--file', resolve(ROOT, 'docker-compose.yml'), ...args], { cwd: ROOT, env, timeout: 240_000, maxBuffer: 64 << 20 })).stdout
+  const status = async (): Promise<any[]> => (JSON.parse(await xcon('status', '--json')) as { mtas: any[] }).mtas
+
+  beforeAll(async () => {
+    process.stderr.write(`${await buildImage()}\n`)
+    execFileSync('docker', ['swarm', 'init', '--advertise-addr', '127.0.0.1'], { stdio: 'pipe', timeout: 60_000 })
+    const ports: Record<string, string> = {}
+    for (const s of ['A', 'B', 'C', 'D']) ports[`XCON_PORT_${s}`] = String(await freePort())
+    env = { ...process.env, ...ports, XCON_TRAFFIC: 'off', XCON_CONTROL_BLOCKS: '6', XCON_LEAK_PROBABILITY: '1' }
+  }, 600_000)
+
+  afterAll(async () => {
+    try { await xcon('down') } catch { /* not deployed */ }
+    try { execFileSync('docker', ['swarm', 'leave', '--force'], { stdio: 'pipe', timeout: 60_000 }) } catch { /* not in a swarm */ }
+    // The task containers go with the swarm; their named volumes are ours to remove.
+    await new Promise(resolve => setTimeout(resolve, 3000))
+    const volumes = execFileSync('docker', ['volume', 'ls', '-q', '--filter', `name=${STACK}_`], { encoding: 'utf8' }).split('\n').filter(v => v !== '')
+    if (volumes.length > 0) { try { execFileSync('docker', ['volume', 'rm', '-f', ...volumes], { stdio: 'pipe' }) } catch { /* still in use: left for docker volume prune */ } }
+  }, 180_000)
+
+  it('deploys, keeps a killed MTA down, leaks to 9156 on SP3, and recovers with start and restart', async () => {
+    await xcon('up', '-d')
+    const first = (await xcon('status')).split('\n')[0]
+    expect(first).toBe(`swarm stack ${STACK} (${resolve(ROOT, 'docker-compose.yml')})`)
+    const ids = JSON.parse(await xcon('send', '--from', 'SRV-A', '--to', 'user1@SRV-B', '--count', '2', '--json')) as { mtsIds: string[] }
+    expect(ids.mtsIds).toHaveLength(2)
+    await waitFor('mail between the tasks', async () => (await status()).find(m => m.name === 'SRV-B')?.delivered === 2, 60_000, 1000)
+
+    expect(await xcon('kill', 'SRV-D')).toContain('SRV-D: down')
+    await xcon('send', '--from', 'SRV-A', '--to', 'user1@SRV-D', '--count', '3')
+    await waitFor('SRV-A to lose every control block', async () => (await status()).find(m => m.name === 'SRV-A')?.controlBlocks?.free === 0, 90_000, 1000)
+    // Still down: Swarm restarted nothing.
+    expect((await status()).find(m => m.name === 'SRV-D')).toMatchObject({ state: 'down' })
+    const story = (await xcon('logs', '--server', 'SRV-A,SRV-D', '--event', 'action,9156', '--json')).trim().split('\n').map(l => JSON.parse(l) as Record<string, any>)
+    expect(story[0]).toMatchObject({ tag: 'action', action: 'kill', server: 'SRV-D' })
+    expect(story.some(r => r.eventId === 9156 && r.server === 'SRV-A')).toBe(true)
+
+    expect(await xcon('start', 'SRV-D')).toContain('SRV-D: running')
+    await xcon('restart', 'SRV-A')
+    await waitFor('SRV-A to drain to SRV-D', async () => (await status()).find(m => m.name === 'SRV-D')?.delivered === 3, 90_000, 1000)
+    const a = (await status()).find(m => m.name === 'SRV-A')
+    expect(a.controlBlocks.free).toBeGreaterThan(0)
+  }, 600_000)
+})
