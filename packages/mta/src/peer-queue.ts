@@ -1,5 +1,6 @@
+import { createActor, type Actor } from 'xstate'
 import {
-  AssociationLostError, afterFailedOpen, afterFailedTransfer, queueBacklogged, queueSubsided, XconError,
+  AssociationLostError, afterFailedTransfer, queueBacklogged, queueMachine, queueStateName, queueSubsided, XconError,
   type MtaConfig
 } from '@xcon/core'
 import type { Clock } from './clock.js'
@@ -36,15 +37,14 @@ export interface QueueRoute {
   dn: string
 }
 
-export type QueueState = 'idle' | 'opening' | 'bound' | 'retry-wait'
 
 /**
  * An outbound queue: one per other server of the site (Q158633) and one per connector, as the
- * Queues tab lists them. It opens an
- * association when it has mail, sends up to a window of transfers, removes a message only after
- * the peer acknowledged it, retries failed opens every open interval and answers the queue with
- * non-delivery reports after the last retry, and releases an idle association after the
- * disconnect time (Q193894: 120 s). Urgent mail goes first.
+ * Queues tab lists them. Its lifecycle (open when there is mail, retry a failed open every open
+ * interval, answer the queue with NDRs after the last retry, release an idle association after
+ * the disconnect time) is core's queueMachine; this shell sends up to a window of transfers,
+ * removes a message only after the peer acknowledged it, and retries failed transfers. Urgent
+ * mail goes first.
  */
 export class PeerQueue {
   private readonly waiting: QueueWindow
@@ -56,32 +56,62 @@ export class PeerQueue {
    * held for a retry): still in the store, so a refill of the window must not read them again.
    */
   private readonly settling = new Set<number>()
-  private assocId: string | undefined
-  private state: QueueState = 'idle'
-  private failedOpens = 0
-  private retryTimer: NodeJS.Timeout | undefined
-  private nextRetryAt: number | undefined
-  private idleTimer: NodeJS.Timeout | undefined
+  private readonly lifecycle: Actor<typeof queueMachine>
+  /** What the lifecycle was last told: whether mail waits, and whether the queue is empty. */
+  private told = { hasMail: false, empty: true }
   private alarmRaised = false
   private stopped = false
-  private opens = 0
-  private target = 0
-  lastFailure: { at: number, reason: string } | undefined
   sent = 0
 
   constructor (readonly key: string, private readonly host: QueueHost, readonly route: QueueRoute) {
     const held = (seq: number): boolean => this.inFlight.has(seq) || this.delayed.has(seq) || this.settling.has(seq)
     this.waiting = new QueueWindow(key, host.store, Math.max(512, 2 * host.config.transferWindow), held)
+    this.lifecycle = createActor(queueMachine, {
+      input: { policy: host.config.retry, targets: route.targets, label: route.channel === 'site' ? route.targets[0]! : route.channel, now: () => host.clock.now() },
+      clock: { setTimeout: (fn, ms) => host.clock.setTimeout(fn, ms), clearTimeout: id => { host.clock.clearTimeout(id as NodeJS.Timeout) } }
+    })
+    this.lifecycle.on('open', e => { this.host.open(e.target, e.assocId, this.route.channel) })
+    this.lifecycle.on('release', e => { this.host.release(e.assocId, this.route.channel) })
+    this.lifecycle.on('pump', () => { this.pump() })
+    this.lifecycle.on('down', () => { this.host.onDown?.(this) })
+    this.lifecycle.on('ndrAll', e => {
+      this.ndrAll(e.reason, e.diagnostic).catch(this.logFailure).finally(() => { this.send({ type: 'queue.drained' }) })
+    })
+    this.lifecycle.start()
+  }
+
+  private get context () {
+    return this.lifecycle.getSnapshot().context
+  }
+
+  private send (event: Parameters<Actor<typeof queueMachine>['send']>[0]): void {
+    if (this.lifecycle.getSnapshot().status === 'active') this.lifecycle.send(event)
+  }
+
+  /** Tells the lifecycle when mail starts or stops waiting, or the queue empties or fills: only on a change, so sending costs it nothing. */
+  private notify (): void {
+    const now = { hasMail: !this.stopped && this.waiting.length > 0, empty: this.depth === 0 }
+    if (now.hasMail === this.told.hasMail && now.empty === this.told.empty) return
+    this.told = now
+    this.send({ type: 'queue.changed', ...now })
+  }
+
+  private get bound (): boolean {
+    return this.lifecycle.getSnapshot().matches('bound')
+  }
+
+  get lastFailure (): { at: number, reason: string } | undefined {
+    return this.context.lastFailure
   }
 
   /** The server this queue opens to now. */
   get peer (): string {
-    return this.route.targets[this.target]!
+    return this.route.targets[this.context.target]!
   }
 
-  /** True while opens are failing: the GWART then prefers another connector. */
+  /** True while opens are failing: the GWART then prefers another route. */
   get isDown (): boolean {
-    return this.failedOpens > 0
+    return this.context.failedOpens > 0
   }
 
   get depth (): number {
@@ -93,9 +123,9 @@ export class PeerQueue {
       peer: this.peer,
       depth: this.depth,
       inFlight: this.inFlight.size,
-      state: this.state,
-      failedOpens: this.failedOpens,
-      nextRetryAt: this.nextRetryAt === undefined ? null : new Date(this.nextRetryAt).toISOString(),
+      state: queueStateName(this.lifecycle.getSnapshot().value),
+      failedOpens: this.context.failedOpens,
+      nextRetryAt: this.context.nextRetryAt === undefined ? null : new Date(this.context.nextRetryAt).toISOString(),
       lastFailure: this.lastFailure === undefined ? null : { at: new Date(this.lastFailure.at).toISOString(), reason: this.lastFailure.reason },
       sent: this.sent
     }
@@ -114,76 +144,28 @@ export class PeerQueue {
 
   private enqueued (): void {
     this.checkAlarm()
-    if (this.state === 'bound') this.pump()
-    else this.kick()
-  }
-
-  /** Tries to open now if there is mail, no association and no retry pending. */
-  kick (): void {
-    if (this.stopped || this.state !== 'idle' || this.waiting.length === 0) return
-    this.state = 'opening'
-    this.assocId = `out-${this.route.channel === 'site' ? this.peer : this.route.channel}-${++this.opens}`
-    this.host.open(this.peer, this.assocId, this.route.channel)
+    this.notify()
+    if (this.bound) this.pump()
   }
 
   /** The pool had no control block for our open (event 9156 is logged by the MTA). */
   onExhausted (assocId: string): void {
-    if (assocId !== this.assocId) return
-    this.assocId = undefined
-    this.failedOpen('no free control blocks', true)
+    this.send({ type: 'queue.exhausted', assocId })
   }
 
   onBound (assocId: string): void {
-    if (assocId !== this.assocId) return
-    this.state = 'bound'
-    this.failedOpens = 0
-    this.nextRetryAt = undefined
-    this.pump()
+    this.send({ type: 'queue.bound', assocId })
   }
 
   onEnded (assocId: string, wasBound: boolean, failed: boolean, reason: string): void {
-    if (assocId !== this.assocId) return
-    this.assocId = undefined
-    this.clearIdle()
-    if (!wasBound) {
-      this.failedOpen(reason, false)
-      return
-    }
-    this.state = 'idle'
-    if (failed) this.lastFailure = { at: this.host.clock.now(), reason }
-    this.kick()
-  }
-
-  private failedOpen (reason: string, congestion: boolean): void {
-    const now = this.host.clock.now()
-    this.lastFailure = { at: now, reason }
-    this.failedOpens++
-    // A Site Connector may reach the other site through any of its target servers: try the next.
-    this.target = (this.target + 1) % this.route.targets.length
-    this.host.onDown?.(this)
-    const decision = afterFailedOpen(this.host.config.retry, this.failedOpens, now)
-    if (decision.action === 'ndr') {
-      this.failedOpens = 0
-      this.state = 'idle'
-      // Q230497: with no control blocks the NDR says MTS congestion; otherwise the retries ran out.
-      this.ndrAll('unable-to-transfer', congestion ? 'MTS-congestion' : 'maximum-time-expired').catch(this.logFailure)
-      return
-    }
-    this.state = 'retry-wait'
-    this.nextRetryAt = decision.at
-    this.retryTimer = this.host.clock.setTimeout(() => {
-      this.retryTimer = undefined
-      this.nextRetryAt = undefined
-      this.state = 'idle'
-      this.kick()
-    }, decision.at - now)
+    this.send({ type: 'queue.ended', assocId, wasBound, failed, reason })
   }
 
   private pump (): void {
-    if (this.stopped || this.state !== 'bound' || this.assocId === undefined) return
-    const link = this.host.links.get(this.assocId)
+    const assocId = this.context.assocId
+    if (this.stopped || !this.bound || assocId === undefined) return
+    const link = this.host.links.get(assocId)
     if (link === undefined || !link.open) return
-    this.clearIdle()
     const { transferWindow, transferWindowBytes } = this.host.config
     // The window counts messages and content bytes; one message always goes, however big.
     while (this.inFlight.size < transferWindow && (this.inFlight.size === 0 || this.inFlightBytes < transferWindowBytes)) {
@@ -196,7 +178,7 @@ export class PeerQueue {
         (err: Error) => { this.onTransferError(item, err) }
       ).catch(this.logFailure)
     }
-    if (this.depth === 0) this.startIdle()
+    this.notify()
   }
 
   private leaveFlight (item: QueuedMessage): void {
@@ -250,8 +232,7 @@ export class PeerQueue {
       // then, so open again from here: mail in flight must not wait for the next new message.
       this.waiting.unshift(item)
       this.settled(item)
-      if (this.state === 'idle') this.kick()
-      else if (this.state === 'bound') this.pump()
+      this.enqueued()
       return
     }
     this.transferFailed(item, err.message).finally(() => this.settled(item)).then(() => this.pump()).catch(this.logFailure)
@@ -299,6 +280,7 @@ export class PeerQueue {
     for (const item of delayed) await this.answer(item, reason, diagnostic)
     await this.waiting.drainEach(BATCH, this.settling, async item => await this.answer(item, reason, diagnostic))
     this.checkAlarm()
+    this.notify()
   }
 
   /** 659 when the queue reaches the alarm, 660 once it falls under half of it (hysteresis, design choice). */
@@ -315,32 +297,18 @@ export class PeerQueue {
     }
   }
 
-  private startIdle (): void {
-    if (this.idleTimer !== undefined || this.assocId === undefined) return
-    const assocId = this.assocId
-    this.idleTimer = this.host.clock.setTimeout(() => {
-      this.idleTimer = undefined
-      if (this.assocId === assocId && this.depth === 0) this.host.release(assocId, this.route.channel)
-    }, this.host.config.retry.disconnectMs)
-  }
-
-  private clearIdle (): void {
-    if (this.idleTimer !== undefined) this.host.clock.clearTimeout(this.idleTimer)
-    this.idleTimer = undefined
-  }
-
   /** Takes up to a batch of waiting messages (not those in flight) out of the queue, to route them elsewhere. */
   takeWaiting (): QueuedMessage[] {
     const items = this.waiting.take(BATCH)
     this.checkAlarm()
+    this.notify()
     return items
   }
 
   /** Stops opening and retrying; resolves once nothing is in flight (or after `graceMs`). */
   async stop (graceMs: number): Promise<void> {
     this.stopped = true
-    if (this.retryTimer !== undefined) this.host.clock.clearTimeout(this.retryTimer)
-    this.clearIdle()
+    this.send({ type: 'queue.stop' })
     for (const d of this.delayed.values()) this.host.clock.clearTimeout(d.timer)
     const deadline = Date.now() + graceMs
     while (this.inFlight.size > 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 20))
