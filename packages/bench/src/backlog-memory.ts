@@ -28,7 +28,8 @@ export async function backlogMemory (messages: number): Promise<BacklogMemory> {
     const restartSeconds = (Date.now() - t0) / 1000
     await new Promise(resolve => setTimeout(resolve, 2000))
     const status = await b.status('SRV-A')
-    if (status.queues[0].depth !== messages) throw new Error(`SRV-A restarted with ${status.queues[0].depth} queued, not ${messages}`)
+    const depth = status.queues[0]?.depth
+    if (depth !== messages) throw new Error(`SRV-A restarted with ${depth ?? 'no queue'} queued, not ${messages}`)
     return { messages, idle, queued, restarted: memory(b.pid('SRV-A')), restartSeconds }
   } finally {
     await b.close()

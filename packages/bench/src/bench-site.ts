@@ -1,3 +1,4 @@
+import type { MtaStatusDocument } from '@xcon/core'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -22,7 +23,7 @@ export class BenchSite {
     return b
   }
 
-  async status (name: string): Promise<any> {
+  async status (name: string): Promise<MtaStatusDocument> {
     const s = await this.site.fetchStatus(name, 5000)
     if (s === undefined) throw new Error(`${name} did not answer`)
     return s

@@ -12,11 +12,11 @@ export async function recovery (backlog: number): Promise<{ seconds: number, stu
     await until('SRV-A to lose its control blocks', async () => (await b.status('SRV-A')).controlBlocks.leaked === 5, 60_000, 100)
     await b.submit('SRV-A', 'user1@SRV-B', backlog)
     const stuck = Date.now()
-    await until('a 9156 for SRV-B', async () => (await b.status('SRV-A')).queues.find((q: { peer: string }) => q.peer === 'SRV-B').failedOpens >= 1, 30_000, 100)
+    await until('a 9156 for SRV-B', async () => ((await b.status('SRV-A')).queues.find(q => q.peer === 'SRV-B')?.failedOpens ?? 0) >= 1, 30_000, 100)
     const stuckFor = (Date.now() - stuck) / 1000
     const t0 = Date.now()
     await b.site.restart('SRV-A')
-    await until('the backlog to drain', async () => (await b.status('SRV-A')).queues.find((q: { peer: string }) => q.peer === 'SRV-B').depth === 0, 600_000, 100)
+    await until('the backlog to drain', async () => (await b.status('SRV-A')).queues.find(q => q.peer === 'SRV-B')?.depth === 0, 600_000, 100)
     return { seconds: (Date.now() - t0) / 1000, stuckFor }
   } finally {
     await b.close()

@@ -1,18 +1,9 @@
+import type { DeliveriesAnswer, DeliveryRecord, MtaStatusDocument, SubmitAnswer as SubmitBody } from '@xcon/core'
 import { CliError } from './cli-error.js'
 import { sleep } from './durations.js'
 
-/** One delivery as GET /deliveries lists it. */
-export interface DeliveryRecord {
-  seq: number
-  mailbox: string
-  mtsId: string
-  originator: string
-  subject: string
-  kind: string
-  submitted: number
-  at: number
-  hops: string[]
-}
+/** One delivery as GET /deliveries lists it (core's admin contract). */
+export type { DeliveryRecord }
 
 /** One HTTP exchange with an MTA's admin API, however it is reached (loopback, or inside a container). */
 export type AdminTransport = (path: string, init: { method: string, headers: Record<string, string>, body?: string }, signal: AbortSignal) =>
@@ -54,11 +45,11 @@ export class AdminClient {
   }
 
   /** The MTA's status document, or undefined when it does not answer (down, paused, starting). */
-  async status (timeoutMs = 1500): Promise<Record<string, unknown> | undefined> {
+  async status (timeoutMs = 1500): Promise<MtaStatusDocument | undefined> {
     try {
       const res = await this.request('/status', timeoutMs)
       if (res.status === 401) throw new CliError(`${this.server} asks for an admin token: set XCON_ADMIN_TOKEN (docs/configuration.md)`)
-      return res.ok ? res.body as Record<string, unknown> : undefined
+      return res.ok ? res.body as MtaStatusDocument : undefined
     } catch (err) {
       if (err instanceof CliError) throw err
       return undefined
@@ -83,7 +74,7 @@ export class AdminClient {
   async deliveries (after = 0, timeoutMs = 10_000): Promise<DeliveryRecord[]> {
     const res = await this.request(`/deliveries?after=${after}`, timeoutMs)
     if (!res.ok) throw new CliError(`${this.server} answered /deliveries with ${res.status}`)
-    return (res.body as { deliveries: DeliveryRecord[] }).deliveries
+    return (res.body as DeliveriesAnswer).deliveries
   }
 
   async submit (body: Record<string, unknown>, timeoutMs = 120_000): Promise<string[]> {
@@ -93,11 +84,11 @@ export class AdminClient {
   /** POST /submit, with the recipients the directory did not know (each gets an NDR). */
   async submitMail (body: Record<string, unknown>, timeoutMs = 120_000): Promise<SubmitAnswer> {
     const res = await this.request('/submit', timeoutMs, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
-    const answer = (typeof res.body === 'object' ? res.body : {}) as { mtsIds?: string[], nonDelivered?: SubmitAnswer['nonDelivered'], error?: { message: string } }
+    const answer = (typeof res.body === 'object' ? res.body : {}) as Partial<SubmitBody> & { error?: { message: string } }
     if (!res.ok) throw new CliError(`${this.server} refused the submission: ${answer.error?.message ?? res.statusText}`)
     return { mtsIds: answer.mtsIds ?? [], nonDelivered: answer.nonDelivered ?? [] }
   }
 }
 
-/** What POST /submit answers: the MTS-IDs, and the recipients that get a non-delivery report at once. */
-export interface SubmitAnswer { mtsIds: string[], nonDelivered: Array<{ recipient: string, reason: string }> }
+/** What POST /submit answers (core's admin contract), with `nonDelivered` always there. */
+export type SubmitAnswer = Required<SubmitBody>

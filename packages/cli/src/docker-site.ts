@@ -1,3 +1,4 @@
+import type { MtaStatusDocument } from '@xcon/core'
 import { execFile, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
@@ -230,7 +231,7 @@ export class DockerSite implements SiteBackend {
     await this.compose(['unpause', this.info(name).service])
   }
 
-  async fetchStatus (name: string, timeoutMs = 1500): Promise<Record<string, unknown> | undefined> {
+  async fetchStatus (name: string, timeoutMs = 1500): Promise<MtaStatusDocument | undefined> {
     try { return await (await this.admin(name)).status(timeoutMs) } catch { return undefined }
   }
 

@@ -1,3 +1,4 @@
+import type { MtaStatusDocument } from '@xcon/core'
 import { spawn } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -289,7 +290,7 @@ export class LocalSite implements SiteBackend {
   }
 
   /** GET /status of one MTA, or undefined when it does not answer (down or paused). */
-  async fetchStatus (name: string, timeoutMs = 1500): Promise<Record<string, unknown> | undefined> {
+  async fetchStatus (name: string, timeoutMs = 1500): Promise<MtaStatusDocument | undefined> {
     return await this.admin(name).status(timeoutMs)
   }
 

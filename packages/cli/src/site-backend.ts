@@ -1,3 +1,4 @@
+import type { MtaStatusDocument } from '@xcon/core'
 import type { SubmitAnswer } from './admin-client.js'
 import type { ProcessState } from './processes.js'
 
@@ -22,7 +23,7 @@ export interface SiteBackend {
   restart: (name: string) => Promise<void>
   pause: (name: string) => Promise<void>
   resume: (name: string) => Promise<void>
-  fetchStatus: (name: string, timeoutMs?: number) => Promise<Record<string, unknown> | undefined>
+  fetchStatus: (name: string, timeoutMs?: number) => Promise<MtaStatusDocument | undefined>
   submit: (name: string, body: Record<string, unknown>) => Promise<string[]>
   submitMail: (name: string, body: Record<string, unknown>) => Promise<SubmitAnswer>
 }

@@ -1,3 +1,4 @@
+import type { MtaStatusDocument } from '@xcon/core'
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
@@ -155,7 +156,7 @@ export class StackSite implements SiteBackend {
     if (c?.status === 'paused') await this.docker(['unpause', c.id])
   }
 
-  async fetchStatus (name: string, timeoutMs = 5000): Promise<Record<string, unknown> | undefined> {
+  async fetchStatus (name: string, timeoutMs = 5000): Promise<MtaStatusDocument | undefined> {
     try { return await (await this.admin(name)).status(timeoutMs) } catch { return undefined }
   }
 

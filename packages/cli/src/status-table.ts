@@ -1,22 +1,16 @@
-/** The `xcon status --json` entry of one MTA (the first names are the contract; more may follow). */
-export interface MtaStatusEntry {
-  name: string
-  site: string
-  build: number | null
-  state: string
-  controlBlocks: { capacity: number, free: number, inUse: number, leaked: number, exhausted: boolean } | null
-  queues: Array<{ peer: string, depth: number }>
-  connectors?: Array<{ name: string, type: string, peer: string, state: string, depth: number }>
-  smtp?: { port: number, domain: string }
-  delivered: number | null
-  duplicatesSuppressed: number | null
-  ndrs: number | null
-  [key: string]: unknown
-}
+import type { ControlBlockStatus, MtaStatusDocument } from '@xcon/core'
+
+/**
+ * The `xcon status --json` entry of one MTA: its /status document (core's admin contract) with
+ * `controlBlocks.exhausted`, or, for an MTA that cannot answer, its name, site and state with nulls.
+ */
+export type MtaStatusEntry =
+  | (Omit<MtaStatusDocument, 'controlBlocks'> & { controlBlocks: ControlBlockStatus & { exhausted: boolean } })
+  | { name: string, site: string, build: null, state: 'down' | 'paused' | 'unresponsive', controlBlocks: null, queues: [], delivered: null, duplicatesSuppressed: null, ndrs: null }
 
 /** A fixed-width table, one line per MTA, for people. */
 export function renderStatusTable (mtas: MtaStatusEntry[]): string {
-  const withConnectors = mtas.some(m => (m.connectors?.length ?? 0) > 0 || m.smtp !== undefined)
+  const withConnectors = mtas.some(m => m.controlBlocks !== null && (m.connectors.length > 0 || m.smtp !== undefined))
   const rows = [['SERVER', 'SITE', 'BUILD', 'STATE', 'CB FREE', 'LEAKED', 'QUEUES (peer:depth)', ...(withConnectors ? ['CONNECTORS (name:state:depth)'] : []), 'DELIVERED', 'DUPS', 'NDRS']]
   for (const m of mtas) {
     const cb = m.controlBlocks
@@ -28,7 +22,7 @@ export function renderStatusTable (mtas: MtaStatusEntry[]): string {
       cb === null ? '-' : `${cb.free}/${cb.capacity}`,
       cb === null ? '-' : String(cb.leaked),
       m.queues.length === 0 ? '-' : m.queues.map(q => `${q.peer}:${q.depth}`).join(' '),
-      ...(withConnectors ? [[...(m.connectors ?? []).map(c => `${c.name}:${c.state}:${c.depth}`), ...(m.smtp === undefined ? [] : [`IMS:${m.smtp.port}`])].join(' ') || '-'] : []),
+      ...(withConnectors ? [(m.controlBlocks === null ? [] : [...m.connectors.map(c => `${c.name}:${c.state}:${c.depth}`), ...(m.smtp === undefined ? [] : [`IMS:${m.smtp.port ?? '-'}`])]).join(' ') || '-'] : []),
       String(m.delivered ?? '-'),
       String(m.duplicatesSuppressed ?? '-'),
       String(m.ndrs ?? '-')

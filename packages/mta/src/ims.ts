@@ -2,7 +2,7 @@ import nodemailer, { type Transporter } from 'nodemailer'
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server'
 import {
   afterFailedOpen, classifyAddress, smtpAddress, unknownRecipients, DiskFullError, MessageTooLargeError, TooManyRecipientsError, XconError,
-  type ImsSpec, type MtaConfig
+  type ImsSpec, type MtaConfig, type SmtpQueueStatus
 } from '@xcon/core'
 import type { Clock } from './clock.js'
 import type { Logger } from './logger.js'
@@ -155,7 +155,7 @@ export class ImsQueue {
     return this.waiting.length + this.inFlight
   }
 
-  status () {
+  status (): SmtpQueueStatus {
     return {
       depth: this.depth,
       state: this.retryTimer !== undefined ? 'retry-wait' : this.inFlight > 0 ? 'sending' : 'idle',

@@ -1,8 +1,8 @@
-import { BUILDS, freeBlocks } from '@xcon/core'
+import { BUILDS, freeBlocks, type MtaStatusDocument } from '@xcon/core'
 import type { Mta } from './mta.js'
 
 /** The `GET /status` document of an MTA (field names are a contract: docs/configuration.md, xcon status --json). */
-export function mtaStatus (mta: Mta) {
+export function mtaStatus (mta: Mta): MtaStatusDocument {
   const ctx = mta.pool.getSnapshot().context
   const cctx = mta.connectorPool.getSnapshot().context
   const held = [...Object.values(ctx.held), ...Object.values(cctx.held)]
@@ -54,4 +54,4 @@ export function mtaStatus (mta: Mta) {
   }
 }
 
-export type MtaStatus = ReturnType<typeof mtaStatus>
+export type MtaStatus = MtaStatusDocument

@@ -1,7 +1,7 @@
 import { createActor, type Actor } from 'xstate'
 import {
   AssociationLostError, afterFailedTransfer, queueBacklogged, queueMachine, queueStateName, queueSubsided, XconError,
-  type MtaConfig
+  type MtaConfig, type QueueStatus
 } from '@xcon/core'
 import type { Clock } from './clock.js'
 import { logEvent, type Logger } from './logger.js'
@@ -118,7 +118,7 @@ export class PeerQueue {
     return this.waiting.length + this.inFlight.size + this.delayed.size
   }
 
-  status () {
+  status (): QueueStatus {
     return {
       peer: this.peer,
       depth: this.depth,

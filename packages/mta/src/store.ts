@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { open, type Database, type Key, type RootDatabase } from 'lmdb'
-import { PRIORITIES, envelope as checkEnvelope, type Envelope } from '@xcon/core'
+import { PRIORITIES, envelope as checkEnvelope, type DeliveryRecord, type Envelope } from '@xcon/core'
 
 /** A message waiting in one outbound queue (`server:SRV-B`, `connector:CORP-BRANCH` or `ims`). */
 export interface QueuedMessage {
@@ -12,19 +12,8 @@ export interface QueuedMessage {
   enqueuedAt: number
 }
 
-/** One copy of a message placed in a mailbox. */
-export interface Delivery {
-  seq: number
-  mailbox: string
-  mtsId: string
-  originator: string
-  subject: string
-  kind: Envelope['kind']
-  /** When it was submitted (at its first MTA) and when it was stored here, epoch ms. */
-  submitted: number
-  at: number
-  hops: string[]
-}
+/** One copy of a message placed in a mailbox: what GET /deliveries lists (core's admin contract). */
+export type Delivery = DeliveryRecord
 
 export interface Counters {
   delivered: number

@@ -2,8 +2,8 @@ import type { SiteBackend } from '../site-backend.js'
 import type { MtaStatusEntry } from '../status-table.js'
 
 /**
- * Gathers every MTA's /status. A process that is down or paused cannot answer; its entry says
- * so in `state` and carries nulls, so that the JSON always has one entry per server.
+ * Gathers every MTA's /status, all at once. A process that is down or paused cannot answer; its
+ * entry says so in `state` and carries nulls, so that the JSON always has one entry per server.
  */
 export async function gatherStatus (site: SiteBackend): Promise<MtaStatusEntry[]> {
   return await Promise.all(site.names.map(async (name): Promise<MtaStatusEntry> => {
@@ -12,18 +12,6 @@ export async function gatherStatus (site: SiteBackend): Promise<MtaStatusEntry[]
     if (s === undefined) {
       return { name, site: site.siteOf(name), build: null, state: proc === 'running' ? 'unresponsive' : proc, controlBlocks: null, queues: [], delivered: null, duplicatesSuppressed: null, ndrs: null }
     }
-    const cb = s.controlBlocks as MtaStatusEntry['controlBlocks'] & Record<string, unknown>
-    return {
-      ...s,
-      name: s.name as string,
-      site: s.site as string,
-      build: s.build as number,
-      state: s.state as string,
-      controlBlocks: { ...cb, exhausted: cb!.free === 0 },
-      queues: s.queues as MtaStatusEntry['queues'],
-      delivered: s.delivered as number,
-      duplicatesSuppressed: s.duplicatesSuppressed as number,
-      ndrs: s.ndrs as number
-    }
+    return { ...s, controlBlocks: { ...s.controlBlocks, exhausted: s.controlBlocks.free === 0 } }
   }))
 }

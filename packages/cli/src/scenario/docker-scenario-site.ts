@@ -1,3 +1,4 @@
+import type { MtaStatusDocument } from '@xcon/core'
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -135,7 +136,7 @@ export class DockerScenarioSite implements ScenarioSite {
     return states
   }
 
-  async fetchStatus (name: string, timeoutMs: number): Promise<Record<string, unknown> | undefined> {
+  async fetchStatus (name: string, timeoutMs: number): Promise<MtaStatusDocument | undefined> {
     return await this.admin(name).status(timeoutMs)
   }
 

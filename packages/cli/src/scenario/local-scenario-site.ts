@@ -1,3 +1,4 @@
+import type { MtaStatusDocument } from '@xcon/core'
 import { join } from 'node:path'
 import { cutLinks, type FaultStep } from '@xcon/core'
 import type { DeliveryRecord } from '../admin-client.js'
@@ -52,7 +53,7 @@ export class LocalScenarioSite implements ScenarioSite {
     return new Map(this.names.map(n => [n, this.site.processState(n)]))
   }
 
-  async fetchStatus (name: string, timeoutMs: number): Promise<Record<string, unknown> | undefined> {
+  async fetchStatus (name: string, timeoutMs: number): Promise<MtaStatusDocument | undefined> {
     return await this.site.fetchStatus(name, timeoutMs)
   }
 

@@ -1,3 +1,4 @@
+import type { MtaStatusDocument } from '@xcon/core'
 import type { FaultStep } from '@xcon/core'
 import type { DeliveryRecord } from '../admin-client.js'
 import type { ProcessState } from '../processes.js'
@@ -16,7 +17,7 @@ export interface ScenarioSite {
   startAll: () => Promise<void>
   /** Every MTA's process state, with one question to the backend (asked once per sample). */
   states: () => Promise<Map<string, ProcessState>>
-  fetchStatus: (name: string, timeoutMs: number) => Promise<Record<string, unknown> | undefined>
+  fetchStatus: (name: string, timeoutMs: number) => Promise<MtaStatusDocument | undefined>
   deliveries: (name: string, after: number, timeoutMs: number) => Promise<DeliveryRecord[]>
   submit: (name: string, body: Record<string, unknown>) => Promise<string[]>
   /** Plays one step of the fault schedule. */
