@@ -62,6 +62,6 @@ describe('xcon command errors', () => {
     dirs.push(dir)
     writeFileSync(join(dir, 'site.json'), JSON.stringify({ dataDir: dir, topologyFile: '', supervisorPid: null, startedAt: '', servers: { 'SRV-A': { name: 'SRV-A', site: 'CORP', pid: null, port: 1, adminHost: '127.0.0.1', adminPort: 2, logFile: '' } } }))
     const r = await xcon('flap', 'SRV-A', '--down', 'soon', '--data', dir)
-    expect(r).toMatchObject({ code: 2, stderr: 'xcon: --down: "soon" is not a duration (try 5s, 500ms, 2m)\n' })
+    expect(r).toMatchObject({ code: 2, stderr: 'xcon: --down: "soon" is not a duration (try 500ms, 5s, 2m, 6h, 30d)\n' })
   })
 })

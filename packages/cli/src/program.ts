@@ -170,7 +170,7 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
   }
 
   program.command('flap').argument('<server>', 'the server to kill and restart')
-    .description('kill and restart a server N times (durations: 500ms, 5s, 2m)')
+    .description('kill and restart a server N times (durations: 500ms, 5s, 2m, 6h, 30d)')
     .option('--down <duration>', 'how long it stays down', '5s')
     .option('--up <duration>', 'how long it stays up', '5s')
     .option('--count <n>', 'how many times, 1 to 10000', wholeNumber('--count', 1, 10_000), 1)

@@ -1,4 +1,5 @@
 import { LineCounter, parseDocument } from 'yaml'
+import { DURATION_EXAMPLES, durationMs } from '../durations.js'
 import { TopologyError } from '../errors.js'
 import { PRIORITIES, type Priority } from '../message.js'
 import { parseTopology } from '../topology/parse-topology.js'
@@ -61,15 +62,6 @@ export interface Scenario {
   expect: Expectations
 }
 
-/** Reads `500ms`, `5s`, `2m` or a number of seconds into milliseconds; undefined if it is not one. */
-export function durationMs (v: unknown): number | undefined {
-  if (typeof v === 'number' && v >= 0) return v * 1000
-  if (typeof v !== 'string') return undefined
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim())
-  if (m === null) return undefined
-  return Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000 } as Record<string, number>)[m[2] ?? 's']!
-}
-
 /**
  * Parses a scenario file. `readTopology(path)` loads a topology named by path (relative paths
  * are the caller's to resolve). Problems are TopologyErrors naming the file and the line.
@@ -107,7 +99,7 @@ export function parseScenario (text: string, file: string, readTopology: (path: 
     return names.map((n, i) => typeof n === 'string' && servers.includes(n) ? n : fail(Array.isArray(list) ? [...path, i] : path, `unknown MTA ${JSON.stringify(n)}; the topology has ${servers.join(', ')}`))
   }
 
-  const duration = durationMs(s.duration ?? '60s') ?? fail(['duration'], 'expected a duration like 60s')
+  const duration = durationMs(s.duration ?? '60s') ?? fail(['duration'], `expected a duration (${DURATION_EXAMPLES})`)
   const traffic = (Array.isArray(s.traffic) ? s.traffic : s.traffic === undefined ? [] : fail(['traffic'], 'expected a list')).map((t: unknown, i: number): TrafficStream => {
     const r = t as Record<string, unknown>
     for (const k of Object.keys(r)) if (!['from', 'to', 'rate', 'size', 'priority'].includes(k)) fail(['traffic', i, k], 'unknown key; expected from, to, rate, size, priority')
@@ -130,8 +122,8 @@ export function parseScenario (text: string, file: string, readTopology: (path: 
     file,
     seed,
     durationMs: duration,
-    settleMs: durationMs(s.settle ?? '20s') ?? fail(['settle'], 'expected a duration'),
-    sampleMs: durationMs(s.sample ?? '500ms') ?? fail(['sample'], 'expected a duration'),
+    settleMs: durationMs(s.settle ?? '20s') ?? fail(['settle'], `expected a duration (${DURATION_EXAMPLES})`),
+    sampleMs: durationMs(s.sample ?? '500ms') ?? fail(['sample'], `expected a duration (${DURATION_EXAMPLES})`),
     topology,
     topologyText,
     traffic,

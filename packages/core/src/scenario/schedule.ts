@@ -1,6 +1,7 @@
 import { TopologyError } from '../errors.js'
 import { SeededRandom } from '../random.js'
-import { durationMs, type FaultAction, type FaultStep, type Scenario } from './scenario.js'
+import { DURATION_EXAMPLES, durationMs } from '../durations.js'
+import type { FaultAction, FaultStep, Scenario } from './scenario.js'
 
 const SIMPLE: FaultAction[] = ['kill', 'stop', 'pause', 'restart', 'start', 'resume']
 /** What ends a bounded fault (`for:`). */
@@ -15,7 +16,7 @@ export function expandSchedule (scenario: Scenario): FaultStep[] {
   const servers = Object.keys(scenario.topology.servers)
   const steps: FaultStep[] = []
   const fail = (where: string, problem: string): never => { throw new TopologyError(scenario.file, undefined, `${where}: ${problem}`) }
-  const time = (v: unknown, where: string): number => durationMs(v) ?? fail(where, `expected a duration like 5s, got ${JSON.stringify(v)}`)
+  const time = (v: unknown, where: string): number => durationMs(v) ?? fail(where, `expected a duration (${DURATION_EXAMPLES}), got ${JSON.stringify(v)}`)
   const names = (v: unknown, where: string): string[] => {
     const list = v === 'all' || v === '*' ? servers : typeof v === 'string' ? [v] : Array.isArray(v) ? v as string[] : fail(where, 'expected a server or a list of servers')
     for (const n of list) if (!servers.includes(n)) fail(where, `unknown MTA ${JSON.stringify(n)}; the topology has ${servers.join(', ')}`)

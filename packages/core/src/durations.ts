@@ -1,0 +1,18 @@
+/** Milliseconds per unit of the one duration grammar of xcon: flags, scenario files and schedules. */
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+/**
+ * Reads `500ms`, `5s`, `2m`, `6h`, `30d` or a bare number of seconds into milliseconds;
+ * undefined if it is not one. Days and hours are there because Q260167 is a bug of "an extended
+ * period of time": Exchange retried a failed open every 600 s for 24 h.
+ */
+export function durationMs (v: unknown): number | undefined {
+  if (typeof v === 'number') return v >= 0 && Number.isFinite(v) ? v * 1000 : undefined
+  if (typeof v !== 'string') return undefined
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(v.trim())
+  if (m === null) return undefined
+  return Number(m[1]) * UNITS[m[2] ?? 's']!
+}
+
+/** How a duration is written, for messages: the examples every error shows. */
+export const DURATION_EXAMPLES = '500ms, 5s, 2m, 6h, 30d'
