@@ -1,3 +1,5 @@
+import { EVENT, LOG_TAG } from '@xcon/core'
+
 /** One log line of an MTA, as pino wrote it. */
 export interface LogRecord {
   time?: string
@@ -41,11 +43,11 @@ export function formatRecord (r: LogRecord, colour = false): string {
   if (r.err?.message !== undefined) text += `: ${r.err.message}`
   const out = `${time}  ${(r.server ?? '?').padEnd(8)} ${id.padStart(5)}  ${(r.category ?? r.level ?? '').padEnd(18)} ${text}`
   if (!colour) return out
-  if (r.tag === 'action') return `${COLOURS.bold}${out}${COLOURS.reset}`
-  if (r.eventId === 9156) return `${COLOURS.bold}${COLOURS.red}${out}${COLOURS.reset}`
+  if (r.tag === LOG_TAG.action) return `${COLOURS.bold}${out}${COLOURS.reset}`
+  if (r.eventId === EVENT.noFreeControlBlocks) return `${COLOURS.bold}${COLOURS.red}${out}${COLOURS.reset}`
   if (r.level === 'error' || r.level === 'fatal') return `${COLOURS.red}${out}${COLOURS.reset}`
   if (r.level === 'warn') return `${COLOURS.yellow}${out}${COLOURS.reset}`
-  if (r.eventId === 9298 || r.eventId === 9299) return `${COLOURS.green}${out}${COLOURS.reset}`
+  if (r.eventId === EVENT.started || r.eventId === EVENT.stopped) return `${COLOURS.green}${out}${COLOURS.reset}`
   if (r.level === 'debug') return `${COLOURS.dim}${out}${COLOURS.reset}`
   return out
 }

@@ -1,4 +1,5 @@
 import { appendFileSync, mkdirSync } from 'node:fs'
+import { LOG_TAG } from '@xcon/core'
 import { dirname } from 'node:path'
 import type { SiteBackend } from './site-backend.js'
 
@@ -27,7 +28,7 @@ export function siteActionLog (site: Pick<SiteBackend, 'actionLogFile' | 'siteOf
       time: new Date().toISOString(),
       server,
       site: site.siteOf(server),
-      tag: 'action',
+      tag: LOG_TAG.action,
       action,
       category: 'xcon',
       msg: `${ACTIONS[action] ?? `xcon ${action}`}${detail === undefined ? '' : ` ${detail}`}`

@@ -1,5 +1,5 @@
 import {
-  lostConnection, noFreeControlBlocks, rpcBindFailed, socketConnectRefused, type PoolEmitted
+  LOG_TAG, lostConnection, noFreeControlBlocks, rpcBindFailed, socketConnectRefused, type PoolEmitted
 } from '@xcon/core'
 import type { PoolKind } from './association-pool.js'
 import type { Mta } from './mta.js'
@@ -48,7 +48,7 @@ export function onPoolEvent (mta: Mta, kind: PoolKind, e: PoolEmitted): void {
         const ctx = pool.getSnapshot().context
         mta.log.warn(
           // Exchange logged nothing when a control block went missing (that is the bug); xcon's tag "leak" lets the countdown be filtered: xcon logs --event leak.
-          { tag: 'leak', category: 'Resource', controlBlock: e.controlBlock, peer, direction: e.direction, outcome: e.outcome, free: e.free, leaked: ctx.leaked.length, capacity: ctx.capacity },
+          { tag: LOG_TAG.leak, category: 'Resource', controlBlock: e.controlBlock, peer, direction: e.direction, outcome: e.outcome, free: e.free, leaked: ctx.leaked.length, capacity: ctx.capacity },
           `control block ${e.controlBlock} (network type ${ctx.networkType}) was not returned after the failed ${e.direction} association with ${peer} (${e.outcome}); ${e.free} of ${ctx.capacity} free, ${ctx.leaked.length} lost`
         )
       }

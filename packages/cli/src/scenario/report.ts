@@ -1,10 +1,10 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { faultIntervals, findingResult, type CheckResult, type HistoryRecord, type Scenario } from '@xcon/core'
+import { EVENT, faultIntervals, findingResult, type CheckResult, type HistoryRecord, type Scenario } from '@xcon/core'
 import { lineChart, type Marker, type Shade } from './svg-chart.js'
 
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22']
-const MARKERS: Record<number, { colour: string, name: string }> = { 9297: { colour: '#9467bd', name: '9297 security violation' } }
+const VIOLATION = { colour: '#9467bd', name: `${EVENT.securityViolation} security violation` }
 const esc = (s: string): string => s.replace(/[&<>"]/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!)
 type Rec<T extends HistoryRecord['type']> = Extract<HistoryRecord, { type: T }>
 
@@ -25,15 +25,15 @@ export function writeReport (outDir: string, scenario: Scenario, history: Histor
   // 9156s, with the one the checker counts as the stop drawn down the whole chart (black).
   const markersOf = (server: string): Marker[] => {
     const stopAt = result.stops[server]?.at ?? null
-    const starts = of('event').filter(e => e.server === server && e.eventId === 9298)
+    const starts = of('event').filter(e => e.server === server && e.eventId === EVENT.started)
     return [
       ...of('fault').filter(f => f.targets.includes(server)).map(f => ({ t: f.t, colour: f.action === 'restart' ? '#2ca02c' : '#f4b400', label: `${(f.t / 1000).toFixed(1)} s ${f.action} ${f.targets.join(', ')} (${f.source})` })),
       ...starts.map((e, i) => i === 0
         ? { t: e.t, colour: '#9e9e9e', label: `${(e.t / 1000).toFixed(1)} s ${server}: first startup (9298)` }
         : { t: e.t, colour: '#2ca02c', label: `${(e.t / 1000).toFixed(1)} s ${server}: started again (9298)` }),
-      ...of('event').filter(e => e.server === server && (e.eventId === 9156 || e.eventId === 9297)).map(e => {
+      ...of('event').filter(e => e.server === server && (e.eventId === EVENT.noFreeControlBlocks || e.eventId === EVENT.securityViolation)).map(e => {
         const peer = e.peer === undefined || e.peer === null ? '' : ` (${e.peer})`
-        if (e.eventId === 9297) return { t: e.t, colour: MARKERS[9297]!.colour, label: `${(e.t / 1000).toFixed(1)} s ${server}: ${MARKERS[9297]!.name}${peer}` }
+        if (e.eventId === EVENT.securityViolation) return { t: e.t, colour: VIOLATION.colour, label: `${(e.t / 1000).toFixed(1)} s ${server}: ${VIOLATION.name}${peer}` }
         return e.t === stopAt
           ? { t: e.t, colour: '#000000', tall: true, label: `${(e.t / 1000).toFixed(1)} s ${server}: the stop: the first 9156 toward a healthy peer${peer}` }
           : { t: e.t, colour: '#f28b82', label: `${(e.t / 1000).toFixed(1)} s ${server}: 9156${peer}${stopAt === null || e.t < stopAt ? ', toward a peer under a fault' : ''}` }
@@ -63,7 +63,7 @@ export function writeReport (outDir: string, scenario: Scenario, history: Histor
     series: [
       { name: 'submitted', colour: '#1f77b4', points: bins(of('submit')) },
       { name: 'delivered', colour: '#2ca02c', points: bins(of('deliver').filter(d => d.kind === 'message')) },
-      { name: 'NDR (290)', colour: '#d62728', points: bins(of('event').filter(e => e.eventId === 290)) }
+      { name: 'NDR (290)', colour: '#d62728', points: bins(of('event').filter(e => e.eventId === EVENT.nonDelivery)) }
     ]
   })
   const perMta = servers.map(s => {

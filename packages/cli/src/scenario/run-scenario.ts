@@ -1,7 +1,7 @@
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import {
-  SeededRandom, allServers, checkHistory, expandSchedule, parseScenario, XconError,
+  HISTORY_EVENT_IDS, SeededRandom, allServers, checkHistory, expandSchedule, parseScenario, XconError,
   type CheckResult, type FaultStep, type HistoryRecord, type Scenario
 } from '@xcon/core'
 import { ScenarioProgress } from './scenario-progress.js'
@@ -14,7 +14,7 @@ import { writeReport } from './report.js'
 import type { ScenarioSite } from './scenario-site.js'
 
 /** Exchange events that go into the history (the rest of the log stays in the MTA's log file). */
-const HISTORY_EVENTS = new Set([9156, 9318, 9215, 2035, 9297, 9298, 9299, 290, 659, 660, 4282])
+const HISTORY_EVENTS = new Set(HISTORY_EVENT_IDS)
 
 export interface RunOptions {
   file: string

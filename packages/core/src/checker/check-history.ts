@@ -1,4 +1,5 @@
 import { leaksConnectionResources, type Build } from '../builds.js'
+import { EVENT } from '../log-schema.js'
 import type { Expectations } from '../scenario/scenario.js'
 import type { HistoryRecord } from './history.js'
 
@@ -53,7 +54,7 @@ export function faultIntervals (history: HistoryRecord[]): Map<string, Array<[nu
   }
   for (const r of history) {
     end = Math.max(end, r.t)
-    if (r.type === 'event' && r.eventId === 9298) change(r.server, r.t, kinds => kinds.delete('starting'))
+    if (r.type === 'event' && r.eventId === EVENT.started) change(r.server, r.t, kinds => kinds.delete('starting'))
     if (r.type !== 'fault') continue
     for (const s of r.targets) {
       change(s, r.t, kinds => {
@@ -92,7 +93,7 @@ export function checkHistory (history: HistoryRecord[], expect: Expectations): C
   const delivered = new Map<string, number>()
   for (const d of of('deliver')) if (d.kind === 'message') delivered.set(`${d.mtsId}|${d.mailbox}@${d.server}`, (delivered.get(`${d.mtsId}|${d.mailbox}@${d.server}`) ?? 0) + 1)
   const ndr = new Set<string>()
-  for (const e of of('event')) if (e.eventId === 290 && e.mtsId !== undefined) for (const r of e.recipients ?? []) ndr.add(`${e.mtsId}|${r}`)
+  for (const e of of('event')) if (e.eventId === EVENT.nonDelivery && e.mtsId !== undefined) for (const r of e.recipients ?? []) ndr.add(`${e.mtsId}|${r}`)
   const counts = { submitted: 0, recipients: 0, delivered: 0, ndr: 0, lost: 0, duplicated: 0, pending: end?.pending ?? 0 }
   const lostExamples: string[] = []
   const dupExamples: string[] = []
@@ -135,7 +136,7 @@ export function checkHistory (history: HistoryRecord[], expect: Expectations): C
   const restarts = of('fault').filter(f => f.action === 'restart' || f.action === 'start')
   const stops: CheckResult['stops'] = {}
   for (const [name, info] of builds) {
-    const hit = of('event').find(e => e.server === name && e.eventId === 9156 && e.pool !== 'connector' && e.direction === 'outbound' && typeof e.peer === 'string' && healthy(e.peer, e.t) && healthy(name, e.t))
+    const hit = of('event').find(e => e.server === name && e.eventId === EVENT.noFreeControlBlocks && e.pool !== 'connector' && e.direction === 'outbound' && typeof e.peer === 'string' && healthy(e.peer, e.t) && healthy(name, e.t))
     const recovered = hit === undefined ? undefined : restarts.find(f => f.targets.includes(name) && f.t > hit.t)
     stops[name] = { at: hit?.t ?? null, peer: (hit?.peer as string | undefined) ?? null, recoveredAt: recovered?.t ?? null }
     const expected = expect.stops[name] ?? (leaksConnectionResources(info.build as Build) ? undefined : false)
@@ -166,7 +167,7 @@ export function checkHistory (history: HistoryRecord[], expect: Expectations): C
   // Connectors: no control block lost, no 9156 in the connector pool.
   if (expect.connectorsFlow && of('sample').some(s => s.connectorDepth !== undefined)) {
     const leaked = of('sample').filter(s => (s.connectorLeaked ?? 0) > 0)
-    const exhausted = of('event').filter(e => e.eventId === 9156 && e.pool === 'connector')
+    const exhausted = of('event').filter(e => e.eventId === EVENT.noFreeControlBlocks && e.pool === 'connector')
     findings.push({
       check: 'connectors',
       subject: 'every connector',
