@@ -1,7 +1,21 @@
 import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { DiskFullError, MessageTooLargeError, PRIORITIES, UnauthorizedError, XconError, unknownRecipients, type Priority } from '@xcon/core'
-import type { Mta } from './mta.js'
+import {
+  DiskFullError, MessageTooLargeError, PRIORITIES, UnauthorizedError, XconError, unknownRecipients,
+  type DeliveryRecord, type MtaConfig, type MtaStatusDocument, type Priority
+} from '@xcon/core'
+import type { Logger } from './logger.js'
+import type { MtaState, Submission } from './submission.js'
+
+/** What the admin API needs of its MTA: its answers are core's admin contract. */
+export interface AdminHost {
+  readonly config: MtaConfig
+  readonly log: Logger
+  readonly state: MtaState
+  status: () => MtaStatusDocument
+  listDeliveries: (after: number) => DeliveryRecord[]
+  submitMany: (s: Submission, count: number) => Promise<string[]>
+}
 
 /** Most messages one submit request may ask for. */
 const MAX_COUNT = 200_000
@@ -21,7 +35,7 @@ function statusOf (err: XconError): number {
  * The MTA's admin API (loopback by default): `GET /status`, `GET /health`,
  * `GET /deliveries?after=N`, `POST /submit`. Errors are `{ "error": { "code", "message" } }`.
  */
-export function createAdminServer (mta: Mta): Server {
+export function createAdminServer (mta: AdminHost): Server {
   const server = createServer({ headersTimeout: 10_000, requestTimeout: 120_000 }, (req, res) => {
     handle(mta, req, res).catch((err: Error) => {
       mta.log.error({ err }, 'admin request failed')
@@ -33,7 +47,7 @@ export function createAdminServer (mta: Mta): Server {
 }
 
 /** True when the request carries the admin token (or none is asked for). */
-function authorized (mta: Mta, req: IncomingMessage): boolean {
+function authorized (mta: AdminHost, req: IncomingMessage): boolean {
   const token = mta.config.adminToken
   if (token === undefined) return true
   const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? ''
@@ -42,7 +56,7 @@ function authorized (mta: Mta, req: IncomingMessage): boolean {
   return a.length === b.length && timingSafeEqual(a, b)
 }
 
-async function handle (mta: Mta, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle (mta: AdminHost, req: IncomingMessage, res: ServerResponse): Promise<void> {
   let url: URL
   try {
     url = new URL(req.url ?? '/', 'http://admin')
@@ -72,7 +86,7 @@ async function handle (mta: Mta, req: IncomingMessage, res: ServerResponse): Pro
   }
 }
 
-async function submit (mta: Mta, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function submit (mta: AdminHost, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const bad = (message: string, status = 400): void => reply(res, status, { error: { code: 'XCON_ERR_BAD_REQUEST', message } })
   if (mta.state !== 'running') return reply(res, 503, { error: { code: 'XCON_ERR_SHUTTING_DOWN', message: `the MTA is ${mta.state}` } })
   // JSON only: a form or text/plain body (what a web page can send without asking) is refused.

@@ -6,7 +6,7 @@ import {
 } from '@xcon/core'
 import type { Clock } from './clock.js'
 import type { Logger } from './logger.js'
-import type { Submission } from './mta.js'
+import type { Submission } from './submission.js'
 import { QueueWindow } from './queue-window.js'
 import type { MtaStore, QueuedMessage } from './store.js'
 

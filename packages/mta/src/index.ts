@@ -1,4 +1,5 @@
-export { Mta, type Submission, type MtaState } from './mta.js'
+export { Mta } from './mta.js'
+export type { MtaState, Submission } from './submission.js'
 export { MtaStore, type QueuedMessage, type Delivery } from './store.js'
 export { QueueWindow } from './queue-window.js'
 export { createAdminServer } from './admin-server.js'

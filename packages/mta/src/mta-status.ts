@@ -1,8 +1,28 @@
-import { BUILDS, freeBlocks, type MtaStatusDocument } from '@xcon/core'
-import type { Mta } from './mta.js'
+import type { Actor } from 'xstate'
+import { BUILDS, freeBlocks, type MtaConfig, type MtaStatusDocument, type poolMachine, type SmtpQueueStatus } from '@xcon/core'
+import type { PeerQueue } from './peer-queue.js'
+import type { Counters, StoreCheck } from './store.js'
+import type { MtaState } from './submission.js'
 
-/** The `GET /status` document of an MTA (field names are a contract: docs/configuration.md, xcon status --json). */
-export function mtaStatus (mta: Mta): MtaStatusDocument {
+/** What the status document is made of: the MTA's parts, each read once per request. */
+export interface StatusSource {
+  readonly config: MtaConfig
+  readonly state: MtaState
+  readonly port: number | undefined
+  readonly startedAt: number
+  readonly pool: Actor<typeof poolMachine>
+  readonly connectorPool: Actor<typeof poolMachine>
+  readonly queues: ReadonlyMap<string, PeerQueue>
+  readonly ims: { listener: { port: number | undefined }, queue: { status: () => SmtpQueueStatus } } | undefined
+  readonly disk: { intakeOpen: boolean, freeBytes: number | undefined }
+  readonly admission: { unbound: number }
+  readonly storeCheck: StoreCheck | undefined
+  readonly store: { counters: Counters }
+  readonly eventCounts: Record<number, number>
+}
+
+/** The `GET /status` document of an MTA (core's admin contract; the names are a contract with users too: docs/configuration.md). */
+export function mtaStatus (mta: StatusSource): MtaStatusDocument {
   const ctx = mta.pool.getSnapshot().context
   const cctx = mta.connectorPool.getSnapshot().context
   const held = [...Object.values(ctx.held), ...Object.values(cctx.held)]

@@ -5,7 +5,7 @@ import {
   classifyAddress, clip, closeReason, formatMtsId, isMailbox, mtaDn, unknownRecipients, UNRECOGNISED_OR_NAME, nonDeliveryGenerated, poolDrain, poolOpen, poolRelease, queueRebuilt, route,
   serviceStarted, serviceStopped, storeCheckComplete, storeCheckStarted, DiskFullError, InvalidAddressError, MAX_ADDRESS_LENGTH, MAX_HOPS, MAX_SUBJECT_LENGTH,
   MessageTooLargeError, TooManyRecipientsError,
-  type Envelope, type MtaConfig, type MtaEvent, type poolMachine, type Priority, type Route,
+  type Envelope, type MtaConfig, type MtaEvent, type poolMachine, type Route,
   type TransferErrorFrame, type TransferFrame, type TransferOkFrame
 } from '@xcon/core'
 import { listenForAssociations } from './association-listener.js'
@@ -20,23 +20,9 @@ import { mtaStatus, type MtaStatus } from './mta-status.js'
 import type { OutboundLink } from './outbound-link.js'
 import { PeerQueue, type QueueHost } from './peer-queue.js'
 import { onPoolEvent } from './pool-event-handler.js'
+import type { MtaState, Submission } from './submission.js'
 import { MtaStore, type QueuedMessage, type StoreCheck } from './store.js'
 import { channelAuth } from './ws-transport.js'
-
-/** A message as a client submits it. */
-export interface Submission {
-  /** Alias on this server, or alias@THIS-SERVER; with `external`, an Internet address (mail in over SMTP). */
-  from: string
-  to: string[]
-  subject?: string
-  content?: Uint8Array
-  priority?: Priority
-  kind?: Envelope['kind']
-  format?: 'rfc822'
-  external?: boolean
-}
-
-export type MtaState = 'starting' | 'running' | 'stopping' | 'stopped'
 
 /**
  * One emulated Exchange 5.5 MTA: the control-block pool and its associations, a listener for

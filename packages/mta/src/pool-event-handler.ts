@@ -1,15 +1,34 @@
+import type { Actor } from 'xstate'
 import {
-  LOG_TAG, lostConnection, noFreeControlBlocks, rpcBindFailed, socketConnectRefused, type PoolEmitted
+  LOG_TAG, lostConnection, noFreeControlBlocks, rpcBindFailed, socketConnectRefused, type MtaEvent, type PoolEmitted, type poolMachine
 } from '@xcon/core'
 import type { PoolKind } from './association-pool.js'
-import type { Mta } from './mta.js'
+import type { Logger } from './logger.js'
+
+/** An outbound queue, as the news of its associations reaches it. */
+export interface AssociationListener {
+  onExhausted: (assocId: string) => void
+  onBound: (assocId: string) => void
+  onEnded: (assocId: string, wasBound: boolean, failed: boolean, reason: string) => void
+}
+
+/** What the pools' events need of the MTA. */
+export interface PoolEventHost {
+  readonly log: Logger
+  readonly pool: Actor<typeof poolMachine>
+  readonly connectorPool: Actor<typeof poolMachine>
+  readonly queues: ReadonlyMap<string, AssociationListener>
+  readonly admission: { settled: (assocId: string) => void }
+  readonly floods: { admit: (kind: string, detail: string) => boolean }
+  event: (e: MtaEvent, fields?: Record<string, unknown>) => void
+}
 
 /**
  * What the MTA makes of its pools' events: the Exchange events (9156 when a pool has no free
  * control block, 9215 and 9318 for a failed open, 2035 for a lost association), the log lines of
  * leaked control blocks, and the news each outbound queue needs about its associations.
  */
-export function onPoolEvent (mta: Mta, kind: PoolKind, e: PoolEmitted): void {
+export function onPoolEvent (mta: PoolEventHost, kind: PoolKind, e: PoolEmitted): void {
   const pool = kind === 'site' ? mta.pool : mta.connectorPool
   const channel = e.channel
   const queue = e.direction !== 'outbound' ? undefined : channel === 'site' ? mta.queues.get(`server:${e.peer ?? ''}`) : mta.queues.get(`connector:${channel}`)

@@ -1,5 +1,13 @@
 import { SeededRandom, seedFromText, type MtaConfig } from '@xcon/core'
-import type { Mta } from './mta.js'
+import type { Logger } from './logger.js'
+import type { MtaState, Submission } from './submission.js'
+
+/** What the generator needs of its MTA. */
+export interface TrafficHost {
+  readonly state: MtaState
+  readonly log: Logger
+  submit: (s: Submission) => Promise<string>
+}
 
 /**
  * Sends messages at the configured rate from random local mailboxes to random mailboxes of the
@@ -10,7 +18,7 @@ export class TrafficGenerator {
   private readonly random: SeededRandom
   private sent = 0
 
-  constructor (private readonly mta: Mta, private readonly config: MtaConfig) {
+  constructor (private readonly mta: TrafficHost, private readonly config: MtaConfig) {
     this.random = new SeededRandom(seedFromText(`traffic/${config.server.name}`))
   }
 
