@@ -17,7 +17,6 @@ import { ImsListener, ImsQueue } from './ims.js'
 import { InboundAdmission } from './inbound-admission.js'
 import { logEvent, type Logger } from './logger.js'
 import { mtaStatus, type MtaStatus } from './mta-status.js'
-import type { OutboundLink } from './outbound-link.js'
 import { PeerQueue, type QueueHost } from './peer-queue.js'
 import { onPoolEvent } from './pool-event-handler.js'
 import type { MtaState, Submission } from './submission.js'
@@ -45,7 +44,6 @@ export class Mta {
   readonly admission: InboundAdmission
   /** What the store check found at start-up (MTACHECK after an unclean stop). */
   storeCheck: StoreCheck | undefined
-  private readonly links = new Map<string, OutboundLink>()
   private readonly pendingInbound = new Map<string, WebSocket>()
   private http: Server | undefined
   private wss: WebSocketServer | undefined
@@ -65,7 +63,6 @@ export class Mta {
       floods: this.floods,
       config,
       log: this.log,
-      links: this.links,
       pendingInbound: this.pendingInbound,
       acceptTransfer: async (frame: TransferFrame, peer: string, channel: string) => await this.acceptTransfer(frame, peer, channel),
       transferTimeoutMs: 30_000
@@ -78,7 +75,6 @@ export class Mta {
       log: this.log,
       store: this.store,
       clock,
-      links: this.links,
       open: (target, assocId, channel) => poolOf(channel).send(poolOpen(assocId, 'outbound', target, channel)),
       release: (assocId, channel) => poolOf(channel).send(poolRelease(assocId)),
       nonDelivery: async (item, reason, diagnostic) => await this.nonDelivery(item, reason, diagnostic),

@@ -5,7 +5,7 @@ import {
 } from '@xcon/core'
 import type { Clock } from './clock.js'
 import { logEvent, type Logger } from './logger.js'
-import type { OutboundLink, TransferReply } from './outbound-link.js'
+import { OutboundLink, type TransferReply } from './outbound-link.js'
 import { QueueWindow } from './queue-window.js'
 import type { MtaStore, QueuedMessage } from './store.js'
 
@@ -18,7 +18,6 @@ export interface QueueHost {
   log: Logger
   store: MtaStore
   clock: Clock
-  links: Map<string, OutboundLink>
   /** Asks the channel's pool for an outbound association to `target`. Pool events may arrive before it returns. */
   open: (target: string, assocId: string, channel: string) => void
   release: (assocId: string, channel: string) => void
@@ -57,6 +56,8 @@ export class PeerQueue {
    */
   private readonly settling = new Set<number>()
   private readonly lifecycle: Actor<typeof queueMachine>
+  /** The bound association's link, while there is one. */
+  private link: OutboundLink | undefined
   /** What the lifecycle was last told: whether mail waits, and whether the queue is empty. */
   private told = { hasMail: false, empty: true }
   private alarmRaised = false
@@ -153,19 +154,20 @@ export class PeerQueue {
     this.send({ type: 'queue.exhausted', assocId })
   }
 
-  onBound (assocId: string): void {
+  onBound (assocId: string, link: unknown): void {
+    if (assocId !== this.context.assocId || !(link instanceof OutboundLink)) return
+    this.link = link
     this.send({ type: 'queue.bound', assocId })
   }
 
   onEnded (assocId: string, wasBound: boolean, failed: boolean, reason: string): void {
+    if (this.link?.assocId === assocId) this.link = undefined
     this.send({ type: 'queue.ended', assocId, wasBound, failed, reason })
   }
 
   private pump (): void {
-    const assocId = this.context.assocId
-    if (this.stopped || !this.bound || assocId === undefined) return
-    const link = this.host.links.get(assocId)
-    if (link === undefined || !link.open) return
+    const link = this.link
+    if (this.stopped || !this.bound || link === undefined || link.assocId !== this.context.assocId || !link.open) return
     const { transferWindow, transferWindowBytes } = this.host.config
     // The window counts messages and content bytes; one message always goes, however big.
     while (this.inFlight.size < transferWindow && (this.inFlight.size === 0 || this.inFlightBytes < transferWindowBytes)) {

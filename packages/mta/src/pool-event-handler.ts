@@ -8,7 +8,8 @@ import type { Logger } from './logger.js'
 /** An outbound queue, as the news of its associations reaches it. */
 export interface AssociationListener {
   onExhausted: (assocId: string) => void
-  onBound: (assocId: string) => void
+  /** `link`: the bound association's outbound link, from the transport through the pool. */
+  onBound: (assocId: string, link: unknown) => void
   onEnded: (assocId: string, wasBound: boolean, failed: boolean, reason: string) => void
 }
 
@@ -46,7 +47,7 @@ export function onPoolEvent (mta: PoolEventHost, kind: PoolKind, e: PoolEmitted)
     case 'assoc.bound':
       mta.admission.settled(e.assocId)
       mta.log.info({ category: 'Interface', assoc: e.assocId, peer: e.peer, direction: e.direction, controlBlock: e.controlBlock, pool: kind }, `${e.direction} ${kind === 'site' ? 'association' : 'connector association'} with ${e.peer} bound`)
-      queue?.onBound(e.assocId)
+      queue?.onBound(e.assocId, e.link)
       break
     case 'assoc.ended': {
       mta.admission.settled(e.assocId)

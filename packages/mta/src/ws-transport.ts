@@ -49,7 +49,6 @@ export interface TransportDeps {
   config: MtaConfig
   log: Logger
   /** Bound outbound associations by id, for the queues to send on. */
-  links: Map<string, OutboundLink>
   /** Accepted sockets waiting for their inbound association actor, by association id. */
   pendingInbound: Map<string, WebSocket>
   /** Stores an inbound transfer and answers it (only after the store is durable). */
@@ -123,7 +122,7 @@ function session (ws: WebSocket, sendBack: (e: TransportEvent) => void, deps: Tr
     fail,
     violation,
     decode,
-    bound: (peer: string) => { bound = true; sendBack({ type: 'transport.bound', peer }) },
+    bound: (peer: string, link?: OutboundLink) => { bound = true; sendBack({ type: 'transport.bound', peer, link }) },
     get ended () { return ended },
     command: (cmd: TransportCommand) => {
       if (cmd.type === 'transport.ping' && ws.readyState === WebSocket.OPEN) ws.ping()
@@ -180,8 +179,8 @@ function outbound (deps: TransportDeps, { input, sendBack, receive }: CallbackAr
             return
           }
           link = new OutboundLink(input.assocId, peer.name, ws, deps.transferTimeoutMs, config.maxFrameBytes)
-          deps.links.set(input.assocId, link)
-          s.bound(peer.name)
+          // The link goes to the queue in the bound event (association, pool, MTA): no map to look it up in.
+          s.bound(peer.name, link)
           break
         }
         case 'bind_error':
@@ -200,7 +199,6 @@ function outbound (deps: TransportDeps, { input, sendBack, receive }: CallbackAr
     receive(s.command)
     return () => {
       link?.fail('association ended')
-      deps.links.delete(input.assocId)
       s.cleanup()
     }
   }

@@ -48,7 +48,8 @@ export interface TransportInput {
 /** Events a transport reports to its association. */
 export type TransportEvent =
   | { type: 'transport.connected' }
-  | { type: 'transport.bound'; peer: string }
+  /** `link`: what the shell sends transfers through, opaque to core; it travels to the queue in the bound events. */
+  | { type: 'transport.bound'; peer: string; link?: unknown }
   | { type: 'transport.failed'; kind: FailureKind; reason: string }
   | { type: 'transport.closed' }
   | { type: 'transport.alive' }
@@ -61,6 +62,8 @@ export type AssociationEvent = TransportEvent | { type: 'assoc.release' }
 export interface AssociationContext extends AssociationInput {
   outcome: 'released' | FailureKind
   reason: string
+  /** The shell's handle of a bound outbound association (opaque here). */
+  link: unknown
 }
 
 /**
@@ -93,7 +96,7 @@ export const associationMachine = setup({
   }
 }).createMachine({
   id: 'association',
-  context: ({ input }) => ({ ...input, outcome: 'released', reason: '' }),
+  context: ({ input }) => ({ ...input, outcome: 'released', reason: '', link: undefined }),
   invoke: {
     id: 'transport',
     src: 'transport',
@@ -114,12 +117,12 @@ export const associationMachine = setup({
     binding: {
       after: { bindTimeout: { target: 'failed', actions: { type: 'failBind', params: { reason: 'no bind within the bind timeout' } } } },
       on: {
-        'transport.bound': { target: 'bound', actions: assign({ peer: ({ event }) => event.peer }) },
+        'transport.bound': { target: 'bound', actions: assign({ peer: ({ event }) => event.peer, link: ({ event }) => event.link }) },
         'transport.closed': { target: 'failed', actions: { type: 'fail', params: { kind: 'bind-rejected', reason: 'closed during bind' } } }
       }
     },
     bound: {
-      entry: sendParent(({ context }): AssociationBoundEvent => ({ type: 'assoc.bound', assocId: context.assocId, peer: context.peer ?? '' })),
+      entry: sendParent(({ context }): AssociationBoundEvent => ({ type: 'assoc.bound', assocId: context.assocId, peer: context.peer ?? '', link: context.link })),
       initial: 'idle',
       states: {
         idle: { after: { heartbeatInterval: 'probing' } },

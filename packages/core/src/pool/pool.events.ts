@@ -10,7 +10,7 @@ export interface PoolReleaseEvent { type: 'pool.release'; assocId: string }
 /** Closing down: refuse new associations and release the bound ones. */
 export interface PoolDrainEvent { type: 'pool.drain' }
 /** From an association: it is bound (the peer is known now, also for inbound ones). */
-export interface AssociationBoundEvent { type: 'assoc.bound'; assocId: string; peer: string }
+export interface AssociationBoundEvent { type: 'assoc.bound'; assocId: string; peer: string; link?: unknown }
 /** From an association: it is over, released cleanly or failed. */
 export interface AssociationEndedEvent { type: 'assoc.ended'; assocId: string; outcome: 'released' | FailureKind; reason: string }
 
@@ -22,7 +22,7 @@ export type PoolEmitted =
   | { type: 'cb.acquired'; assocId: string; peer: string | undefined; direction: Direction; channel: string; controlBlock: number; free: number }
   | { type: 'cb.exhausted'; assocId: string; peer: string | undefined; direction: Direction; channel: string; networkType: number; capacity: number }
   | { type: 'cb.refused'; assocId: string; peer: string | undefined; direction: Direction; channel: string; reason: string }
-  | { type: 'assoc.bound'; assocId: string; peer: string; direction: Direction; channel: string; controlBlock: number }
+  | { type: 'assoc.bound'; assocId: string; peer: string; direction: Direction; channel: string; controlBlock: number; link?: unknown }
   | {
     type: 'assoc.ended'
     assocId: string

@@ -101,7 +101,7 @@ export const poolMachine = setup({
         }),
         emit(({ context, event }) => {
           const block = context.held[event.assocId]!
-          return { type: 'assoc.bound' as const, assocId: event.assocId, peer: event.peer, direction: block.direction, channel: block.channel, controlBlock: block.index }
+          return { type: 'assoc.bound' as const, assocId: event.assocId, peer: event.peer, direction: block.direction, channel: block.channel, controlBlock: block.index, link: event.link }
         })
       ]
     },
