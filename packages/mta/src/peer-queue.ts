@@ -48,6 +48,8 @@ export interface QueueRoute {
 export class PeerQueue {
   private readonly waiting: QueueWindow
   private readonly inFlight = new Map<number, QueuedMessage>()
+  /** The association each message in flight was sent on: a loss returns exactly those. */
+  private readonly sentOn = new Map<number, string>()
   private inFlightBytes = 0
   private readonly delayed = new Map<number, { item: QueuedMessage, timer: NodeJS.Timeout }>()
   /**
@@ -160,8 +162,21 @@ export class PeerQueue {
     this.send({ type: 'queue.bound', assocId })
   }
 
+  /**
+   * The association ended. What was in flight on it goes back to the front of the queue here, in
+   * the order it was sent, for the next association (not the message's fault, so no retry is used
+   * up); the link's rejections of those transfers, a microtask later, then find nothing to do.
+   */
   onEnded (assocId: string, wasBound: boolean, failed: boolean, reason: string): void {
     if (this.link?.assocId === assocId) this.link = undefined
+    const lost = [...this.inFlight.values()].filter(item => this.sentOn.get(item.seq) === assocId)
+    for (const item of lost.reverse()) {
+      this.inFlight.delete(item.seq)
+      this.sentOn.delete(item.seq)
+      this.inFlightBytes -= item.content.byteLength
+      this.waiting.unshift(item)
+    }
+    if (lost.length > 0) this.notify()
     this.send({ type: 'queue.ended', assocId, wasBound, failed, reason })
   }
 
@@ -174,10 +189,11 @@ export class PeerQueue {
       const item = this.waiting.shift()
       if (item === undefined) break
       this.inFlight.set(item.seq, item)
+      this.sentOn.set(item.seq, link.assocId)
       this.inFlightBytes += item.content.byteLength
       link.transfer(item.envelope, item.content).then(
         async reply => { await this.onReply(item, reply) },
-        (err: Error) => { this.onTransferError(item, err) }
+        (err: Error) => { this.onTransferError(item, err, link.assocId) }
       ).catch(this.logFailure)
     }
     this.notify()
@@ -185,6 +201,7 @@ export class PeerQueue {
 
   private leaveFlight (item: QueuedMessage): void {
     if (this.inFlight.delete(item.seq)) this.inFlightBytes -= item.content.byteLength
+    this.sentOn.delete(item.seq)
     this.settling.add(item.seq)
   }
 
@@ -221,7 +238,9 @@ export class PeerQueue {
     this.pump()
   }
 
-  private onTransferError (item: QueuedMessage, err: Error): void {
+  private onTransferError (item: QueuedMessage, err: Error, assocId: string): void {
+    // Returned to the queue by onEnded already: the loss of the association was handled there.
+    if (err instanceof AssociationLostError && this.sentOn.get(item.seq) !== assocId) return
     this.leaveFlight(item)
     if (err instanceof XconError && err.definite) {
       // The message itself cannot go (too large for a frame, for one): answer it, and move on.
@@ -229,9 +248,7 @@ export class PeerQueue {
       return
     }
     if (err instanceof AssociationLostError) {
-      // Not the message's fault: it goes back to the front for the next association. The loss
-      // reaches onEnded first (these rejections come a microtask later) and found nothing waiting
-      // then, so open again from here: mail in flight must not wait for the next new message.
+      // The link failed before its association ended (onEnded returns the rest): the same, for this one.
       this.waiting.unshift(item)
       this.settled(item)
       this.enqueued()
