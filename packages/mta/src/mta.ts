@@ -2,8 +2,8 @@ import type { Server } from 'node:http'
 import type { WebSocket, WebSocketServer } from 'ws'
 import type { Actor } from 'xstate'
 import {
-  classifyAddress, clip, closeReason, formatMtsId, isMailbox, mtaDn, unknownRecipients, UNRECOGNISED_OR_NAME, nonDeliveryGenerated, poolDrain, poolOpen, poolRelease, queueRebuilt, route,
-  serviceStarted, serviceStopped, storeCheckComplete, storeCheckStarted, DiskFullError, InvalidAddressError, MAX_ADDRESS_LENGTH, MAX_HOPS, MAX_SUBJECT_LENGTH,
+  acceptInbound, classifyAddress, clip, closeReason, copiesByHop, nonDeliveryReport, rerouteTarget, formatMtsId, isMailbox, mtaDn, unknownRecipients, UNRECOGNISED_OR_NAME, nonDeliveryGenerated, poolDrain, poolOpen, poolRelease, queueRebuilt, route,
+  serviceStarted, serviceStopped, storeCheckComplete, storeCheckStarted, DiskFullError, InvalidAddressError, MAX_ADDRESS_LENGTH, MAX_SUBJECT_LENGTH,
   MessageTooLargeError, TooManyRecipientsError,
   type Envelope, type MtaConfig, type MtaEvent, type poolMachine, type Route,
   type TransferErrorFrame, type TransferFrame, type TransferOkFrame
@@ -123,10 +123,9 @@ export class Mta {
     const stay: QueuedMessage[] = []
     const moves: Array<{ from: QueuedMessage, to: Omit<QueuedMessage, 'seq'> }> = []
     for (const item of waiting) {
-      const r = this.route(item.envelope.recipients)
-      const [only] = [...r.hops]
-      if (r.hops.size !== 1 || only![0] === queue.key || r.local.length > 0 || r.unroutable.length > 0) { stay.push(item); continue }
-      moves.push({ from: item, to: { ...item, queue: only![0] } })
+      const to = rerouteTarget(this.route(item.envelope.recipients), queue.key)
+      if (to === undefined) stay.push(item)
+      else moves.push({ from: item, to: { ...item, queue: to } })
     }
     if (stay.length > 0) queue.add(stay)
     if (moves.length === 0) return
@@ -318,7 +317,7 @@ export class Mta {
 
   /** One queued copy per next hop, each with its own recipients. */
   private copies (envelope: Envelope, content: Uint8Array, r: Route, now: number): Array<Omit<QueuedMessage, 'seq'>> {
-    return [...r.hops].map(([key, { recipients }]) => ({ queue: key, envelope: { ...envelope, recipients }, content, transferFailures: 0, enqueuedAt: now }))
+    return copiesByHop(envelope, r).map(c => ({ ...c, content, transferFailures: 0, enqueuedAt: now }))
   }
 
   /**
@@ -333,14 +332,12 @@ export class Mta {
     const over = this.overLimit(frame.content.byteLength, envelope.recipients.length)
     if (over !== undefined) return error(over.code, over.message, over.definite)
     if (!this.disk.intakeOpen && envelope.kind !== 'report') return error('XCON_ERR_DISK_FULL', 'the receiving MTA takes no new mail until it has disk space again (9411)', false)
-    if (envelope.trace.some(h => h.server === config.server.name) || envelope.trace.length >= MAX_HOPS) {
-      return error('XCON_ERR_LOOP_DETECTED', `${envelope.mtsId} has been here before (${envelope.trace.map(h => h.server).join(' > ')})`, true)
-    }
-    let r: Route
-    try { r = this.route(envelope.recipients) } catch (err) { return error('XCON_ERR_INVALID_ADDRESS', (err as Error).message, true) }
-    if (r.unroutable.length > 0) return error('XCON_ERR_NO_ROUTE', r.unroutable.map(u => `${u.recipient}: ${u.reason}`).join('; '), true)
+    let routed: Route | Error
+    try { routed = this.route(envelope.recipients) } catch (err) { routed = err as Error }
     const now = Date.now()
-    const arrived: Envelope = { ...envelope, trace: [...envelope.trace, { server: config.server.name, site: config.site.name, arrived: now }] }
+    const decision = acceptInbound(envelope, { server: config.server.name, site: config.site.name }, routed, now)
+    if (!decision.ok) return error(decision.code, decision.text, true)
+    const { arrived, route: r } = decision
     try {
       const { duplicate, records } = await this.store.accept(arrived, r.local, this.copies(arrived, frame.content, r, now))
       if (duplicate) this.log.info({ category: 'X.400 Service', mtsId: envelope.mtsId, peer, channel }, `duplicate of ${envelope.mtsId} from ${peer} suppressed`)
@@ -361,10 +358,10 @@ export class Mta {
     const { envelope } = item
     this.event(nonDeliveryGenerated(envelope.mtsId, reason, diagnostic), { mtsId: envelope.mtsId, recipients: envelope.recipients, queue: item.queue || null })
     await this.store.countNdr()
-    if (envelope.kind === 'report') return
-    const text = `Your message\n\n  Subject: ${envelope.subject}\n  Sent: ${new Date(envelope.submitTime).toISOString()}\n\ndid not reach the following recipient(s):\n\n${envelope.recipients.map(r => `  ${r} (reason ${reason}, diagnostic ${diagnostic}, MTS-ID ${envelope.mtsId})`).join('\n')}\n`
+    const report = nonDeliveryReport(envelope, reason, diagnostic)
+    if (report === undefined) return
     try {
-      await this.submit({ from: 'system-attendant', to: [envelope.originator], subject: `Undeliverable: ${envelope.subject}`, content: Buffer.from(text), kind: 'report' })
+      await this.submit({ from: 'system-attendant', to: [report.to], subject: report.subject, content: Buffer.from(report.text), kind: 'report' })
       // An NDR to an Internet originator leaves through the IMS like any other Internet mail.
     } catch (err) {
       this.log.error({ err, mtsId: envelope.mtsId }, 'could not submit the non-delivery report')
