@@ -157,7 +157,13 @@ export class PeerQueue {
   }
 
   onBound (assocId: string, link: unknown): void {
-    if (assocId !== this.context.assocId || !(link instanceof OutboundLink)) return
+    if (assocId !== this.context.assocId) return
+    if (!(link instanceof OutboundLink)) {
+      // A bound association with nothing to send through would hold the queue: give it back, and the lifecycle retries.
+      this.host.log.error({ assoc: assocId, peer: this.peer }, `association ${assocId} bound without a link; releasing it`)
+      this.host.release(assocId, this.route.channel)
+      return
+    }
     this.link = link
     this.send({ type: 'queue.bound', assocId })
   }
