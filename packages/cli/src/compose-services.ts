@@ -10,6 +10,13 @@ const run = promisify(execFile)
 /** One MTA service of a compose file: its service name and the server and site its labels name. */
 export interface ServiceInfo { service: string, server: string, site: string }
 
+/** The service of a server, named as the user typed it (SRV-A, srv-a, or the service name); an unknown one lists the known. */
+export function findService (services: ServiceInfo[], name: string): ServiceInfo {
+  const found = services.find(s => s.server.toUpperCase() === name.toUpperCase() || s.service === name.toLowerCase())
+  if (found === undefined) throw new CliError(`unknown MTA "${name}": the site has ${services.map(s => s.server).join(', ')}`, 2)
+  return found
+}
+
 type ComposeConfig = { name?: string, services?: Record<string, { labels?: Record<string, string> | string[], extends?: unknown }> }
 
 function fromConfig (config: ComposeConfig): ServiceInfo[] {

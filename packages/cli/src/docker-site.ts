@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { AdminClient, type SubmitAnswer } from './admin-client.js'
 import { CliError } from './cli-error.js'
-import { readComposeServices, type ServiceInfo } from './compose-services.js'
+import { findService, readComposeServices, type ServiceInfo } from './compose-services.js'
 import { defaultProjectName, listContainers, type ContainerInfo } from './docker-containers.js'
 import type { ProcessState } from './processes.js'
 import type { SiteBackend } from './site-backend.js'
@@ -102,9 +102,7 @@ export class DockerSite implements SiteBackend {
   }
 
   private info (name: string): ServiceInfo {
-    const found = this.services.find(s => s.server.toUpperCase() === name.toUpperCase() || s.service === name.toLowerCase())
-    if (found === undefined) throw new CliError(`unknown MTA "${name}": the site has ${this.names.join(', ')}`, 2)
-    return found
+    return findService(this.services, name)
   }
 
   resolve (name: string): string {

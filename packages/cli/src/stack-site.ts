@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { AdminClient, type AdminTransport, type SubmitAnswer } from './admin-client.js'
 import { CliError } from './cli-error.js'
-import { readComposeServices, type ServiceInfo } from './compose-services.js'
+import { findService, readComposeServices, type ServiceInfo } from './compose-services.js'
 import { listByLabel, type ContainerInfo } from './docker-containers.js'
 import { sleep } from './durations.js'
 import type { ProcessState } from './processes.js'
@@ -65,9 +65,7 @@ export class StackSite implements SiteBackend {
   describe (): Record<string, unknown> { return { kind: 'stack', stack: this.stack, file: this.file } }
 
   private info (name: string): ServiceInfo {
-    const found = this.services.find(s => s.server.toUpperCase() === name.toUpperCase() || s.service === name.toLowerCase())
-    if (found === undefined) throw new CliError(`unknown MTA "${name}": the site has ${this.names.join(', ')}`, 2)
-    return found
+    return findService(this.services, name)
   }
 
   resolve (name: string): string { return this.info(name).server }

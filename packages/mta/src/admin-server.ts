@@ -126,7 +126,7 @@ async function submit (mta: AdminHost, req: IncomingMessage, res: ServerResponse
     throw err
   }
   // Said in the answer too, so that `xcon send` can say it: each of these gets an NDR.
-  const nonDelivered = unknownRecipients(mta.config.topology, to as string[])
+  const nonDelivered = unknownRecipients(mta.config.topology, to as string[]).map(({ recipient, reason }) => ({ recipient, reason }))
   return reply(res, 200, nonDelivered.length === 0 ? { mtsIds } : { mtsIds, nonDelivered })
 }
 

@@ -261,7 +261,7 @@ export class Mta {
     const now = Date.now()
     // The directory first: a recipient it does not know gets an NDR, and the rest goes on.
     const unknown = unknownRecipients(config.topology, s.to)
-    const known = unknown.length === 0 ? s.to : s.to.filter(t => !unknown.some(u => u.recipient === classifyAddress(config.topology, t).canonical))
+    const known = unknown.length === 0 ? s.to : s.to.filter(t => !unknown.some(u => u.address === t))
     const r = this.route(known)
     const queued: Array<Omit<QueuedMessage, 'seq'>> = []
     const locals: Array<{ envelope: Envelope, mailboxes: string[] }> = []

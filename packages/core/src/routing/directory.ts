@@ -18,15 +18,16 @@ export function isMailbox (topology: Topology, server: string, alias: string): b
  * mailbox of its server. Exchange's directory is replicated to every server, so the submitting
  * MTA knows at once and answers with a non-delivery report (unrecognised-OR-name), as Exchange
  * did; the IMS refuses them in RCPT (550 5.1.1). Internet addresses are not the directory's.
+ * Each comes with the address as given, so that a caller can leave it out without reading it again.
  * Throws InvalidAddressError for an address that is not one.
  */
-export function unknownRecipients (topology: Topology, recipients: readonly string[]): Array<{ recipient: string, reason: string }> {
-  const unknown: Array<{ recipient: string, reason: string }> = []
+export function unknownRecipients (topology: Topology, recipients: readonly string[]): Array<{ address: string, recipient: string, reason: string }> {
+  const unknown: Array<{ address: string, recipient: string, reason: string }> = []
   for (const address of recipients) {
     const r = classifyAddress(topology, address)
     if (r.kind !== 'internal' || isMailbox(topology, r.server, r.alias)) continue
     const has = topology.servers[r.server]!.mailboxes
-    unknown.push({ recipient: r.canonical, reason: `no mailbox ${r.alias} on ${r.server} (it has ${has.slice(0, 5).join(', ')}${has.length > 5 ? ` and ${has.length - 5} more` : ''})` })
+    unknown.push({ address, recipient: r.canonical, reason: `no mailbox ${r.alias} on ${r.server} (it has ${has.slice(0, 5).join(', ')}${has.length > 5 ? ` and ${has.length - 5} more` : ''})` })
   }
   return unknown
 }
