@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { PriorityFifo } from '../../packages/mta/src/priority-fifo.js'
+import { PriorityFifo } from '../../packages/core/src/queue/priority-fifo.js'
 
 const msg = (id: number, priority: 'urgent' | 'normal' | 'nonurgent' = 'normal') => ({ id, envelope: { priority } })
 

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { MtaStore, QueueWindow, type QueuedMessage } from '@xcon/mta'
+import { MtaStore } from '@xcon/mta'
+import { QueueWindow, type QueuedMessage } from '@xcon/core'
 import type { Envelope, Priority } from '@xcon/core'
 
 const dirs: string[] = []

@@ -5,7 +5,7 @@ import {
   type DeliveryRecord, type MtaConfig, type MtaStatusDocument, type Priority
 } from '@xcon/core'
 import type { Logger } from './logger.js'
-import type { MtaState, Submission } from './submission.js'
+import type { MtaState, Submission } from '@xcon/core'
 
 /** What the admin API needs of its MTA: its answers are core's admin contract. */
 export interface AdminHost {

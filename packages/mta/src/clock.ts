@@ -1,12 +1,15 @@
-/** Time as the queues see it; injected so that tests can replace it. */
+import type { Clock as CoreClock } from '@xcon/core'
+
+/** Time as the IMS queue sees it; injected so that tests can replace it. */
 export interface Clock {
   now: () => number
   setTimeout: (fn: () => void, ms: number) => NodeJS.Timeout
   clearTimeout: (t: NodeJS.Timeout) => void
 }
 
-export const systemClock: Clock = {
+/** Real time, for the MTA process: both the IMS's Clock and core's. */
+export const systemClock: Clock & CoreClock = {
   now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (t) => clearTimeout(t)
+  setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
+  clearTimeout: (t: unknown) => { clearTimeout(t as NodeJS.Timeout) }
 }

@@ -1,5 +1,5 @@
 import { statfs } from 'node:fs/promises'
-import { diskNearlyFull, DiskFullError } from '@xcon/core'
+import { diskNearlyFull, DiskFullError, type Intake } from '@xcon/core'
 import { logEvent, type Logger } from './logger.js'
 
 /** How often free space is measured, in real time. */
@@ -20,7 +20,8 @@ export function isSpaceError (err: unknown): boolean {
  * again once space returns. Mail the MTA makes itself (non-delivery reports) is still taken:
  * the threshold leaves room for it.
  */
-export class DiskGuard {
+export class DiskGuard implements Intake {
+  readonly isSpaceError = isSpaceError
   private closedFor: string | undefined
   private holdUntil = 0
   private timer: NodeJS.Timeout | undefined

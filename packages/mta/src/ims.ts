@@ -2,13 +2,11 @@ import nodemailer, { type Transporter } from 'nodemailer'
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server'
 import {
   afterFailedOpen, classifyAddress, smtpAddress, unknownRecipients, DiskFullError, MessageTooLargeError, TooManyRecipientsError, XconError,
-  type ImsSpec, type MtaConfig, type SmtpQueueStatus
+  QueueWindow, type ImsSpec, type MtaConfig, type QueuedMessage, type SmtpQueueStatus, type Submission
 } from '@xcon/core'
 import type { Clock } from './clock.js'
 import type { Logger } from './logger.js'
-import type { Submission } from './submission.js'
-import { QueueWindow } from './queue-window.js'
-import type { MtaStore, QueuedMessage } from './store.js'
+import type { MtaStore } from './store.js'
 
 /** Messages handed to the smart host at once. */
 const SMTP_CONCURRENCY = 4

@@ -1,6 +1,5 @@
 export { Mta } from './mta.js'
-export type { MtaState, Submission } from './submission.js'
-export { MtaStore, type QueuedMessage, type Delivery } from './store.js'
-export { QueueWindow } from './queue-window.js'
+export type { MtaState, Submission, QueuedMessage } from '@xcon/core'
+export { MtaStore, type Delivery } from './store.js'
 export { createAdminServer } from './admin-server.js'
 export { createLogger, logEvent } from './logger.js'

@@ -1,5 +1,4 @@
 import pino, { type Logger } from 'pino'
-import type { MtaEvent } from '@xcon/core'
 
 export type { Logger }
 
@@ -16,10 +15,4 @@ export function createLogger (base: { server: string, site: string, build: numbe
   }, pino.destination({ dest: 1, sync: true }))
 }
 
-/** Logs one Exchange event: `eventId`, `type`, `category` as fields and the event text as the message. */
-export function logEvent (log: Logger, event: MtaEvent, fields: Record<string, unknown> = {}): void {
-  const line = { eventId: event.eventId, type: event.type, category: event.category, ...fields }
-  if (event.type === 'Error') log.error(line, event.text)
-  else if (event.type === 'Warning') log.warn(line, event.text)
-  else log.info(line, event.text)
-}
+export { logEvent } from '@xcon/core'

@@ -1,40 +1,14 @@
 import { createHash } from 'node:crypto'
 import { open, type Database, type Key, type RootDatabase } from 'lmdb'
-import { PRIORITIES, envelope as checkEnvelope, type DeliveryRecord, type Envelope } from '@xcon/core'
+import {
+  PRIORITIES, envelope as checkEnvelope,
+  type DeliveryRecord, type Envelope, type MailStore, type QueuedMessage, type StoreCheck, type StoreCounters
+} from '@xcon/core'
 
-/** A message waiting in one outbound queue (`server:SRV-B`, `connector:CORP-BRANCH` or `ims`). */
-export interface QueuedMessage {
-  seq: number
-  queue: string
-  envelope: Envelope
-  content: Uint8Array
-  transferFailures: number
-  enqueuedAt: number
-}
-
+export type { QueuedMessage, StoreCheck }
 /** One copy of a message placed in a mailbox: what GET /deliveries lists (core's admin contract). */
 export type Delivery = DeliveryRecord
-
-export interface Counters {
-  delivered: number
-  duplicatesSuppressed: number
-  ndrs: number
-  mtsCounter: number
-  seq: number
-}
-
-/** What the start-up check found (MTACHECK, 2219/2206/2207). */
-export interface StoreCheck {
-  /** True when the store was not closed cleanly last time (a kill -9, a crash, a power cut). */
-  unclean: boolean
-  /** Messages found per queue, and in all. */
-  queues: Record<string, number>
-  messages: number
-  /** Records that could not be read as messages, moved out of the queues into `mtacheck.out`. */
-  removed: number
-  /** Records rewritten from an older key layout. */
-  rebuilt: number
-}
+export type Counters = StoreCounters
 
 /** A queue record's key: queue, then priority rank (urgent first), then arrival order. */
 type QueueKey = [string, number, number]
@@ -67,7 +41,7 @@ const settled = (): void => undefined
  * transaction's callback cannot throw half way: what it writes commits whole or not at all.
  * Queued contents stay on disk; the queues read a window at a time.
  */
-export class MtaStore {
+export class MtaStore implements MailStore {
   private readonly root: RootDatabase
   private readonly queue: Database<QueuedMessage, QueueKey>
   private readonly deliveries: Database<Delivery, number>

@@ -1,6 +1,6 @@
 import { SeededRandom, seedFromText, type MtaConfig } from '@xcon/core'
 import type { Logger } from './logger.js'
-import type { MtaState, Submission } from './submission.js'
+import type { MtaState, Submission } from '@xcon/core'
 
 /** What the generator needs of its MTA. */
 export interface TrafficHost {

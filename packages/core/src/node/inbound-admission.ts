@@ -1,4 +1,4 @@
-import type { MtaLimits } from '@xcon/core'
+import type { MtaLimits } from '../config/mta-config.js'
 
 /**
  * Counts inbound associations that have a control block but have not bound yet: their callers

@@ -1,4 +1,4 @@
-import { PRIORITIES, type Priority } from '@xcon/core'
+import { PRIORITIES, type Priority } from '../message.js'
 
 /**
  * Waiting messages in priority order (urgent, normal, non-urgent), first in first out within a

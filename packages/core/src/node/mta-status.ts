@@ -1,7 +1,10 @@
 import type { Actor } from 'xstate'
-import { BUILDS, freeBlocks, type MtaConfig, type MtaStatusDocument, type poolMachine, type SmtpQueueStatus } from '@xcon/core'
-import type { PeerQueue } from './peer-queue.js'
-import type { Counters, StoreCheck } from './store.js'
+import type { MtaStatusDocument, SmtpQueueStatus } from '../admin/admin-contract.js'
+import { BUILDS } from '../builds.js'
+import type { MtaConfig } from '../config/mta-config.js'
+import { freeBlocks, type poolMachine } from '../pool/pool.machine.js'
+import type { PeerQueue } from '../queue/peer-queue.js'
+import type { StoreCheck, StoreCounters } from './ports.js'
 import type { MtaState } from './submission.js'
 
 /** What the status document is made of: the MTA's parts, each read once per request. */
@@ -10,6 +13,9 @@ export interface StatusSource {
   readonly state: MtaState
   readonly port: number | undefined
   readonly startedAt: number
+  /** The process id the document names (the simulator's MTAs share one process). */
+  readonly pid: number
+  readonly clock: { now: () => number }
   readonly pool: Actor<typeof poolMachine>
   readonly connectorPool: Actor<typeof poolMachine>
   readonly queues: ReadonlyMap<string, PeerQueue>
@@ -17,7 +23,7 @@ export interface StatusSource {
   readonly disk: { intakeOpen: boolean, freeBytes: number | undefined }
   readonly admission: { unbound: number }
   readonly storeCheck: StoreCheck | undefined
-  readonly store: { counters: Counters }
+  readonly store: { counters: StoreCounters }
   readonly eventCounts: Record<number, number>
 }
 
@@ -35,9 +41,9 @@ export function mtaStatus (mta: StatusSource): MtaStatusDocument {
     build: mta.config.server.build,
     servicePack: BUILDS[mta.config.server.build].name,
     state: mta.state,
-    pid: process.pid,
+    pid: mta.pid,
     port: mta.port ?? null,
-    uptimeSeconds: Math.round((Date.now() - mta.startedAt) / 1000),
+    uptimeSeconds: Math.round((mta.clock.now() - mta.startedAt) / 1000),
     timeScale: mta.config.server.timeScale,
     controlBlocks: {
       capacity: ctx.capacity,

@@ -1,5 +1,5 @@
 import { PriorityFifo } from './priority-fifo.js'
-import type { MtaStore, QueuedMessage } from './store.js'
+import type { QueuedMessage, QueueReader } from '../node/ports.js'
 
 /**
  * The waiting messages of one queue, kept on disk as Exchange kept its queues in DB*.DAT files:
@@ -18,7 +18,7 @@ export class QueueWindow {
 
   constructor (
     private readonly key: string,
-    private readonly store: MtaStore,
+    private readonly store: QueueReader,
     private readonly capacity: number,
     private readonly held: (seq: number) => boolean
   ) {}

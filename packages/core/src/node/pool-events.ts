@@ -1,9 +1,12 @@
 import type { Actor } from 'xstate'
-import {
-  LOG_TAG, lostConnection, noFreeControlBlocks, rpcBindFailed, socketConnectRefused, type MtaEvent, type PoolEmitted, type poolMachine
-} from '@xcon/core'
-import type { PoolKind } from './association-pool.js'
-import type { Logger } from './logger.js'
+import { lostConnection, noFreeControlBlocks, rpcBindFailed, socketConnectRefused, type MtaEvent } from '../events.js'
+import { LOG_TAG } from '../log-schema.js'
+import type { PoolEmitted } from '../pool/pool.events.js'
+import type { poolMachine } from '../pool/pool.machine.js'
+import type { FloodGate, LogSink } from './ports.js'
+
+/** The intra-site pool (network type 5, the one that leaks) or the connector pool (network type 1). */
+export type PoolKind = 'site' | 'connector'
 
 /** An outbound queue, as the news of its associations reaches it. */
 export interface AssociationListener {
@@ -15,12 +18,12 @@ export interface AssociationListener {
 
 /** What the pools' events need of the MTA. */
 export interface PoolEventHost {
-  readonly log: Logger
+  readonly log: LogSink
   readonly pool: Actor<typeof poolMachine>
   readonly connectorPool: Actor<typeof poolMachine>
   readonly queues: ReadonlyMap<string, AssociationListener>
   readonly admission: { settled: (assocId: string) => void }
-  readonly floods: { admit: (kind: string, detail: string) => boolean }
+  readonly floods: FloodGate
   event: (e: MtaEvent, fields?: Record<string, unknown>) => void
 }
 

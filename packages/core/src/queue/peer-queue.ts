@@ -1,13 +1,13 @@
 import { createActor, type Actor } from 'xstate'
-import {
-  AssociationLostError, afterFailedTransfer, queueBacklogged, queueMachine, queueStateName, queueSubsided, XconError,
-  type MtaConfig, type QueueStatus
-} from '@xcon/core'
-import type { Clock } from './clock.js'
-import { logEvent, type Logger } from './logger.js'
-import { OutboundLink, type TransferReply } from './outbound-link.js'
+import type { QueueStatus } from '../admin/admin-contract.js'
+import type { MtaConfig } from '../config/mta-config.js'
+import { AssociationLostError, XconError } from '../errors.js'
+import { queueBacklogged, queueSubsided } from '../events.js'
+import { logEvent } from '../node/log-event.js'
+import { isTransferLink, type Clock, type LogSink, type MailStore, type QueuedMessage, type TransferLink, type TransferReply } from '../node/ports.js'
+import { queueMachine, queueStateName } from './queue.machine.js'
 import { QueueWindow } from './queue-window.js'
-import type { MtaStore, QueuedMessage } from './store.js'
+import { afterFailedTransfer } from './retry-policy.js'
 
 /** Messages taken out of the store at once to answer with NDRs or to reroute: memory stays bounded. */
 const BATCH = 500
@@ -15,8 +15,8 @@ const BATCH = 500
 /** What a queue asks of its MTA. */
 export interface QueueHost {
   config: MtaConfig
-  log: Logger
-  store: MtaStore
+  log: LogSink
+  store: MailStore
   clock: Clock
   /** Asks the channel's pool for an outbound association to `target`. Pool events may arrive before it returns. */
   open: (target: string, assocId: string, channel: string) => void
@@ -51,7 +51,7 @@ export class PeerQueue {
   /** The association each message in flight was sent on: a loss returns exactly those. */
   private readonly sentOn = new Map<number, string>()
   private inFlightBytes = 0
-  private readonly delayed = new Map<number, { item: QueuedMessage, timer: NodeJS.Timeout }>()
+  private readonly delayed = new Map<number, { item: QueuedMessage, timer: unknown }>()
   /**
    * Messages out of flight whose next place is being written (removed from the store, answered,
    * held for a retry): still in the store, so a refill of the window must not read them again.
@@ -59,7 +59,7 @@ export class PeerQueue {
   private readonly settling = new Set<number>()
   private readonly lifecycle: Actor<typeof queueMachine>
   /** The bound association's link, while there is one. */
-  private link: OutboundLink | undefined
+  private link: TransferLink | undefined
   /** What the lifecycle was last told: whether mail waits, and whether the queue is empty. */
   private told = { hasMail: false, empty: true }
   private alarmRaised = false
@@ -71,7 +71,7 @@ export class PeerQueue {
     this.waiting = new QueueWindow(key, host.store, Math.max(512, 2 * host.config.transferWindow), held)
     this.lifecycle = createActor(queueMachine, {
       input: { policy: host.config.retry, targets: route.targets, label: route.channel === 'site' ? route.targets[0]! : route.channel, now: () => host.clock.now() },
-      clock: { setTimeout: (fn, ms) => host.clock.setTimeout(fn, ms), clearTimeout: id => { host.clock.clearTimeout(id as NodeJS.Timeout) } }
+      clock: { setTimeout: (fn, ms) => host.clock.setTimeout(fn, ms), clearTimeout: id => { host.clock.clearTimeout(id) } }
     })
     this.lifecycle.on('open', e => { this.host.open(e.target, e.assocId, this.route.channel) })
     this.lifecycle.on('release', e => { this.host.release(e.assocId, this.route.channel) })
@@ -158,7 +158,7 @@ export class PeerQueue {
 
   onBound (assocId: string, link: unknown): void {
     if (assocId !== this.context.assocId) return
-    if (!(link instanceof OutboundLink)) {
+    if (!isTransferLink(link)) {
       // A bound association with nothing to send through would hold the queue: give it back, and the lifecycle retries.
       this.host.log.error({ assoc: assocId, peer: this.peer }, `association ${assocId} bound without a link; releasing it`)
       this.host.release(assocId, this.route.channel)
@@ -330,12 +330,21 @@ export class PeerQueue {
     return items
   }
 
+  /** Ends at once (the MTA was killed): no timer of this queue fires again. */
+  halt (): void {
+    this.stopped = true
+    for (const d of this.delayed.values()) this.host.clock.clearTimeout(d.timer)
+    this.delayed.clear()
+    this.lifecycle.stop()
+  }
+
   /** Stops opening and retrying; resolves once nothing is in flight (or after `graceMs`). */
   async stop (graceMs: number): Promise<void> {
     this.stopped = true
     this.send({ type: 'queue.stop' })
     for (const d of this.delayed.values()) this.host.clock.clearTimeout(d.timer)
-    const deadline = Date.now() + graceMs
-    while (this.inFlight.size > 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 20))
+    const { clock } = this.host
+    const deadline = clock.now() + graceMs
+    while (this.inFlight.size > 0 && clock.now() < deadline) await new Promise<void>(resolve => { clock.setTimeout(resolve, 20) })
   }
 }

@@ -1,4 +1,4 @@
-import type { Envelope, Priority } from '@xcon/core'
+import type { Envelope, Priority } from '../message.js'
 
 /** A message as a client submits it. */
 export interface Submission {

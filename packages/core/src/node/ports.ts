@@ -1,0 +1,110 @@
+import type { DeliveryRecord } from '../admin/admin-contract.js'
+import type { Envelope } from '../message.js'
+import type { TransferErrorFrame, TransferOkFrame } from '../protocol/frames.js'
+
+/**
+ * The narrow interfaces through which the MTA's behaviour (MtaNode, PeerQueue) reaches the world.
+ * The process shell (packages/mta) plugs in the system clock, pino, LMDB and WebSockets; the
+ * simulator (`xcon simulate`) a virtual clock, an in-memory log, store and network.
+ */
+
+/** Time and timers. The handle a timer returns is the implementation's own. */
+export interface Clock {
+  now: () => number
+  setTimeout: (fn: () => void, ms: number) => unknown
+  clearTimeout: (t: unknown) => void
+}
+
+/** A pino-compatible logger: an object of fields, then the message. */
+export interface LogSink {
+  debug: (obj: object, msg?: string) => void
+  info: (obj: object, msg?: string) => void
+  warn: (obj: object, msg?: string) => void
+  error: (obj: object, msg?: string) => void
+}
+
+/** A message waiting in one outbound queue (`server:SRV-B`, `connector:CORP-BRANCH` or `ims`). */
+export interface QueuedMessage {
+  seq: number
+  queue: string
+  envelope: Envelope
+  content: Uint8Array
+  transferFailures: number
+  enqueuedAt: number
+}
+
+export interface StoreCounters {
+  delivered: number
+  duplicatesSuppressed: number
+  ndrs: number
+  mtsCounter: number
+  seq: number
+}
+
+/** What the start-up check found (MTACHECK, 2219/2206/2207). */
+export interface StoreCheck {
+  /** True when the store was not closed cleanly last time (a kill -9, a crash, a power cut). */
+  unclean: boolean
+  /** Messages found per queue, and in all. */
+  queues: Record<string, number>
+  messages: number
+  /** Records that could not be read as messages, moved out of the queues into `mtacheck.out`. */
+  removed: number
+  /** Records rewritten from an older key layout. */
+  rebuilt: number
+}
+
+/** What a queue window reads: one queue's stored messages in delivery order. */
+export interface QueueReader {
+  readQueue: (queue: string, limit: number, skip: (seq: number) => boolean) => QueuedMessage[]
+}
+
+/**
+ * The MTA's durable state. Every promise resolves only once what it wrote would survive a kill:
+ * the MTA tells a peer or a client about a write only after that.
+ */
+export interface MailStore extends QueueReader {
+  readonly counters: StoreCounters
+  openAndCheck: () => Promise<StoreCheck>
+  nextMtsCounter: () => number
+  /** Queues copies for peers and delivers local copies, atomically. */
+  submit: (queued: Array<Omit<QueuedMessage, 'seq'>>, locals: Array<{ envelope: Envelope, mailboxes: string[] }>) => Promise<QueuedMessage[]>
+  /** Accepts a transfer exactly once: a copy seen before (same MTS-ID and recipients) is a suppressed duplicate. */
+  accept: (envelope: Envelope, mailboxes: string[], onward: Array<Omit<QueuedMessage, 'seq'>>) => Promise<{ duplicate: boolean, records: QueuedMessage[] }>
+  requeue: (moves: Array<{ from: QueuedMessage, to: Omit<QueuedMessage, 'seq'> }>) => Promise<QueuedMessage[]>
+  dequeue: (record: QueuedMessage) => Promise<void>
+  updateQueued: (record: QueuedMessage) => Promise<void>
+  countNdr: () => Promise<void>
+  listDeliveries: (after?: number, limit?: number) => DeliveryRecord[]
+  close: () => Promise<void>
+}
+
+export type TransferReply = TransferOkFrame | TransferErrorFrame
+
+/** The sending half of a bound outbound association, as the queue uses it. */
+export interface TransferLink {
+  readonly assocId: string
+  readonly open: boolean
+  transfer: (envelope: Envelope, content: Uint8Array) => Promise<TransferReply>
+}
+
+export function isTransferLink (v: unknown): v is TransferLink {
+  return typeof v === 'object' && v !== null && typeof (v as TransferLink).transfer === 'function' && typeof (v as TransferLink).assocId === 'string'
+}
+
+/** Whether the MTA takes new mail: closed below the disk reserve (9411). */
+export interface Intake {
+  readonly intakeOpen: boolean
+  readonly freeBytes: number | undefined
+  /** Throws DiskFullError while intake is closed. */
+  assertIntake: () => void
+  /** A write failed for want of space: intake closes now. */
+  failed: (err: Error) => void
+  /** True for a store error that means the disk is full. */
+  isSpaceError: (err: unknown) => boolean
+}
+
+/** Rate-limits what strangers make the MTA log (FloodLog in the shell). */
+export interface FloodGate {
+  admit: (kind: string, detail: string) => boolean
+}
