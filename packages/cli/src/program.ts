@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander'
+import { formatDuration } from '@xcon/core'
 import { join } from 'node:path'
 import { openBackend } from './backends.js'
 import { CliError } from './cli-error.js'
@@ -277,6 +278,19 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
       })
       out(renderFindings(run.result))
       out(`verdict: ${run.result.verdict} (seed ${run.scenario.seed}, ${(run.wallMs / 1000).toFixed(0)} s); report: ${run.outDir}/report.html`)
+      exit(run.result.exitCode)
+    })
+  program.command('simulate').argument('<file>', 'a scenario file, the same as for scenario run')
+    .description('run a scenario in simulated time: every MTA in this process on a virtual clock, same history, checker and report')
+    .option('--out <dir>', 'where the history and report go')
+    .option('--seed <n>', 'the seed of traffic and faults', wholeNumber('--seed', 0, Number.MAX_SAFE_INTEGER))
+    .action(async (file: string, o: { out?: string, seed?: number }) => {
+      const [{ runSimulation }, { renderFindings }] = await Promise.all([import('./simulate/run-simulation.js'), import('./scenario/findings-table.js')])
+      const run = await runSimulation({ file, outDir: o.out, seed: o.seed })
+      out(`scenario ${run.scenario.name}: seed ${run.scenario.seed}, ${run.faultSteps} fault steps, ${formatDuration(run.simulatedMs)} simulated in ${(run.wallMs / 1000).toFixed(1)} s; output in ${run.outDir ?? ''}`)
+      out(renderFindings(run.result))
+      out(`history sha256 ${run.sha256}`)
+      out(`verdict: ${run.result.verdict} (seed ${run.scenario.seed}, simulated); report: ${run.outDir ?? ''}/report.html`)
       exit(run.result.exitCode)
     })
   scenario.command('check').argument('<history>', 'a history.ndjson')

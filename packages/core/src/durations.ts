@@ -16,3 +16,18 @@ export function durationMs (v: unknown): number | undefined {
 
 /** How a duration is written, for messages: the examples every error shows. */
 export const DURATION_EXAMPLES = '500ms, 5s, 2m, 6h, 30d'
+
+/** A duration as people read it: `70 s`, `1 h 20 m`, `30 d 4 h` (the two largest units). */
+export function formatDuration (ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`
+  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`
+  const parts: string[] = []
+  let rest = Math.round(ms / 1000)
+  for (const [unit, secs] of [['d', 86_400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
+    const n = Math.floor(rest / secs)
+    rest -= n * secs
+    if (n > 0 || parts.length > 0) parts.push(`${n} ${unit}`)
+    if (parts.length === 2) break
+  }
+  return parts.filter(p => !p.startsWith('0 ')).join(' ')
+}

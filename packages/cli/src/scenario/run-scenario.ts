@@ -1,20 +1,14 @@
-import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
-import {
-  HISTORY_EVENT_IDS, SeededRandom, allServers, checkHistory, expandSchedule, parseScenario, XconError,
-  type CheckResult, type FaultStep, type HistoryRecord, type Scenario
-} from '@xcon/core'
+import { createWriteStream } from 'node:fs'
+import { join } from 'node:path'
+import { allServers, expandSchedule, type CheckResult, type FaultStep, type HistoryRecord, type Scenario } from '@xcon/core'
 import { ScenarioProgress } from './scenario-progress.js'
 import { CliError } from '../cli-error.js'
 import { sleep } from '../durations.js'
 import { parseLogLine } from '../pretty-log.js'
 import { DockerScenarioSite, NO_LATENCY_ON_DOCKER } from './docker-scenario-site.js'
 import { LocalScenarioSite } from './local-scenario-site.js'
-import { writeReport } from './report.js'
+import { eventRecord, finishRun, loadScenario, nextArrival, prepareRunDir, sampleRecord, trafficRandom } from './scenario-history.js'
 import type { ScenarioSite } from './scenario-site.js'
-
-/** Exchange events that go into the history (the rest of the log stays in the MTA's log file). */
-const HISTORY_EVENTS = new Set(HISTORY_EVENT_IDS)
 
 export interface RunOptions {
   file: string
@@ -44,20 +38,9 @@ export interface RunResult {
  */
 export async function runScenario (opts: RunOptions): Promise<RunResult> {
   const started = Date.now()
-  const file = resolve(opts.file)
-  let scenario: Scenario
-  try {
-    scenario = parseScenario(readFileSync(file, 'utf8'), opts.file, p => readFileSync(resolve(dirname(file), p), 'utf8'), opts.seed)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new CliError(`scenario file not found: ${opts.file}`, 2)
-    if (err instanceof XconError) throw new CliError(err.message, 2)
-    throw err
-  }
+  const scenario = loadScenario(opts.file, opts.seed)
   const steps = expandSchedule(scenario)
-  const outDir = resolve(opts.outDir ?? join('.xcon', 'runs', `${scenario.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`))
-  mkdirSync(outDir, { recursive: true })
-  writeFileSync(join(outDir, 'topology.yaml'), scenario.topologyText)
-  writeFileSync(join(outDir, 'schedule.json'), JSON.stringify({ seed: scenario.seed, steps }, null, 2))
+  const outDir = prepareRunDir(scenario, steps, opts.outDir)
   opts.out(`scenario ${scenario.name}: seed ${scenario.seed}, ${steps.length} fault steps, ${scenario.durationMs / 1000} s; output in ${outDir}`)
 
   if (opts.backend === 'docker') {
@@ -79,16 +62,8 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
   }
   site.onLogLine(line => {
     const r = parseLogLine(line)
-    if (r?.eventId === undefined || !HISTORY_EVENTS.has(r.eventId) || typeof r.server !== 'string') return
-    record({
-      t: Date.parse(r.time ?? '') - t0, type: 'event', server: r.server, eventId: r.eventId, text: r.msg ?? '',
-      ...(r.peer === undefined ? {} : { peer: r.peer as string | null }),
-      ...(typeof r.direction === 'string' ? { direction: r.direction } : {}),
-      ...(typeof r.outcome === 'string' ? { outcome: r.outcome } : {}),
-      ...(typeof r.pool === 'string' ? { pool: r.pool } : {}),
-      ...(typeof r.mtsId === 'string' ? { mtsId: r.mtsId } : {}),
-      ...(Array.isArray(r.recipients) ? { recipients: r.recipients as string[] } : {})
-    })
+    const e = r === undefined ? undefined : eventRecord(Date.parse(r.time ?? '') - t0, r as Record<string, unknown>)
+    if (e !== undefined) record(e)
   })
 
   // Ctrl-C (or a TERM) ends the run early but still closes the site down: no MTA or container is left behind.
@@ -125,15 +100,11 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
         const state = states.get(name) ?? 'down'
         const s = state === 'running' ? await site.fetchStatus(name, 1000) : undefined
         if (s === undefined) { record({ t: now(), type: 'sample', server: name, state: state === 'running' ? 'unresponsive' : state }); return }
-        const cb = s.controlBlocks as { free: number, leaked: number, capacity: number, exhaustedCount: number }
-        const ccb = s.connectorControlBlocks as { leaked: number } | undefined
-        const queues = s.queues as Array<{ depth: number }>
-        const connectors = (s.connectors ?? []) as Array<{ depth: number }>
-        const smtp = s.smtp as { queue: { depth: number } } | undefined
-        const depth = queues.reduce((a, q) => a + q.depth, 0) + connectors.reduce((a, q) => a + q.depth, 0) + (smtp?.queue.depth ?? 0)
-        queued += depth
+        const cb = s.controlBlocks
+        const sampled = sampleRecord(now(), name, s)
+        queued += sampled.depth
         live.server(now(), name, { state: 'running', exhaustedCount: cb.exhaustedCount, free: cb.free, capacity: cb.capacity })
-        record({ t: now(), type: 'sample', server: name, state: 'running', free: cb.free, leaked: cb.leaked, capacity: cb.capacity, depth, connectorLeaked: ccb?.leaked ?? 0, connectorDepth: connectors.reduce((a, q) => a + q.depth, 0) })
+        record(sampled.record)
         try {
           for (const d of await site.deliveries(name, lastSeq.get(name) ?? 0, 2000)) {
             record({ t: now(), type: 'deliver', server: name, mailbox: d.mailbox, mtsId: d.mtsId, kind: d.kind })
@@ -146,16 +117,12 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
     }
 
     // Traffic: Poisson arrivals per stream, seeded, bounded by the run's duration.
-    const random = new SeededRandom(scenario.seed ^ 0x5bd1e995)
+    const random = trafficRandom(scenario)
     for (const stream of scenario.traffic) {
       const next = (): void => {
-        const gap = (-Math.log(1 - random.next()) / stream.rate) * 1000
+        const { gapMs: gap, from, to, alias } = nextArrival(random, scenario, stream)
         timers.push(setTimeout(() => {
           if (!trafficOn) return
-          const from = random.pick(stream.from)
-          const toServer = scenario.topology.servers[random.pick(stream.to)]!
-          const to = [`${random.pick(toServer.mailboxes)}@${toServer.name}`]
-          const alias = random.pick(scenario.topology.servers[from]!.mailboxes)
           site.submit(from, { from: alias, to, subject: `${scenario.name} ${from}`, body: 'x'.repeat(stream.size), priority: stream.priority }).then(
             ids => { for (const mtsId of ids) { submitted++; record({ t: now(), type: 'submit', mtsId, from, to }) } },
             (err: Error) => record({ t: now(), type: 'submit-failed', from, to, error: err.message })
@@ -210,9 +177,6 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
   }
   if (interrupted !== undefined) throw new CliError(`interrupted (${interrupted}): the site is closed down; the partial history is in ${join(outDir, 'history.ndjson')}`, 130)
 
-  const ordered = [...history].sort((a, b) => a.t - b.t)
-  const result = checkHistory(ordered, scenario.expect)
-  writeFileSync(join(outDir, 'results.json'), JSON.stringify({ scenario: scenario.name, seed: scenario.seed, ...result }, null, 2))
-  writeReport(outDir, scenario, ordered, result)
+  const { result } = finishRun(outDir, scenario, history)
   return { scenario, faultSteps: steps.length, result, outDir, wallMs: Date.now() - started }
 }

@@ -1,0 +1,309 @@
+import { fromCallback } from 'xstate'
+import type { TransportCommand, TransportEvent, TransportInput } from '../association/association.machine.js'
+import { AssociationLostError, TransferTimeoutError } from '../errors.js'
+import type { Envelope } from '../message.js'
+import type { TransportLogic } from '../node/create-pool.js'
+import type { AcceptTransfer, MtaNode } from '../node/mta-node.js'
+import type { TransferLink, TransferReply } from '../node/ports.js'
+import type { ClockScope } from './virtual-clock.js'
+
+/** How one directed link behaves, as the process backend's proxies do (docs/scenarios.md). */
+export type SimLinkMode = 'pass' | 'blackhole' | 'refuse'
+
+interface LinkState { mode: SimLinkMode, latencyMs: number }
+
+/** One incarnation of an MTA as the network sees it: from its start to its kill or stop. */
+export interface SimHost {
+  readonly name: string
+  readonly scope: ClockScope
+  node: MtaNode | undefined
+  accept: AcceptTransfer | undefined
+  /** True once its listener is up (the start has got that far). */
+  listening: boolean
+}
+
+/** One side of an association, as its transport actor sees it. */
+interface End {
+  readonly host: SimHost
+  readonly assocId: string
+  readonly sendBack: (e: TransportEvent) => void
+  ended: boolean
+}
+
+/** One association's connection: opened by `out`, to `to`'s listener. */
+interface Connection {
+  readonly from: string
+  readonly to: string
+  readonly channel: string
+  readonly out: End
+  in: End | undefined
+  bound: boolean
+  /** A release is under way: the ends close by the handshake, not by a reset. */
+  closing: boolean
+  closed: boolean
+  link: SimLink | undefined
+}
+
+/** The transfer timeout of the process shell (OutboundLink), in MTA-process milliseconds. */
+const TRANSFER_TIMEOUT_MS = 30_000
+
+/** Close codes that the process transport reads as a refused bind (ws-transport.ts). */
+const BIND_REFUSALS = new Set([4401, 4403, 4503, 1001])
+
+/**
+ * The site's network in memory: every association between simulated MTAs, with the link faults
+ * the process backend makes with its proxies. Per directed link (`from` opens to `to`): pass
+ * (after a latency each way), black hole (nothing arrives: opens, binds and heartbeats time out),
+ * refuse (connects are refused, and what was open is reset). What reaches an MTA goes through its
+ * clock scope, so a paused MTA answers nothing until it resumes, and a killed one never does;
+ * the peers of a killed MTA see a reset, as its kernel's RST reaches them on processes.
+ */
+export class SimNetwork {
+  private readonly links = new Map<string, LinkState>()
+  private readonly hosts = new Map<string, SimHost>()
+  private readonly conns = new Set<Connection>()
+  /** Connections accepted by a listener, waiting for their inbound association actor. */
+  private readonly pending = new Map<string, Connection>()
+
+  link (from: string, to: string): LinkState {
+    let l = this.links.get(`${from}>${to}`)
+    if (l === undefined) { l = { mode: 'pass', latencyMs: 0 }; this.links.set(`${from}>${to}`, l) }
+    return l
+  }
+
+  /** Changes a link; refusing resets what is open on it (the proxy closes its sockets). */
+  setMode (from: string, to: string, mode: SimLinkMode): void {
+    this.link(from, to).mode = mode
+    if (mode !== 'refuse') return
+    for (const c of [...this.conns]) {
+      if (c.from === from && c.to === to) this.reset(c, undefined, 0)
+    }
+  }
+
+  setLatency (from: string, to: string, ms: number): void {
+    this.link(from, to).latencyMs = ms
+  }
+
+  /** The host is listening: connects to it reach its node. */
+  listen (host: SimHost): void {
+    host.listening = true
+    this.hosts.set(host.name, host)
+  }
+
+  /**
+   * The host ended (killed, or what a clean stop left open): every connection it had is reset
+   * for the other side, and connects to it that had not arrived yet are refused.
+   */
+  drop (host: SimHost): void {
+    if (this.hosts.get(host.name) === host) this.hosts.delete(host.name)
+    for (const c of [...this.conns]) {
+      const mine = c.out.host === host ? c.out : c.in?.host === host ? c.in : undefined
+      if (mine !== undefined) {
+        mine.ended = true
+        this.reset(c, mine, 0)
+      } else if (c.to === host.name && c.in === undefined) {
+        this.closeConn(c)
+        this.deliver(c.out, 0, { type: 'transport.failed', kind: 'refused', reason: `connect ECONNREFUSED ${c.to} (simulated)` })
+      }
+    }
+  }
+
+  /** The transport actor of one host's associations. */
+  transport (host: SimHost): TransportLogic {
+    return fromCallback<TransportCommand, TransportInput>(({ input, sendBack, receive }) => {
+      const end: End = { host, assocId: input.assocId, sendBack, ended: false }
+      const conn = input.direction === 'outbound' ? this.connect(end, input) : this.attachInbound(end, input)
+      if (conn === undefined) return () => { end.ended = true }
+      receive(cmd => {
+        if (end.ended || conn.closed) return
+        if (cmd.type === 'transport.ping') this.ping(conn, end)
+        if (cmd.type === 'transport.release') this.release(conn, end)
+      })
+      return () => {
+        end.ended = true
+        if (!conn.closed && !conn.closing) this.reset(conn, end, this.latency(conn))
+        if (conn.closing) this.closeConn(conn)
+      }
+    })
+  }
+
+  private latency (c: Connection): number {
+    return this.link(c.from, c.to).latencyMs
+  }
+
+  /** Runs `fn` at `end`'s MTA after `ms` (deferred while it is paused, never after its end). */
+  private at (end: End, ms: number, fn: () => void): void {
+    end.host.scope.setTimeout(() => { if (!end.ended) fn() }, ms)
+  }
+
+  private deliver (end: End, ms: number, e: TransportEvent): void {
+    this.at(end, ms, () => {
+      if (e.type === 'transport.failed' || e.type === 'transport.closed') end.ended = true
+      end.sendBack(e)
+    })
+  }
+
+  /** Sends from one end to the other over the link: nothing arrives unless the link passes. */
+  private over (c: Connection, from: End, fn: (to: End) => void): void {
+    const to = from === c.out ? c.in : c.out
+    const l = this.link(c.from, c.to)
+    if (to === undefined || to.ended || l.mode !== 'pass') return
+    this.at(to, l.latencyMs, () => fn(to))
+  }
+
+  private connect (out: End, input: TransportInput): Connection | undefined {
+    const to = input.peer ?? ''
+    const c: Connection = { from: out.host.name, to, channel: input.channel, out, in: undefined, bound: false, closing: false, closed: false, link: undefined }
+    const l = this.link(c.from, to)
+    const listener = this.hosts.get(to)
+    if (l.mode === 'refuse' || listener === undefined) {
+      this.deliver(out, l.mode === 'refuse' ? 0 : l.latencyMs, { type: 'transport.failed', kind: 'refused', reason: `connect ECONNREFUSED ${to} (simulated)` })
+      return undefined
+    }
+    this.conns.add(c)
+    // A black hole swallows the connect: the open timeout ends it.
+    if (l.mode !== 'pass') return c
+    listener.scope.setTimeout(() => this.arrive(c, listener), l.latencyMs)
+    return c
+  }
+
+  /** The connect reached the listener: a control block and an inbound association, or a refusal. */
+  private arrive (c: Connection, listener: SimHost): void {
+    if (c.closed || this.hosts.get(listener.name) !== listener || listener.node === undefined) return
+    const key = `${listener.name}\n`
+    let id = ''
+    const refused = listener.node.admitInbound(c.channel, `sim:${c.from}`, assocId => { id = assocId; this.pending.set(key + assocId, c) }, assocId => this.pending.delete(key + assocId))
+    this.pending.delete(key + id)
+    const l = this.link(c.from, c.to)
+    if (refused === undefined && c.in === undefined) {
+      // The association actor did not take the connection: it ends at once, as a socket with no session does.
+      this.reset(c, undefined, l.latencyMs)
+      return
+    }
+    if (refused !== undefined) {
+      // Accepted, then closed with a code (as the WebSocket listener does).
+      this.closeConn(c)
+      this.deliver(c.out, l.latencyMs, { type: 'transport.connected' })
+      this.deliver(c.out, l.latencyMs, BIND_REFUSALS.has(refused.closeCode)
+        ? { type: 'transport.failed', kind: 'bind-rejected', reason: `closed ${refused.closeCode}: ${refused.reason}` }
+        : { type: 'transport.failed', kind: 'aborted', reason: `connection closed (${refused.closeCode} ${refused.reason})` })
+      return
+    }
+    // The challenge goes back; the caller's bind comes; the bind-back answers it.
+    this.over(c, c.in!, out => {
+      out.sendBack({ type: 'transport.connected' })
+      this.over(c, out, inb => {
+        c.bound = true
+        inb.sendBack({ type: 'transport.bound', peer: c.from })
+        this.over(c, inb, o => {
+          c.link = new SimLink(this, c, o)
+          o.sendBack({ type: 'transport.bound', peer: c.to, link: c.link })
+        })
+      })
+    })
+  }
+
+  private attachInbound (end: End, input: TransportInput): Connection | undefined {
+    const c = this.pending.get(`${end.host.name}\n${input.assocId}`)
+    if (c === undefined || c.closed) {
+      this.deliver(end, 0, { type: 'transport.failed', kind: 'aborted', reason: 'socket closed before the association started' })
+      return undefined
+    }
+    c.in = end
+    end.sendBack({ type: 'transport.connected' })
+    return c
+  }
+
+  private ping (c: Connection, from: End): void {
+    this.over(c, from, to => { this.over(c, to, back => back.sendBack({ type: 'transport.alive' })) })
+  }
+
+  /** A clean release: the other side sees the close, then the closer does. */
+  private release (c: Connection, from: End): void {
+    c.closing = true
+    this.over(c, from, to => {
+      to.ended = true
+      to.sendBack(c.bound ? { type: 'transport.closed' } : { type: 'transport.failed', kind: 'aborted', reason: 'connection closed (1000 released)' })
+      this.over(c, to, back => { back.ended = true; back.sendBack({ type: 'transport.closed' }) })
+    })
+  }
+
+  /** The connection broke without a release: the side still up sees close 1006. */
+  private reset (c: Connection, by: End | undefined, ms: number): void {
+    if (c.closed) return
+    this.closeConn(c)
+    for (const e of [c.out, c.in]) {
+      if (e === undefined || e === by || e.ended) continue
+      this.deliver(e, ms, { type: 'transport.failed', kind: c.bound ? 'reset' : 'aborted', reason: 'connection closed (1006)' })
+    }
+  }
+
+  private closeConn (c: Connection): void {
+    if (c.closed) return
+    c.closed = true
+    this.conns.delete(c)
+    c.link?.fail(`association to ${c.to} ended`)
+  }
+
+  /** @internal A transfer frame from the caller, and its acknowledgement back. */
+  sendTransfer (c: Connection, from: End, frame: { seq: number, envelope: Envelope, content: Uint8Array }, onReply: (r: TransferReply) => void): void {
+    this.over(c, from, to => {
+      const accept = to.host.accept
+      if (accept === undefined) return
+      accept({ type: 'transfer', ...frame }, c.from, c.channel).then(
+        reply => { this.over(c, to, back => onReply(reply)) },
+        () => undefined // the store was revoked (a kill): no answer, as from a dead process
+      )
+    })
+  }
+}
+
+/**
+ * The sending half of a bound simulated association, as OutboundLink is on processes: numbers
+ * transfers, matches acknowledgements, times out the unanswered, fails what is in flight at the end.
+ */
+class SimLink implements TransferLink {
+  private seq = 0
+  private readonly pending = new Map<number, { resolve: (r: TransferReply) => void, reject: (e: Error) => void, timer: unknown }>()
+  private lost: Error | undefined
+
+  constructor (private readonly net: SimNetwork, private readonly conn: Connection, private readonly end: End) {}
+
+  get assocId (): string {
+    return this.end.assocId
+  }
+
+  get open (): boolean {
+    return this.lost === undefined
+  }
+
+  transfer (envelope: Envelope, content: Uint8Array): Promise<TransferReply> {
+    if (this.lost !== undefined) return Promise.reject(this.lost)
+    const seq = ++this.seq
+    const scope = this.end.host.scope
+    return new Promise((resolve, reject) => {
+      const timer = scope.setTimeout(() => {
+        this.pending.delete(seq)
+        reject(new TransferTimeoutError(`${this.conn.to} did not acknowledge ${envelope.mtsId} within ${TRANSFER_TIMEOUT_MS} ms`))
+      }, TRANSFER_TIMEOUT_MS)
+      this.pending.set(seq, { resolve, reject, timer })
+      this.net.sendTransfer(this.conn, this.end, { seq, envelope, content }, reply => {
+        const p = this.pending.get(reply.seq)
+        if (p === undefined) return
+        this.pending.delete(reply.seq)
+        scope.clearTimeout(p.timer)
+        p.resolve(reply)
+      })
+    })
+  }
+
+  fail (reason: string): void {
+    if (this.lost !== undefined) return
+    this.lost = new AssociationLostError(reason)
+    for (const p of this.pending.values()) {
+      this.end.host.scope.clearTimeout(p.timer)
+      p.reject(this.lost)
+    }
+    this.pending.clear()
+  }
+}

@@ -1,0 +1,236 @@
+import type { DeliveryRecord, MtaStatusDocument, SmtpQueueStatus } from '../admin/admin-contract.js'
+import { resolveMtaConfig, type MtaConfig } from '../config/mta-config.js'
+import { MtaNode } from '../node/mta-node.js'
+import type { Intake, LogSink, MailStore, QueuedMessage } from '../node/ports.js'
+import type { Submission } from '../node/submission.js'
+import { cutLinks } from '../scenario/cut-links.js'
+import type { FaultStep } from '../scenario/scenario.js'
+import { allServers, type Topology } from '../topology/topology.js'
+import { MemoryStore } from './memory-store.js'
+import { SimNetwork, type SimHost } from './sim-network.js'
+import { VirtualClock } from './virtual-clock.js'
+
+/** What a simulated MTA's log line is handed to: pino's level name, the fields, the message. */
+export type SimLogLine = (server: string, level: 'debug' | 'info' | 'warn' | 'error', fields: Record<string, unknown>, msg: string) => void
+
+/** A simulated MTA process, as `xcon status` would name its state. */
+export type SimState = 'running' | 'paused' | 'down'
+
+/** The simulator has no disk to fill: intake is always open (9411 is for the process backend). */
+const OPEN_INTAKE: Intake = {
+  intakeOpen: true,
+  freeBytes: undefined,
+  assertIntake: () => undefined,
+  failed: () => undefined,
+  isSpaceError: () => false
+}
+
+/**
+ * The IMS queue of a simulated MTA: there is no smart host, so what is queued for the Internet
+ * (non-delivery reports to Internet originators) is counted as handed over and removed.
+ */
+class SimImsQueue {
+  readonly key = 'ims'
+  sent = 0
+  constructor (private readonly store: MailStore) {}
+  add (items: QueuedMessage[]): void {
+    for (const item of items) { this.sent++; this.store.dequeue(item).catch(() => undefined) }
+  }
+
+  restore (count: number): void {
+    for (const item of this.store.readQueue('ims', count, () => false)) this.add([item])
+  }
+
+  status (): SmtpQueueStatus {
+    return { depth: 0, state: 'idle', failedOpens: 0, sent: this.sent, lastFailure: null }
+  }
+
+  async stop (): Promise<void> {}
+}
+
+interface Incarnation {
+  host: SimHost
+  node: MtaNode
+  store: MailStore & { revoke: () => void }
+  stopping: Promise<void> | undefined
+}
+
+interface SimServer {
+  readonly name: string
+  readonly config: MtaConfig
+  readonly store: MemoryStore
+  live: Incarnation | undefined
+}
+
+/**
+ * Every MTA of a topology in one process, on one virtual clock and one in-memory network: the
+ * same MtaNode the processes run, with a memory store that survives kills as LMDB does. Faults
+ * mean what they mean on processes: kill loses volatile state and keeps the store (the next
+ * start runs the store check, 2219); stop is a clean closedown (9299); pause freezes an MTA so
+ * that its peers time out; the link faults are the proxies' (SimNetwork).
+ */
+export class SimSite {
+  readonly clock: VirtualClock
+  readonly net = new SimNetwork()
+  private readonly servers = new Map<string, SimServer>()
+
+  constructor (readonly topology: Topology, start: number, private readonly onLog: SimLogLine, env: Record<string, string | undefined> = {}) {
+    this.clock = new VirtualClock(start)
+    for (const s of allServers(topology)) {
+      this.servers.set(s.name, { name: s.name, config: resolveMtaConfig(topology, s.name, env), store: new MemoryStore(() => this.clock.now()), live: undefined })
+    }
+  }
+
+  get names (): string[] {
+    return [...this.servers.keys()]
+  }
+
+  private server (name: string): SimServer {
+    const s = this.servers.get(name)
+    if (s === undefined) throw new Error(`no MTA named ${name} in this topology (it has ${this.names.join(', ')})`)
+    return s
+  }
+
+  state (name: string): SimState {
+    const live = this.server(name).live
+    return live === undefined ? 'down' : live.host.scope.isPaused ? 'paused' : 'running'
+  }
+
+  /** Starts the MTA if it is down: a new incarnation on the store it had. */
+  async start (name: string): Promise<void> {
+    const s = this.server(name)
+    if (s.live !== undefined) return
+    const scope = this.clock.scope()
+    const host: SimHost = { name, scope, node: undefined, accept: undefined, listening: false }
+    const store = s.store.open()
+    const log = this.sink(name, scope)
+    const node = new MtaNode(s.config, {
+      log, store, clock: scope, intake: OPEN_INTAKE, floods: { admit: () => true }, pid: 0,
+      transport: (_kind, accept) => { host.accept = accept; return this.net.transport(host) }
+    })
+    if (s.config.server.ims !== undefined) node.ims = { listener: { port: undefined }, queue: new SimImsQueue(store) }
+    host.node = node
+    s.live = { host, node, store, stopping: undefined }
+    await node.start(async () => { this.net.listen(host); return { port: undefined } })
+  }
+
+  /** Ends the MTA at once: nothing more runs or is written; its peers see their associations reset. */
+  kill (name: string): void {
+    const s = this.server(name)
+    const live = s.live
+    if (live === undefined) return
+    s.live = undefined
+    live.host.scope.end()
+    live.store.revoke()
+    this.net.drop(live.host)
+    live.node.halt()
+  }
+
+  /** A clean closedown (transfers in flight finish, associations are released, 9299), in simulated time. */
+  async stop (name: string): Promise<void> {
+    const s = this.server(name)
+    const live = s.live
+    if (live === undefined) return
+    if (live.stopping === undefined) {
+      live.stopping = live.node.stop().then(() => {
+        if (s.live !== live) return
+        s.live = undefined
+        live.host.scope.end()
+        this.net.drop(live.host)
+        live.node.halt()
+      })
+    }
+    await live.stopping
+  }
+
+  async restart (name: string): Promise<void> {
+    await this.stop(name)
+    await this.start(name)
+  }
+
+  pause (name: string): void {
+    this.server(name).live?.host.scope.pause()
+  }
+
+  resume (name: string): void {
+    this.server(name).live?.host.scope.resume()
+  }
+
+  /** Plays one step of a scenario's fault schedule, as the process backend does. */
+  async applyFault (step: FaultStep): Promise<void> {
+    const each = async (fn: (n: string) => Promise<void> | void): Promise<void> => { await Promise.all(step.targets.map(async n => { await fn(n) })) }
+    switch (step.action) {
+      case 'kill': return await each(n => this.kill(n))
+      case 'stop': return await each(async n => await this.stop(n))
+      case 'start': return await each(async n => await this.start(n))
+      case 'restart': return await each(async n => await this.restart(n))
+      case 'pause': return await each(n => this.pause(n))
+      case 'resume': return await each(n => this.resume(n))
+      case 'partition':
+        for (const [a, b] of cutLinks(step)) this.net.setMode(a, b, step.mode ?? 'blackhole')
+        return
+      case 'latency':
+        for (const [a, b] of cutLinks(step)) this.net.setLatency(a, b, step.delayMs ?? 0)
+        return
+      case 'join':
+        this.restoreLinks(step.targets)
+        return
+      case 'heal':
+        this.restoreLinks(step.targets)
+        await each(async n => {
+          if (this.state(n) === 'paused') this.resume(n)
+          if (this.state(n) === 'down') await this.start(n)
+        })
+    }
+  }
+
+  /** Every link to or from the targets passes again, with no added latency. */
+  private restoreLinks (targets: string[]): void {
+    for (const a of this.names) {
+      for (const b of this.names) {
+        if (a === b || (!targets.includes(a) && !targets.includes(b))) continue
+        this.net.setMode(a, b, 'pass')
+        this.net.setLatency(a, b, 0)
+      }
+    }
+  }
+
+  /** The status document of a running MTA; undefined for one that is down or paused (it would not answer). */
+  status (name: string): MtaStatusDocument | undefined {
+    return this.state(name) === 'running' ? this.server(name).live!.node.status() : undefined
+  }
+
+  deliveries (name: string, after: number, limit = 10_000): DeliveryRecord[] {
+    return this.server(name).store.listDeliveries(after, limit)
+  }
+
+  /** Submits as a client of the MTA would: refused while it is down, unanswered while it is paused. */
+  async submit (name: string, s: Submission, count = 1): Promise<string[]> {
+    const state = this.state(name)
+    if (state === 'down') throw new Error(`connect ECONNREFUSED: ${name} is down`)
+    if (state === 'paused') throw new Error(`${name} did not answer: the process is paused`)
+    const live = this.server(name).live!
+    if (live.node.state !== 'running') throw new Error(`${name} is closing down`)
+    return await live.node.submitMany(s, count)
+  }
+
+  /** Mail waiting in every store of the site, whether its MTA runs or not. */
+  get stored (): number {
+    let n = 0
+    for (const s of this.servers.values()) n += s.store.depth
+    return n
+  }
+
+  /** Closes every running MTA down cleanly. */
+  async close (): Promise<void> {
+    for (const name of this.names) if (this.state(name) === 'paused') this.resume(name)
+    await Promise.all(this.names.map(async n => await this.stop(n)))
+  }
+
+  private sink (server: string, scope: { isEnded: boolean }): LogSink {
+    const line = (level: 'debug' | 'info' | 'warn' | 'error') => (obj: object, msg?: string): void => {
+      if (!scope.isEnded) this.onLog(server, level, obj as Record<string, unknown>, msg ?? '')
+    }
+    return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') }
+  }
+}
