@@ -16,7 +16,7 @@ type Rec<T extends HistoryRecord['type']> = Extract<HistoryRecord, { type: T }>
 export function writeReport (outDir: string, scenario: Scenario, history: HistoryRecord[], result: CheckResult): void {
   const of = <T extends HistoryRecord['type']>(type: T): Array<Rec<T>> => history.filter(r => r.type === type) as Array<Rec<T>>
   const servers = of('run')[0]?.servers ?? []
-  const xMax = Math.max(scenario.durationMs, ...history.map(r => r.t))
+  const xMax = history.reduce((m, r) => Math.max(m, r.t), scenario.durationMs)
   const intervals = faultIntervals(history)
   const shades: Shade[] = []
   for (const [server, spans] of intervals) for (const [from, to] of spans) shades.push({ from, to, label: `${server} under a fault` })

@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import {
   HISTORY_EVENT_IDS, SeededRandom, checkHistory, parseScenario, XconError,
-  type CheckResult, type FaultStep, type HistoryRecord, type MtaStatusDocument, type Scenario
+  type CheckResult, type FaultStep, type HistoryRecord, type MtaStatusDocument, type SampleFigures, type Scenario
 } from '@xcon/core'
 import { CliError } from '../cli-error.js'
 import { writeReport } from './report.js'
@@ -56,10 +56,12 @@ export function sampleRecord (t: number, name: string, s: MtaStatusDocument): { 
   const connectorDepth = s.connectors.reduce((a, q) => a + q.depth, 0)
   const depth = s.queues.reduce((a, q) => a + q.depth, 0) + connectorDepth + (s.smtp?.queue.depth ?? 0)
   const cb = s.controlBlocks
-  return {
-    record: { t, type: 'sample', server: name, state: 'running', free: cb.free, leaked: cb.leaked, capacity: cb.capacity, depth, connectorLeaked: s.connectorControlBlocks.leaked, connectorDepth },
-    depth
-  }
+  return figuresRecord(t, name, { free: cb.free, leaked: cb.leaked, capacity: cb.capacity, depth, connectorLeaked: s.connectorControlBlocks.leaked, connectorDepth })
+}
+
+/** The sample record of an MTA's figures (core's sampleFigures, or read off its status document). */
+export function figuresRecord (t: number, name: string, f: SampleFigures): { record: HistoryRecord, depth: number } {
+  return { record: { t, type: 'sample', server: name, state: 'running', ...f }, depth: f.depth }
 }
 
 /** One message of a traffic stream: when it comes (after the last), from which MTA, to whom. */

@@ -16,8 +16,11 @@ export function lineChart (opts: { title: string, yLabel: string, xMaxMs: number
   const legend = opts.legend ?? true
   const pad = { l: 48, r: legend ? 150 : 12, t: 24, b: 30 }
   // A round axis: the smallest step of 1, 2 or 5 times a power of ten that needs at most 5 ticks.
-  const top = Math.max(1, opts.yMax ?? 0, ...opts.series.flatMap(s => s.points.map(p => p[1])))
-  const yStep = [1, 2, 5].flatMap(m => [1, 10, 100, 1000, 10_000].map(p => m * p)).sort((a, b) => a - b).find(st => top / st <= 5)!
+  // A loop, not Math.max(...points): a month of samples is more arguments than a call may take.
+  let top = Math.max(1, opts.yMax ?? 0)
+  for (const s of opts.series) for (const p of s.points) if (p[1] > top) top = p[1]
+  let yStep = 1
+  for (let p = 1; top / yStep > 5; p *= 10) yStep = [1, 2, 5].map(m => m * p).find(st => top / st <= 5) ?? 10 * p
   const yMax = Math.ceil(top / yStep) * yStep
   const x = (t: number): number => pad.l + (t / Math.max(1, opts.xMaxMs)) * (W - pad.l - pad.r)
   const y = (v: number): number => H - pad.b - (v / yMax) * (H - pad.t - pad.b)

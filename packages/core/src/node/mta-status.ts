@@ -81,3 +81,32 @@ export function mtaStatus (mta: StatusSource): MtaStatusDocument {
 }
 
 export type MtaStatus = MtaStatusDocument
+
+/** The figures a scenario's sample records, without building the whole status document. */
+export interface SampleFigures {
+  free: number
+  leaked: number
+  capacity: number
+  depth: number
+  connectorLeaked: number
+  connectorDepth: number
+}
+
+export function sampleFigures (mta: Pick<StatusSource, 'pool' | 'connectorPool' | 'queues' | 'ims'>): SampleFigures {
+  const ctx = mta.pool.getSnapshot().context
+  const cctx = mta.connectorPool.getSnapshot().context
+  let depth = 0
+  let connectorDepth = 0
+  for (const q of mta.queues.values()) {
+    if (q.route.channel === 'site') depth += q.depth
+    else connectorDepth += q.depth
+  }
+  return {
+    free: freeBlocks(ctx),
+    leaked: ctx.leaked.length,
+    capacity: ctx.capacity,
+    depth: depth + connectorDepth + (mta.ims?.queue.status().depth ?? 0),
+    connectorLeaked: cctx.leaked.length,
+    connectorDepth
+  }
+}

@@ -123,7 +123,8 @@ export function parseScenario (text: string, file: string, readTopology: (path: 
     seed,
     durationMs: duration,
     settleMs: durationMs(s.settle ?? '20s') ?? fail(['settle'], `expected a duration (${DURATION_EXAMPLES})`),
-    sampleMs: durationMs(s.sample ?? '500ms') ?? fail(['sample'], `expected a duration (${DURATION_EXAMPLES})`),
+    // A sample interval of nothing would never let a run move on.
+    sampleMs: (v => v !== undefined && v > 0 ? v : undefined)(durationMs(s.sample ?? '500ms')) ?? fail(['sample'], `expected a duration above 0 (${DURATION_EXAMPLES})`),
     topology,
     topologyText,
     traffic,

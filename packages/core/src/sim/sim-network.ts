@@ -59,6 +59,14 @@ const BIND_REFUSALS = new Set([4401, 4403, 4503, 1001])
  * the peers of a killed MTA see a reset, as its kernel's RST reaches them on processes.
  */
 export class SimNetwork {
+  /**
+   * How long a bound association takes to notice that its peer no longer answers: the process
+   * transport's heartbeat interval plus its timeout (HEARTBEAT_INTERVAL_MS + HEARTBEAT_TIMEOUT_MS).
+   * The simulated MTAs send no heartbeats (one per second per association would be most of a
+   * month's work); the network knows when a peer goes silent and ends the association then.
+   */
+  constructor (private readonly silenceDetectMs: number) {}
+
   private readonly links = new Map<string, LinkState>()
   private readonly hosts = new Map<string, SimHost>()
   private readonly conns = new Set<Connection>()
@@ -74,10 +82,36 @@ export class SimNetwork {
   /** Changes a link; refusing resets what is open on it (the proxy closes its sockets). */
   setMode (from: string, to: string, mode: SimLinkMode): void {
     this.link(from, to).mode = mode
-    if (mode !== 'refuse') return
     for (const c of [...this.conns]) {
-      if (c.from === from && c.to === to) this.reset(c, undefined, 0)
+      if (c.from !== from || c.to !== to) continue
+      if (mode === 'refuse') this.reset(c, undefined, 0)
+      // A black hole: neither side hears the other's heartbeat answers any more.
+      if (mode === 'blackhole' && c.bound) { this.watch(c, c.out); if (c.in !== undefined) this.watch(c, c.in) }
     }
+  }
+
+  /** The host was paused: the other side of each of its associations stops hearing heartbeat answers. */
+  paused (host: SimHost): void {
+    for (const c of this.conns) {
+      if (!c.bound) continue
+      if (c.out.host === host && c.in !== undefined) this.watch(c, c.in)
+      if (c.in?.host === host) this.watch(c, c.out)
+    }
+  }
+
+  /** True while `end` gets no answer from the other side: the link does not pass, or the other MTA is paused. */
+  private silent (c: Connection, end: End): boolean {
+    const other = end === c.out ? c.in : c.out
+    return this.link(c.from, c.to).mode !== 'pass' || other === undefined || other.host.scope.isPaused
+  }
+
+  /** After the heartbeat's interval and timeout, ends the association on `end` if its peer is still silent. */
+  private watch (c: Connection, end: End): void {
+    this.at(end, this.silenceDetectMs, () => {
+      if (c.closed || !this.silent(c, end)) return
+      end.ended = true
+      end.sendBack({ type: 'transport.failed', kind: 'timeout', reason: 'no heartbeat answer' })
+    })
   }
 
   setLatency (from: string, to: string, ms: number): void {
@@ -265,7 +299,8 @@ export class SimNetwork {
 class SimLink implements TransferLink {
   private seq = 0
   private readonly pending = new Map<number, { resolve: (r: TransferReply) => void, reject: (e: Error) => void, timer: unknown }>()
-  private lost: Error | undefined
+  /** Why the association ended; the error is made only when a transfer needs it (a stack trace per association costs). */
+  private lost: string | undefined
 
   constructor (private readonly net: SimNetwork, private readonly conn: Connection, private readonly end: End) {}
 
@@ -278,7 +313,7 @@ class SimLink implements TransferLink {
   }
 
   transfer (envelope: Envelope, content: Uint8Array): Promise<TransferReply> {
-    if (this.lost !== undefined) return Promise.reject(this.lost)
+    if (this.lost !== undefined) return Promise.reject(new AssociationLostError(this.lost))
     const seq = ++this.seq
     const scope = this.end.host.scope
     return new Promise((resolve, reject) => {
@@ -299,10 +334,12 @@ class SimLink implements TransferLink {
 
   fail (reason: string): void {
     if (this.lost !== undefined) return
-    this.lost = new AssociationLostError(reason)
+    this.lost = reason
+    if (this.pending.size === 0) return
+    const lost = new AssociationLostError(reason)
     for (const p of this.pending.values()) {
       this.end.host.scope.clearTimeout(p.timer)
-      p.reject(this.lost)
+      p.reject(lost)
     }
     this.pending.clear()
   }

@@ -1,6 +1,8 @@
 import type { DeliveryRecord, MtaStatusDocument, SmtpQueueStatus } from '../admin/admin-contract.js'
 import { resolveMtaConfig, type MtaConfig } from '../config/mta-config.js'
+import { HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS } from '../defaults.js'
 import { MtaNode } from '../node/mta-node.js'
+import { sampleFigures, type SampleFigures } from '../node/mta-status.js'
 import type { Intake, LogSink, MailStore, QueuedMessage } from '../node/ports.js'
 import type { Submission } from '../node/submission.js'
 import { cutLinks } from '../scenario/cut-links.js'
@@ -15,6 +17,9 @@ export type SimLogLine = (server: string, level: 'debug' | 'info' | 'warn' | 'er
 
 /** A simulated MTA process, as `xcon status` would name its state. */
 export type SimState = 'running' | 'paused' | 'down'
+
+/** A heartbeat interval no association lives to see: a year. */
+const NO_HEARTBEAT_MS = 365 * 86_400_000
 
 /** The simulator has no disk to fill: intake is always open (9411 is for the process backend). */
 const OPEN_INTAKE: Intake = {
@@ -71,13 +76,18 @@ interface SimServer {
  */
 export class SimSite {
   readonly clock: VirtualClock
-  readonly net = new SimNetwork()
+  readonly net: SimNetwork
   private readonly servers = new Map<string, SimServer>()
 
   constructor (readonly topology: Topology, start: number, private readonly onLog: SimLogLine, env: Record<string, string | undefined> = {}) {
     this.clock = new VirtualClock(start)
+    // Heartbeats are the network's to simulate (SimNetwork): the MTAs' own are turned off.
+    const simEnv = { ...env, XCON_HEARTBEAT_INTERVAL_MS: String(NO_HEARTBEAT_MS) }
+    const first = allServers(topology)[0]
+    const timing = first === undefined ? undefined : resolveMtaConfig(topology, first.name, env).timing
+    this.net = new SimNetwork((timing?.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS) + (timing?.heartbeatTimeoutMs ?? HEARTBEAT_TIMEOUT_MS))
     for (const s of allServers(topology)) {
-      this.servers.set(s.name, { name: s.name, config: resolveMtaConfig(topology, s.name, env), store: new MemoryStore(() => this.clock.now()), live: undefined })
+      this.servers.set(s.name, { name: s.name, config: resolveMtaConfig(topology, s.name, simEnv), store: new MemoryStore(() => this.clock.now()), live: undefined })
     }
   }
 
@@ -149,7 +159,10 @@ export class SimSite {
   }
 
   pause (name: string): void {
-    this.server(name).live?.host.scope.pause()
+    const live = this.server(name).live
+    if (live === undefined || live.host.scope.isPaused) return
+    live.host.scope.pause()
+    this.net.paused(live.host)
   }
 
   resume (name: string): void {
@@ -198,6 +211,11 @@ export class SimSite {
   /** The status document of a running MTA; undefined for one that is down or paused (it would not answer). */
   status (name: string): MtaStatusDocument | undefined {
     return this.state(name) === 'running' ? this.server(name).live!.node.status() : undefined
+  }
+
+  /** The sample figures of a running MTA (what `status` would give, for less). */
+  sample (name: string): SampleFigures | undefined {
+    return this.state(name) === 'running' ? sampleFigures(this.server(name).live!.node) : undefined
   }
 
   deliveries (name: string, after: number, limit = 10_000): DeliveryRecord[] {

@@ -18,6 +18,8 @@ export class VirtualClock implements Clock {
   private readonly heap: Timer[] = []
   private seq = 0
   private current: number
+  /** Cancelled timers still in the heap: rebuilt without them once they are half of it. */
+  private cancelled = 0
   /** Timers fired so far: the simulator's unit of work. */
   fired = 0
 
@@ -34,7 +36,18 @@ export class VirtualClock implements Clock {
   }
 
   clearTimeout (t: unknown): void {
-    if (t !== undefined && t !== null) (t as Timer).cancelled = true
+    const timer = t as Timer | undefined | null
+    if (timer === undefined || timer === null || timer.cancelled) return
+    timer.cancelled = true
+    // Far-future timers that are cancelled (an association's next heartbeat) would otherwise stay for good.
+    if (++this.cancelled > 1024 && this.cancelled > this.heap.length / 2) this.compact()
+  }
+
+  private compact (): void {
+    const live = this.heap.filter(t => !t.cancelled)
+    this.heap.length = 0
+    this.cancelled = 0
+    for (const t of live) this.push(t)
   }
 
   /** @internal */
@@ -51,7 +64,7 @@ export class VirtualClock implements Clock {
 
   /** The due time of the next live timer, or undefined when none is left. */
   private peek (): Timer | undefined {
-    while (this.heap.length > 0 && this.heap[0]!.cancelled) this.pop()
+    while (this.heap.length > 0 && this.heap[0]!.cancelled) { this.pop(); this.cancelled-- }
     return this.heap[0]
   }
 
@@ -70,6 +83,8 @@ export class VirtualClock implements Clock {
         const t = this.peek()
         if (t === undefined || t.at !== this.current) break
         this.pop()
+        // Fired: a later clearTimeout of it changes nothing.
+        t.cancelled = true
         if (t.scope !== undefined && !t.scope.admit(t)) continue
         this.fired++
         t.fn()
