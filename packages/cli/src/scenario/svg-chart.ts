@@ -33,8 +33,8 @@ export function lineChart (opts: { title: string, yLabel: string, xMaxMs: number
   for (let v = 0; v <= yMax; v += yStep) {
     parts.push(`<line x1="${pad.l}" x2="${W - pad.r}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#ddd"/><text x="${pad.l - 6}" y="${(y(v) + 4).toFixed(1)}" font-size="10" text-anchor="end">${v}</text>`)
   }
-  const step = Math.max(5, Math.ceil(opts.xMaxMs / 1000 / 12 / 5) * 5)
-  for (let s = 0; s * 1000 <= opts.xMaxMs; s += step) parts.push(`<text x="${x(s * 1000).toFixed(1)}" y="${H - 12}" font-size="10" text-anchor="middle">${s}s</text>`)
+  const tick = timeTick(opts.xMaxMs)
+  for (let t = 0; t <= opts.xMaxMs; t += tick.ms) parts.push(`<text x="${x(t).toFixed(1)}" y="${H - 12}" font-size="10" text-anchor="middle">${Math.round(t / tick.unitMs)}${tick.unit}</text>`)
   parts.push(`<text x="12" y="${H / 2}" font-size="10" transform="rotate(-90 12 ${H / 2})" text-anchor="middle">${esc(opts.yLabel)}</text>`)
   opts.series.forEach((s, i) => {
     if (s.points.length === 0) return
@@ -48,4 +48,11 @@ export function lineChart (opts: { title: string, yLabel: string, xMaxMs: number
   }
   parts.push('</svg>')
   return parts.join('')
+}
+
+/** Ticks of the time axis: at most about 12, on a round step in seconds, minutes, hours or days (a month of timeScale 1 reads in days). */
+function timeTick (xMaxMs: number): { ms: number, unit: string, unitMs: number } {
+  const units = [{ unit: 's', unitMs: 1000, steps: [5, 10, 15, 30] }, { unit: 'm', unitMs: 60_000, steps: [1, 2, 5, 10, 15, 30] }, { unit: 'h', unitMs: 3_600_000, steps: [1, 2, 3, 6, 12] }, { unit: 'd', unitMs: 86_400_000, steps: [1, 2, 5, 7, 10, 14, 30, 60, 90, 180, 365] }]
+  for (const u of units) for (const n of u.steps) if (xMaxMs / (n * u.unitMs) <= 12) return { ms: n * u.unitMs, unit: u.unit, unitMs: u.unitMs }
+  return { ms: xMaxMs / 10, unit: 'd', unitMs: 86_400_000 }
 }

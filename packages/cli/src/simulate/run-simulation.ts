@@ -23,6 +23,8 @@ export interface SimulateOptions {
   noFiles?: boolean
   /** Scenario already loaded (the forecast makes its own). */
   scenario?: Scenario
+  /** Ends the run at the first history record this is true of (the forecast stops at the first 9156). */
+  stopWhen?: (record: HistoryRecord, site: SimSite) => boolean
 }
 
 export interface SimulateResult {
@@ -63,10 +65,14 @@ export async function runSimulation (opts: SimulateOptions): Promise<SimulateRes
   const outDir = opts.noFiles === true ? undefined : prepareRunDir(scenario, steps, opts.outDir, '-sim')
   const history: HistoryRecord[] = []
   const t0 = SIM_EPOCH
+  let stopped = false
   const site = new SimSite(scenario.topology, t0, (server, _level, fields, msg) => {
     const e = eventRecord(site.clock.now() - t0, { ...fields, server, msg })
-    if (e !== undefined) history.push(e)
+    if (e === undefined) return
+    history.push(e)
+    if (opts.stopWhen?.(e, site) === true) stopped = true
   })
+  const done = (): boolean => stopped
   const { clock } = site
   const now = (): number => clock.now() - t0
   const names = site.names
@@ -129,19 +135,21 @@ export async function runSimulation (opts: SimulateOptions): Promise<SimulateRes
 
   // Samples at the scenario's interval while it runs, then while it settles (as the process runner's loop).
   const sampleMs = scenario.sampleMs
-  for (let t = 0; t < scenario.durationMs; t += sampleMs) {
-    await clock.run(t0 + t, settle)
+  for (let t = 0; t < scenario.durationMs && !stopped; t += sampleMs) {
+    await clock.run(t0 + t, settle, done)
     sample()
   }
-  await clock.run(t0 + scenario.durationMs, settle)
+  await clock.run(t0 + scenario.durationMs, settle, done)
   trafficOn = false
-  await clock.run(clock.now() + 500, settle)
-  const settleEnd = clock.now() + scenario.settleMs
-  do {
-    sample()
-    if (pending === 0 && delivered >= submitted) break
-    await clock.run(Math.min(settleEnd, clock.now() + sampleMs), settle)
-  } while (clock.now() < settleEnd)
+  if (!stopped) {
+    await clock.run(clock.now() + 500, settle)
+    const settleEnd = clock.now() + scenario.settleMs
+    do {
+      sample()
+      if (pending === 0 && delivered >= submitted) break
+      await clock.run(Math.min(settleEnd, clock.now() + sampleMs), settle)
+    } while (clock.now() < settleEnd)
+  }
   sample()
   history.push({ t: now(), type: 'end', pending })
   const simulatedMs = now()

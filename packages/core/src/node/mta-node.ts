@@ -12,7 +12,7 @@ import { poolDrain, poolOpen, poolRelease } from '../pool/pool.events.js'
 import type { poolMachine } from '../pool/pool.machine.js'
 import type { TransferErrorFrame, TransferFrame, TransferOkFrame } from '../protocol/frames.js'
 import { PeerQueue, type QueueHost } from '../queue/peer-queue.js'
-import { acceptInbound, copiesByHop, nonDeliveryReport, rerouteTarget } from '../routing/decisions.js'
+import { acceptInbound, copiesByHop, mayReroute, nonDeliveryReport, rerouteTarget } from '../routing/decisions.js'
 import { UNRECOGNISED_OR_NAME, isMailbox, unknownRecipients } from '../routing/directory.js'
 import { classifyAddress } from '../routing/gwart.js'
 import { route, type Route } from '../routing/route.js'
@@ -142,6 +142,7 @@ export class MtaNode {
    * routes to the same queue, so it stays and waits for the next open retry.
    */
   private async rerouteAround (queue: PeerQueue): Promise<void> {
+    if (!mayReroute(this.config.topology, queue.key)) return
     const waiting = queue.takeWaiting()
     const stay: QueuedMessage[] = []
     const moves: Array<{ from: QueuedMessage, to: Omit<QueuedMessage, 'seq'> }> = []

@@ -1,5 +1,6 @@
 import { MAX_HOPS } from '../defaults.js'
 import type { Envelope } from '../message.js'
+import type { Topology } from '../topology/topology.js'
 import type { Route } from './route.js'
 
 /**
@@ -47,4 +48,17 @@ export function nonDeliveryReport (envelope: Envelope, reason: string, diagnosti
     subject: `Undeliverable: ${envelope.subject}`,
     text: `Your message\n\n  Subject: ${envelope.subject}\n  Sent: ${new Date(envelope.submitTime).toISOString()}\n\ndid not reach the following recipient(s):\n\n${lines}\n`
   }
+}
+
+/**
+ * Whether a queue may hold mail that another route could carry: a connector's queue, or the
+ * queue to a server of this site that relays for others (a connector's bridgehead, or an IMS).
+ * The queue to any other server holds only mail for that server's mailboxes, which no other
+ * route reaches: rerouting it would read the whole backlog at every failed open for nothing.
+ */
+export function mayReroute (topology: Topology, queueKey: string): boolean {
+  if (!queueKey.startsWith('server:')) return true
+  const server = queueKey.slice('server:'.length)
+  if (topology.servers[server]?.ims !== undefined) return true
+  return Object.values(topology.connectors).some(c => Object.values(c.bridgeheads).some(list => list.includes(server)))
 }
