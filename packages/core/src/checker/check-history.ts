@@ -77,7 +77,14 @@ export function faultIntervals (history: HistoryRecord[]): Map<string, Array<[nu
  */
 export function checkHistory (history: HistoryRecord[], expect: Expectations): CheckResult {
   const findings: Finding[] = []
-  const of = <T extends HistoryRecord['type']>(type: T): Array<Rec<T>> => history.filter(r => r.type === type) as Array<Rec<T>>
+  // Grouped once: a month's history has a million records, and the checks ask for each type many times.
+  const byType = new Map<HistoryRecord['type'], HistoryRecord[]>()
+  for (const r of history) {
+    const list = byType.get(r.type)
+    if (list === undefined) byType.set(r.type, [r])
+    else list.push(r)
+  }
+  const of = <T extends HistoryRecord['type']>(type: T): Array<Rec<T>> => (byType.get(type) ?? []) as Array<Rec<T>>
   const run = of('run')[0]
   const builds = new Map((run?.servers ?? []).map(s => [s.name, s]))
   const end = of('end')[0]

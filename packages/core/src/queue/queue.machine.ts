@@ -1,4 +1,4 @@
-import { assign, emit, setup } from 'xstate'
+import { and, assign, emit, setup } from 'xstate'
 import { afterFailedOpen, type RetryPolicy } from './retry-policy.js'
 
 /**
@@ -71,9 +71,11 @@ export const queueMachine = setup({
     empty: ({ context }) => context.empty,
     mine,
     unboundEnd: ({ context, event }) => mine({ context, event }) && event.type === 'queue.ended' && !event.wasBound,
-    retriesLeft: ({ context }) => afterFailedOpen(context.policy, context.failedOpens, context.now()).action === 'retry'
+    /** Whether the failed open being handled (not yet counted) leaves a retry. */
+    retryAfterThis: ({ context }) => afterFailedOpen(context.policy, context.failedOpens + 1, context.now()).action === 'retry'
   },
   actions: {
+    down: emit({ type: 'down' as const }),
     count: assign(({ event }) => event.type === 'queue.changed' ? { hasMail: event.hasMail, empty: event.empty } : {}),
     failedOpen: assign(({ context, event }) => ({
       failedOpens: context.failedOpens + 1,
@@ -102,15 +104,19 @@ export const queueMachine = setup({
         assign(({ context }) => ({ opens: context.opens + 1, assocId: `out-${context.label}-${context.opens + 1}` })),
         emit(({ context }) => ({ type: 'open' as const, target: context.targets[context.target]!, assocId: context.assocId! }))
       ],
+      // A failed open goes straight to its retry or, after the last one, to draining: no transient
+      // state, since a stopped MTA makes one such failure per queue every open interval for days.
       on: {
         'queue.bound': { guard: 'mine', target: 'bound', actions: assign({ failedOpens: 0, nextRetryAt: undefined }) },
-        'queue.exhausted': { guard: 'mine', target: 'failed', actions: 'failedOpen' },
-        'queue.ended': { guard: 'unboundEnd', target: 'failed', actions: 'failedOpen' }
+        'queue.exhausted': [
+          { guard: and(['mine', 'retryAfterThis']), target: 'retryWait', actions: ['failedOpen', 'down'] },
+          { guard: 'mine', target: 'draining', actions: ['failedOpen', 'down'] }
+        ],
+        'queue.ended': [
+          { guard: and(['unboundEnd', 'retryAfterThis']), target: 'retryWait', actions: ['failedOpen', 'down'] },
+          { guard: 'unboundEnd', target: 'draining', actions: ['failedOpen', 'down'] }
+        ]
       }
-    },
-    failed: {
-      entry: emit({ type: 'down' as const }),
-      always: [{ guard: 'retriesLeft', target: 'retryWait' }, { target: 'draining' }]
     },
     retryWait: {
       entry: assign(({ context }) => ({ nextRetryAt: context.now() + context.policy.openIntervalMs })),
@@ -156,6 +162,5 @@ export const queueMachine = setup({
 export function queueStateName (value: unknown): 'idle' | 'opening' | 'bound' | 'retry-wait' | 'draining' | 'stopped' {
   const top = typeof value === 'string' ? value : Object.keys(value as object)[0]
   if (top === 'retryWait') return 'retry-wait'
-  if (top === 'failed') return 'retry-wait'
   return top as 'idle' | 'opening' | 'bound' | 'draining' | 'stopped'
 }
