@@ -7,13 +7,14 @@ import { postfixRelay } from './postfix.js'
 import { rawThroughput } from './raw-ws.js'
 import { recovery } from './recovery.js'
 import { scale, type ScaleResult } from './scale.js'
+import { simulationSpeed } from './simulation.js'
 import { dockerStatusLatency, localStatusLatency } from './status-latency.js'
 import { latency, xconThroughput } from './throughput.js'
 
 /**
  * `npm run bench`: every figure of issue #6 measured in one run, each ratio side by side in the
  * same run (these machines are shared and noisy), printed as a table with its goal and written
- * to bench/results/<date>.json. Flags: --only throughput,latency,postfix,recovery,failure,memory,status,scale
+ * to bench/results/<date>.json. Flags: --only throughput,latency,postfix,recovery,failure,memory,status,scale,simulate
  * --messages N (default 100000) --scale 10,25,50 --backlog N (default 10000) --queued N (default 200000)
  * --postfix-seconds S (default 60: the Postfix relay stops there and reports the rate so far).
  */
@@ -22,7 +23,7 @@ const { values } = parseArgs({
     only: { type: 'string' }, queued: { type: 'string' }, messages: { type: 'string' }, scale: { type: 'string' }, backlog: { type: 'string' }, out: { type: 'string' }, 'postfix-seconds': { type: 'string' }
   }
 })
-const parts = new Set((values.only ?? 'throughput,latency,postfix,recovery,failure,memory,status,scale').split(','))
+const parts = new Set((values.only ?? 'throughput,latency,postfix,recovery,failure,memory,status,scale,simulate').split(','))
 const queuedMessages = Number(values.queued ?? 200_000)
 const messages = Number(values.messages ?? 100_000)
 const sizes = (values.scale ?? '10,25,50').split(',').map(Number)
@@ -111,6 +112,14 @@ if (parts.has('scale')) {
     }
   }
   results.scale = scaleResults
+}
+if (parts.has('simulate')) {
+  log('simulate: scenarios/month.yaml, 30 days of 20 MTAs at timeScale 1, in simulated time...')
+  const sim = await simulationSpeed()
+  results.simulation = sim
+  rows.push({ figure: `simulation speed (${sim.mtas} MTAs, ${sim.timers} timers, ${sim.messages} messages)`, value: `${(sim.mtaSecondsPerSecond / 1e6).toFixed(2)} M MTA-seconds per second`, goal: '', met: null })
+  rows.push({ figure: `${(sim.simulatedSeconds / 86_400).toFixed(0)} days, ${sim.mtas} MTAs, timeScale 1 (month.yaml, ${sim.verdict})`, value: `${sim.wallSeconds.toFixed(1)} s`, goal: '< 5 s target', met: sim.wallSeconds < 5 })
+  rows.push({ figure: '  the same, against the floor', value: `${sim.wallSeconds.toFixed(1)} s`, goal: '< 30 s floor', met: sim.wallSeconds < 30 })
 }
 
 const widths = [Math.max(...rows.map(r => r.figure.length), 6), Math.max(...rows.map(r => r.value.length), 5), Math.max(...rows.map(r => r.goal.length), 4)]
