@@ -59,7 +59,7 @@ faults:
   it('names an unknown server in a fault and in the traffic', () => {
     expect(() => expandSchedule(load(text.replace('flap: SRV-C', 'flap: SRV-Z')))).toThrow(/faults\[0\]\.flap: unknown MTA "SRV-Z"/)
     expect(() => load(text.replace('from: BR-B', 'from: BR-Q'))).toThrow(TopologyError)
-    expect(() => load(text.replace('from: BR-B', 'from: BR-Q'))).toThrow(/q260167.yaml:\d+: traffic.3.from: unknown MTA "BR-Q"/)
+    expect(() => load(text.replace('from: BR-B', 'from: BR-Q'))).toThrow(/q260167.yaml:\d+: traffic.4.from: unknown MTA "BR-Q"/)
   })
 
   it('refuses a misspelt key instead of running another scenario than the one written', () => {

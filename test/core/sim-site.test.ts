@@ -16,7 +16,7 @@ async function site () {
   const s = new SimSite(parseTopology(TOPOLOGY, 'test'), 0, (server, _level, fields) => {
     if (typeof fields.eventId === 'number') events.push({ server, eventId: fields.eventId, fields })
   })
-  for (const n of s.names) await s.start(n)
+  for (const n of s.names) await s.start(n, 0)
   const run = async (ms: number): Promise<void> => { await s.clock.run(s.clock.now() + ms, async () => { for (let i = 0; i < 32; i++) await null }) }
   const ids = (server: string, eventId: number) => events.filter(e => e.server === server && e.eventId === eventId)
   const delivered = (server: string) => s.deliveries(server, 0).filter(d => d.kind === 'message').map(d => d.mtsId)
@@ -43,12 +43,16 @@ describe('the simulated site (core MtaNode on a virtual clock and an in-memory n
     expect(ids('SRV-A', 9318).length).toBeGreaterThan(0)
     s.kill('SRV-A')
     await run(100)
-    await s.start('SRV-A')
+    await s.start('SRV-A', 0)
     expect(ids('SRV-A', 2219)).toHaveLength(1)
     expect(ids('SRV-A', 2206)[0]!.fields.queue).toBe('server:SRV-B')
     expect(ids('SRV-A', 2207)).toHaveLength(1)
-    await s.start('SRV-B')
+    // A process takes a moment to boot: nothing listens until it has.
+    const booting = s.start('SRV-B')
+    expect(s.state('SRV-B')).toBe('down')
     await run(3_000) // an open retry is 600 s / 600
+    await booting
+    expect(s.state('SRV-B')).toBe('running')
     expect(delivered('SRV-B')).toEqual([id])
   })
 
@@ -88,7 +92,7 @@ describe('the simulated site (core MtaNode on a virtual clock and an in-memory n
     await run(5_000)
     await stopping
     expect(ids('SRV-B', 9299)).toHaveLength(1)
-    await s.start('SRV-B')
+    await s.start('SRV-B', 0)
     expect(ids('SRV-B', 2219)).toHaveLength(0)
   })
 })
