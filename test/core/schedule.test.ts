@@ -67,7 +67,7 @@ faults:
     expect(() => expandSchedule(load(text.replace('jitter: 0.2', 'jiter: 0.2')))).toThrow(/faults\[0\]\.jiter: unknown key; expected flap, at, down, up, count, jitter/)
     const oneWay = text.replace('- { at: 40s, restart: SRV-A }', '- { at: 40s, partition: [[SRV-A], [SRV-B]], one-way: true }')
     expect(() => expandSchedule(load(oneWay))).toThrow(/faults\[1\]\.one-way: unknown key; expected partition, at, mode, for/)
-    expect(() => load(text.replace('rate: 2 }', 'rate: 2, sizes: 10 }'))).toThrow(/traffic.0.sizes: unknown key/)
+    expect(() => load(text.replace('rate: 3 }', 'rate: 3, sizes: 10 }'))).toThrow(/traffic.0.sizes: unknown key/)
     expect(() => load(text.replace('drainAfterRestart: true', 'drainAfterRestarts: true'))).toThrow(/expect.drainAfterRestarts: unknown key/)
   })
 })

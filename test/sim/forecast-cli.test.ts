@@ -35,7 +35,7 @@ describe('xcon forecast', () => {
   it('answers per rate how long a pre-SP4 MTA runs before its first 9156: the faster the failures, the sooner; SP4 never', async () => {
     const dir = tmp()
     const chart = join(dir, 'forecast.svg')
-    const sp3 = await xcon('forecast', '--failures-per-hour', '1,6,60', '--chart', chart, '--write-scenarios', join(dir, 'scenarios'))
+    const sp3 = await xcon('forecast', '--failures-per-hour', '1,6,60', '--days', '3', '--chart', chart, '--write-scenarios', join(dir, 'scenarios'))
     expect(sp3.code).toBe(0)
     expect(sp3.stdout).toContain('build 2650 (SP3), 20 control blocks')
     const [slow, mid, fast] = [hoursOf(sp3.stdout, 1), hoursOf(sp3.stdout, 6), hoursOf(sp3.stdout, 60)]

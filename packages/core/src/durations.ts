@@ -31,3 +31,8 @@ export function formatDuration (ms: number): string {
   }
   return parts.filter(p => !p.startsWith('0 ')).join(' ')
 }
+
+/** A time in a run, for findings and reports: `26.0 s` in the first ten minutes, `29 d 2 h` after. */
+export function formatAt (ms: number): string {
+  return ms < 600_000 ? `${(ms / 1000).toFixed(1)} s` : formatDuration(ms)
+}

@@ -1,14 +1,12 @@
 import nodemailer, { type Transporter } from 'nodemailer'
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server'
 import {
-  afterFailedOpen, classifyAddress, smtpAddress, unknownRecipients, DiskFullError, MessageTooLargeError, TooManyRecipientsError, XconError,
-  QueueWindow, type ImsSpec, type MtaConfig, type QueuedMessage, type SmtpQueueStatus, type Submission
+  classifyAddress, smtpAddress, unknownRecipients, DiskFullError, MessageTooLargeError, TooManyRecipientsError, XconError,
+  type ImsSpec, type MtaConfig, type QueuedMessage, type RelayAnswer, type SmtpRelay, type Submission
 } from '@xcon/core'
-import type { Clock } from './clock.js'
 import type { Logger } from './logger.js'
-import type { MtaStore } from './store.js'
 
-/** Messages handed to the smart host at once. */
+/** Connections to the smart host at once (core's SmtpQueue hands it as many messages). */
 const SMTP_CONCURRENCY = 4
 
 /** Reads the Subject header of an Internet message (enough for the envelope's subject). */
@@ -107,141 +105,34 @@ function smtpError (code: number, text: string): Error {
   return Object.assign(new Error(text), { responseCode: code })
 }
 
-/** What the IMS outbound queue asks of its MTA. */
-export interface ImsQueueHost {
-  config: MtaConfig
-  log: Logger
-  store: MtaStore
-  clock: Clock
-  nonDelivery: (item: QueuedMessage, reason: string, diagnostic: string) => Promise<void>
-}
-
 /**
- * The Internet Mail Connector queue: mail for Internet addresses, handed to the smart host over
- * SMTP. A message leaves the queue only after the smart host said 250; a failing smart host is
- * retried every open interval, and after the last retry the mail is answered with an NDR.
+ * The IMS's SMTP client to its smart host (nodemailer, pooled): the I/O under core's SmtpQueue,
+ * which decides what a failure means (retry every open interval, NDR after the last).
  */
-export class ImsQueue {
-  readonly key = 'ims'
-  private readonly waiting: QueueWindow
-  /** Messages being handed to the smart host, or answered, by sequence number. */
-  private readonly busy = new Set<number>()
-  private failures = 0
-  private retryTimer: NodeJS.Timeout | undefined
-  private stopped = false
-  private readonly transport: Transporter | undefined
-  sent = 0
-  lastFailure: { at: number, reason: string } | undefined
-
-  constructor (private readonly host: ImsQueueHost, smartHost: string | undefined) {
-    this.waiting = new QueueWindow(this.key, host.store, 256, seq => this.busy.has(seq))
-    if (smartHost !== undefined) {
-      const [h, p] = smartHost.split(':')
-      this.transport = nodemailer.createTransport({
-        host: h, port: Number(p), secure: false, ignoreTLS: true, pool: true, maxConnections: SMTP_CONCURRENCY,
-        name: `${host.config.server.name.toLowerCase()}.${host.config.topology.domain}`,
-        connectionTimeout: 5000, greetingTimeout: 5000, socketTimeout: 30_000
-      })
-    }
-  }
-
-  private get inFlight (): number {
-    return this.busy.size
-  }
-
-  get depth (): number {
-    return this.waiting.length + this.inFlight
-  }
-
-  status (): SmtpQueueStatus {
-    return {
-      depth: this.depth,
-      state: this.retryTimer !== undefined ? 'retry-wait' : this.inFlight > 0 ? 'sending' : 'idle',
-      failedOpens: this.failures,
-      sent: this.sent,
-      lastFailure: this.lastFailure === undefined ? null : { at: new Date(this.lastFailure.at).toISOString(), reason: this.lastFailure.reason }
-    }
-  }
-
-  add (items: QueuedMessage[]): void {
-    this.waiting.add(items)
-    this.pump()
-  }
-
-  /** Messages found in the store at start-up; read from disk as the queue reaches them. */
-  restore (count: number): void {
-    this.waiting.restore(count)
-    this.pump()
-  }
-
-  private pump (): void {
-    if (this.stopped || this.retryTimer !== undefined) return
-    while (this.inFlight < SMTP_CONCURRENCY) {
-      const item = this.waiting.shift()
-      if (item === undefined) break
-      this.busy.add(item.seq)
-      this.deliver(item).catch((err: Error) => this.host.log.error({ err }, `IMS queue: ${err.message}`)).finally(() => {
-        this.busy.delete(item.seq)
-        this.pump()
-      })
-    }
-  }
-
-  private async deliver (item: QueuedMessage): Promise<void> {
-    const { envelope } = item
-    if (this.transport === undefined) {
-      await this.host.nonDelivery(item, 'unable-to-transfer', 'no smart host configured for the Internet Mail Service')
-      await this.host.store.dequeue(item)
-      return
-    }
-    const [alias, server] = envelope.originator.split('@')
-    const from = server !== undefined && server in this.host.config.topology.servers ? smtpAddress(this.host.config.topology, alias!, server) : envelope.originator
-    try {
-      await this.transport.sendMail(envelope.format === 'rfc822'
-        ? { envelope: { from, to: envelope.recipients }, raw: Buffer.from(item.content) }
-        : { envelope: { from, to: envelope.recipients }, from, to: envelope.recipients, subject: envelope.subject, text: Buffer.from(item.content).toString('utf8'), messageId: `<${envelope.mtsId.replace(/[^A-Za-z0-9.-]/g, '.')}@${this.host.config.topology.domain}>` })
-      this.failures = 0
-      this.sent++
-      await this.host.store.dequeue(item)
-    } catch (err) {
-      const e = err as Error & { responseCode?: number }
-      if (e.responseCode !== undefined && e.responseCode >= 500) {
-        // The smart host refused the message for good: report non-delivery now.
-        await this.host.nonDelivery(item, 'unable-to-transfer', `smart host said ${e.responseCode}: ${e.message}`)
-        await this.host.store.dequeue(item)
-        return
+export function nodemailerRelay (config: MtaConfig, smartHost: string): SmtpRelay {
+  const [h, p] = smartHost.split(':')
+  const transport: Transporter = nodemailer.createTransport({
+    host: h, port: Number(p), secure: false, ignoreTLS: true, pool: true, maxConnections: SMTP_CONCURRENCY,
+    name: `${config.server.name.toLowerCase()}.${config.topology.domain}`,
+    connectionTimeout: 5000, greetingTimeout: 5000, socketTimeout: 30_000
+  })
+  return {
+    send: async (item: QueuedMessage): Promise<RelayAnswer> => {
+      const { envelope } = item
+      const [alias, server] = envelope.originator.split('@')
+      const from = server !== undefined && server in config.topology.servers ? smtpAddress(config.topology, alias!, server) : envelope.originator
+      try {
+        await transport.sendMail(envelope.format === 'rfc822'
+          ? { envelope: { from, to: envelope.recipients }, raw: Buffer.from(item.content) }
+          : { envelope: { from, to: envelope.recipients }, from, to: envelope.recipients, subject: envelope.subject, text: Buffer.from(item.content).toString('utf8'), messageId: `<${envelope.mtsId.replace(/[^A-Za-z0-9.-]/g, '.')}@${config.topology.domain}>` })
+        return { ok: true }
+      } catch (err) {
+        const e = err as Error & { responseCode?: number }
+        // A 5xx is the smart host refusing the message for good; anything else is not reaching it.
+        if (e.responseCode !== undefined && e.responseCode >= 500) return { ok: false, definite: true, reason: `smart host said ${e.responseCode}: ${e.message}` }
+        return { ok: false, definite: false, reason: e.message }
       }
-      this.failed(item, e.message)
-    }
-  }
-
-  private failed (item: QueuedMessage, reason: string): void {
-    const now = this.host.clock.now()
-    this.lastFailure = { at: now, reason }
-    this.waiting.unshift(item)
-    if (this.retryTimer !== undefined) return
-    this.failures++
-    const decision = afterFailedOpen(this.host.config.retry, this.failures, now)
-    if (decision.action === 'ndr') {
-      this.failures = 0
-      this.waiting.drainEach(500, this.busy, async i => {
-        await this.host.nonDelivery(i, 'unable-to-transfer', 'maximum-time-expired')
-        await this.host.store.dequeue(i)
-      }).catch((err: Error) => this.host.log.error({ err }, `IMS queue: ${err.message}`))
-      return
-    }
-    this.host.log.warn({ category: 'Interface', reason, retry: this.failures }, `IMS could not reach the smart host (${reason}); retry ${this.failures} of ${this.host.config.retry.maxOpenRetries}`)
-    this.retryTimer = this.host.clock.setTimeout(() => {
-      this.retryTimer = undefined
-      this.pump()
-    }, decision.at - now)
-  }
-
-  async stop (graceMs: number): Promise<void> {
-    this.stopped = true
-    if (this.retryTimer !== undefined) this.host.clock.clearTimeout(this.retryTimer)
-    const deadline = Date.now() + graceMs
-    while (this.inFlight > 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 20))
-    this.transport?.close()
+    },
+    close: () => { transport.close() }
   }
 }

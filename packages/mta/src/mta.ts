@@ -1,11 +1,11 @@
 import type { Server } from 'node:http'
 import type { WebSocket, WebSocketServer } from 'ws'
-import { MtaNode, type MtaConfig, type MtaStatusDocument, type Submission } from '@xcon/core'
+import { MtaNode, SmtpQueue, type Clock, type MtaConfig, type MtaStatusDocument, type Submission } from '@xcon/core'
 import { listenForAssociations } from './association-listener.js'
-import { systemClock, type Clock } from './clock.js'
+import { systemClock } from './clock.js'
 import { DiskGuard } from './disk-guard.js'
 import { FloodLog } from './flood-log.js'
-import { ImsListener, ImsQueue } from './ims.js'
+import { ImsListener, nodemailerRelay } from './ims.js'
 import type { Logger } from './logger.js'
 import { MtaStore } from './store.js'
 import { wsTransport } from './ws-transport.js'
@@ -36,7 +36,7 @@ export class Mta {
     this.node = new MtaNode(config, {
       log: this.log,
       store: this.store,
-      clock: { now: () => clock.now(), setTimeout: (fn, ms) => clock.setTimeout(fn, ms), clearTimeout: t => { clock.clearTimeout(t as NodeJS.Timeout) } },
+      clock,
       intake: this.disk,
       floods: this.floods,
       pid: process.pid,
@@ -45,7 +45,8 @@ export class Mta {
     const imsSpec = config.server.ims
     if (imsSpec !== undefined) {
       this.imsListener = new ImsListener(config, imsSpec, this.log, async s => await this.node.submit(s), () => this.disk.intakeOpen)
-      const queue = new ImsQueue({ config, log: this.log, store: this.store, clock, nonDelivery: async (i, r, d) => await this.node.nonDelivery(i, r, d) }, imsSpec.smartHost)
+      const relay = imsSpec.smartHost === undefined ? undefined : nodemailerRelay(config, imsSpec.smartHost)
+      const queue = new SmtpQueue({ config, log: this.log, store: this.store, clock: this.node.clock, nonDelivery: async (i, r, d) => await this.node.nonDelivery(i, r, d) }, relay)
       this.node.ims = { listener: this.imsListener, queue }
     }
   }

@@ -1,4 +1,5 @@
 import { leaksConnectionResources, type Build } from '../builds.js'
+import { formatAt } from '../durations.js'
 import { EVENT } from '../log-schema.js'
 import type { Expectations } from '../scenario/scenario.js'
 import type { HistoryRecord } from './history.js'
@@ -147,7 +148,7 @@ export function checkHistory (history: HistoryRecord[], expect: Expectations): C
     const recovered = hit === undefined ? undefined : restarts.find(f => f.targets.includes(name) && f.t > hit.t)
     stops[name] = { at: hit?.t ?? null, peer: (hit?.peer as string | undefined) ?? null, recoveredAt: recovered?.t ?? null }
     const expected = expect.stops[name] ?? (leaksConnectionResources(info.build as Build) ? undefined : false)
-    const what = hit === undefined ? 'never stopped reaching its healthy peers' : `stopped reaching the healthy ${hit.peer as string} at ${(hit.t / 1000).toFixed(1)} s (9156)${recovered === undefined ? '' : `, restarted at ${(recovered.t / 1000).toFixed(1)} s`}`
+    const what = hit === undefined ? 'never stopped reaching its healthy peers' : `stopped reaching the healthy ${hit.peer as string} at ${formatAt(hit.t)} (9156)${recovered === undefined ? '' : `, restarted at ${formatAt(recovered.t)}`}`
     findings.push({
       check: 'stop',
       subject: `${name} (build ${info.build})`,
@@ -163,9 +164,9 @@ export function checkHistory (history: HistoryRecord[], expect: Expectations): C
         const drained = of('sample').find(s => s.server === name && s.t > f.t && s.state === 'running' && s.depth === 0)
         findings.push({
           check: 'drain',
-          subject: `${name} after its restart at ${(f.t / 1000).toFixed(1)} s`,
+          subject: `${name} after its restart at ${formatAt(f.t)}`,
           ok: drained !== undefined ? true : complete ? false : null,
-          detail: drained === undefined ? 'its queues never emptied' : `queues empty ${((drained.t - f.t) / 1000).toFixed(1)} s after the restart`
+          detail: drained === undefined ? 'its queues never emptied' : `queues empty ${formatAt(drained.t - f.t)} after the restart`
         })
       }
     }

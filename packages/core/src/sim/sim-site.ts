@@ -1,9 +1,10 @@
-import type { DeliveryRecord, MtaStatusDocument, SmtpQueueStatus } from '../admin/admin-contract.js'
+import type { DeliveryRecord, MtaStatusDocument } from '../admin/admin-contract.js'
 import { resolveMtaConfig, type MtaConfig } from '../config/mta-config.js'
 import { HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS } from '../defaults.js'
 import { MtaNode } from '../node/mta-node.js'
 import { sampleFigures, type SampleFigures } from '../node/mta-status.js'
-import type { Intake, LogSink, MailStore, QueuedMessage } from '../node/ports.js'
+import type { Intake, LogSink, MailStore } from '../node/ports.js'
+import { SmtpQueue, type SmtpRelay } from '../queue/smtp-queue.js'
 import type { Submission } from '../node/submission.js'
 import { cutLinks } from '../scenario/cut-links.js'
 import type { FaultStep } from '../scenario/scenario.js'
@@ -38,27 +39,10 @@ const OPEN_INTAKE: Intake = {
 }
 
 /**
- * The IMS queue of a simulated MTA: there is no smart host, so what is queued for the Internet
- * (non-delivery reports to Internet originators) is counted as handed over and removed.
+ * The smart host of a simulated IMS: it takes every message, at once. (SMTP relaying is the
+ * process backend's to test; the simulator keeps IMS mail moving so that none waits for ever.)
  */
-class SimImsQueue {
-  readonly key = 'ims'
-  sent = 0
-  constructor (private readonly store: MailStore) {}
-  add (items: QueuedMessage[]): void {
-    for (const item of items) { this.sent++; this.store.dequeue(item).catch(() => undefined) }
-  }
-
-  restore (count: number): void {
-    for (const item of this.store.readQueue('ims', count, () => false)) this.add([item])
-  }
-
-  status (): SmtpQueueStatus {
-    return { depth: 0, state: 'idle', failedOpens: 0, sent: this.sent, lastFailure: null }
-  }
-
-  async stop (): Promise<void> {}
-}
+const ACCEPTING_RELAY: SmtpRelay = { send: async () => ({ ok: true }), close: () => undefined }
 
 interface Incarnation {
   host: SimHost
@@ -140,7 +124,9 @@ export class SimSite {
       log, store, clock: scope, intake: OPEN_INTAKE, floods: { admit: () => true }, pid: 0,
       transport: (_kind, accept) => { host.accept = accept; return this.net.transport(host) }
     })
-    if (s.config.server.ims !== undefined) node.ims = { listener: { port: undefined }, queue: new SimImsQueue(store) }
+    if (s.config.server.ims !== undefined) {
+      node.ims = { listener: { port: undefined }, queue: new SmtpQueue({ config: s.config, log, store, clock: scope, nonDelivery: async (i, r, d) => await node.nonDelivery(i, r, d) }, ACCEPTING_RELAY) }
+    }
     host.node = node
     s.live = { host, node, store, stopping: undefined }
     await node.start(async () => { this.net.listen(host); return { port: undefined } })
