@@ -1,25 +1,14 @@
-import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
-import { XCON } from '../support/site-harness.js'
+import { xcon as run } from '../support/run-xcon.js'
 
-const run = promisify(execFile)
 const dirs: string[] = []
 const tmp = (): string => { const d = mkdtempSync(join(tmpdir(), 'xcon-forecast-')); dirs.push(d); return d }
 afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }) })
 
-async function xcon (...args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [XCON, ...args], { timeout: 120_000 })
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code: number, stdout: string, stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
+const xcon = async (...args: string[]) => await run(args, 120_000)
 
 /** The forecast row of one rate: its first 9156 in hours, or null for none. */
 function hoursOf (stdout: string, rate: number): number | null {

@@ -1,28 +1,17 @@
-import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
-import { XCON } from '../support/site-harness.js'
+import { xcon } from '../support/run-xcon.js'
 
-const run = promisify(execFile)
 const Q260167 = resolve(import.meta.dirname, '../../scenarios/q260167.yaml')
 const dirs: string[] = []
 const tmp = (): string => { const d = mkdtempSync(join(tmpdir(), 'xcon-sim-')); dirs.push(d); return d }
 afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }) })
 
 /** Runs `xcon simulate`, as a user would, and keeps its exit code. */
-async function simulate (...args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [XCON, 'simulate', ...args], { timeout: 120_000 })
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code: number, stdout: string, stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
+const simulate = async (...args: string[]) => await xcon(['simulate', ...args], 120_000)
 
 describe('xcon simulate', () => {
   it('plays scenarios/q260167.yaml in simulated time: valid, and byte-identical for the same file and seed', async () => {
