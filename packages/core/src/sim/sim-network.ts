@@ -18,8 +18,6 @@ export interface SimHost {
   readonly scope: ClockScope
   node: MtaNode | undefined
   accept: AcceptTransfer | undefined
-  /** True once its listener is up (the start has got that far). */
-  listening: boolean
 }
 
 /** One side of an association, as its transport actor sees it. */
@@ -120,7 +118,6 @@ export class SimNetwork {
 
   /** The host is listening: connects to it reach its node. */
   listen (host: SimHost): void {
-    host.listening = true
     this.hosts.set(host.name, host)
   }
 
@@ -135,7 +132,8 @@ export class SimNetwork {
       if (mine !== undefined) {
         mine.ended = true
         this.reset(c, mine, 0)
-      } else if (c.to === host.name && c.in === undefined) {
+      } else if (c.to === host.name && c.in === undefined && this.link(c.from, c.to).mode === 'pass') {
+        // A connect on its way is refused; one swallowed by a black hole just times out.
         this.closeConn(c)
         this.deliver(c.out, 0, { type: 'transport.failed', kind: 'refused', reason: `connect ECONNREFUSED ${c.to} (simulated)` })
       }

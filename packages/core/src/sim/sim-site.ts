@@ -117,7 +117,7 @@ export class SimSite {
       if (s.live !== undefined) return
     }
     const scope = this.clock.scope()
-    const host: SimHost = { name, scope, node: undefined, accept: undefined, listening: false }
+    const host: SimHost = { name, scope, node: undefined, accept: undefined }
     const store = s.store.open()
     const log = this.sink(name, scope)
     const node = new MtaNode(s.config, {
