@@ -172,6 +172,11 @@ export class DockerSite implements SiteBackend {
     return c.status === 'running' ? 'running' : 'down'
   }
 
+  async metricsUrl (name: string): Promise<string | null> {
+    const c = await this.container(name)
+    return c?.adminPort === undefined ? null : `http://127.0.0.1:${c.adminPort}/metrics`
+  }
+
   private async admin (name: string): Promise<AdminClient> {
     const c = await this.container(name)
     if (c?.adminPort === undefined) throw new CliError(`${this.resolve(name)} has no published admin port (is its container running?)`)

@@ -137,6 +137,9 @@ export class LocalSite implements SiteBackend {
     }
     writeFileSync(paths.topology, JSON.stringify(serializeTopology(topology), null, 2))
     writeSiteState({ dataDir: paths.root, topologyFile: paths.topology, supervisorPid: null, startedAt: new Date().toISOString(), servers })
+    // One target group per MTA, in Prometheus's file_sd format; the series carry server and site themselves.
+    const targets = Object.values(servers).map(s => ({ targets: [`${s.adminHost === '0.0.0.0' ? '127.0.0.1' : s.adminHost}:${s.adminPort}`], labels: { xcon_data: paths.root } }))
+    writeFileSync(paths.prometheusTargets, `${JSON.stringify(targets, null, 2)}\n`)
     return new LocalSite(paths.root)
   }
 
@@ -200,6 +203,12 @@ export class LocalSite implements SiteBackend {
 
   siteOf (name: string): string {
     return this.server(name).site
+  }
+
+  metricsUrl (name: string): string {
+    const s = this.server(name)
+    // An admin API bound to every address is still reached on loopback from here.
+    return `http://${s.adminHost === '0.0.0.0' ? '127.0.0.1' : s.adminHost}:${s.adminPort}/metrics`
   }
 
   private admin (name: string): AdminClient {

@@ -24,6 +24,8 @@ export interface SiteBackend {
   pause: (name: string) => Promise<void>
   resume: (name: string) => Promise<void>
   fetchStatus: (name: string, timeoutMs?: number) => Promise<MtaStatusDocument | undefined>
+  /** Where Prometheus can scrape the MTA (GET /metrics on its admin port), or null where no port is published to this host. */
+  metricsUrl: (name: string) => string | null | Promise<string | null>
   submit: (name: string, body: Record<string, unknown>) => Promise<string[]>
   submitMail: (name: string, body: Record<string, unknown>) => Promise<SubmitAnswer>
 }

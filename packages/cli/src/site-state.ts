@@ -36,7 +36,9 @@ export function sitePaths (dataDir: string) {
     logs: join(root, 'logs'),
     log: (server: string) => join(root, 'logs', `${server}.log`),
     /** The CLI's own actions (site-action-log.ts), merged into `xcon logs`. */
-    actions: join(root, 'logs', 'xcon-actions.log')
+    actions: join(root, 'logs', 'xcon-actions.log'),
+    /** Prometheus file service discovery: every MTA's metrics endpoint (examples/monitoring/prometheus.yml reads it). */
+    prometheusTargets: join(root, 'prometheus-targets.json')
   }
 }
 

@@ -95,6 +95,11 @@ export class StackSite implements SiteBackend {
     return c?.status === 'paused' ? 'paused' : c?.status === 'running' ? 'running' : 'down'
   }
 
+  /** A stack's admin ports are reached inside the containers (docker exec), not published: no scrape URL from here. */
+  metricsUrl (): null {
+    return null
+  }
+
   private async admin (name: string): Promise<AdminClient> {
     const c = await this.container(name)
     if (c === undefined || c.status !== 'running') throw new CliError(`${this.resolve(name)} is not running`)

@@ -5,8 +5,8 @@ import type { ControlBlockStatus, MtaStatusDocument } from '@xcon/core'
  * `controlBlocks.exhausted`, or, for an MTA that cannot answer, its name, site and state with nulls.
  */
 export type MtaStatusEntry =
-  | (Omit<MtaStatusDocument, 'controlBlocks'> & { controlBlocks: ControlBlockStatus & { exhausted: boolean } })
-  | { name: string, site: string, build: null, state: 'down' | 'paused' | 'unresponsive', controlBlocks: null, queues: [], delivered: null, duplicatesSuppressed: null, ndrs: null }
+  | (Omit<MtaStatusDocument, 'controlBlocks'> & { controlBlocks: ControlBlockStatus & { exhausted: boolean }, metricsUrl: string | null })
+  | { name: string, site: string, build: null, state: 'down' | 'paused' | 'unresponsive', controlBlocks: null, queues: [], delivered: null, duplicatesSuppressed: null, ndrs: null, metricsUrl: string | null }
 
 /** A fixed-width table, one line per MTA, for people. */
 export function renderStatusTable (mtas: MtaStatusEntry[]): string {

@@ -15,6 +15,8 @@ export interface AdminHost {
   status: () => MtaStatusDocument
   listDeliveries: (after: number) => DeliveryRecord[]
   submitMany: (s: Submission, count: number) => Promise<string[]>
+  /** The Prometheus exposition of the MTA's metrics. */
+  metrics: () => Promise<{ contentType: string, body: string }>
 }
 
 /** Most messages one submit request may ask for. */
@@ -33,7 +35,7 @@ function statusOf (err: XconError): number {
 
 /**
  * The MTA's admin API (loopback by default): `GET /status`, `GET /health`,
- * `GET /deliveries?after=N`, `POST /submit`. Errors are `{ "error": { "code", "message" } }`.
+ * `GET /deliveries?after=N`, `GET /metrics` (Prometheus), `POST /submit`. Errors are `{ "error": { "code", "message" } }`.
  */
 export function createAdminServer (mta: AdminHost): Server {
   const server = createServer({ headersTimeout: 10_000, requestTimeout: 120_000 }, (req, res) => {
@@ -73,6 +75,12 @@ async function handle (mta: AdminHost, req: IncomingMessage, res: ServerResponse
   switch (route) {
     case 'GET /status':
       return reply(res, 200, mta.status())
+    case 'GET /metrics': {
+      const { contentType, body } = await mta.metrics()
+      res.writeHead(200, { 'content-type': contentType })
+      res.end(body)
+      return
+    }
     case 'GET /health':
       return reply(res, mta.state === 'running' ? 200 : 503, { state: mta.state })
     case 'GET /deliveries': {

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http'
+import type { Registry } from 'prom-client'
 import type { WebSocket, WebSocketServer } from 'ws'
 import { MtaNode, SmtpQueue, type Clock, type MtaConfig, type MtaStatusDocument, type Submission } from '@xcon/core'
 import { listenForAssociations } from './association-listener.js'
@@ -7,6 +8,7 @@ import { DiskGuard } from './disk-guard.js'
 import { FloodLog } from './flood-log.js'
 import { ImsListener, nodemailerRelay } from './ims.js'
 import type { Logger } from './logger.js'
+import { createMetrics } from './metrics.js'
 import { MtaStore } from './store.js'
 import { wsTransport } from './ws-transport.js'
 
@@ -24,6 +26,7 @@ export class Mta {
   private readonly imsListener: ImsListener | undefined
   /** Accepted sockets waiting for their inbound association actor, by association id. */
   private readonly pendingInbound = new Map<string, WebSocket>()
+  private readonly registry: Registry
   private http: Server | undefined
   private wss: WebSocketServer | undefined
 
@@ -42,6 +45,7 @@ export class Mta {
       pid: process.pid,
       transport: (_kind, acceptTransfer) => wsTransport({ floods: this.floods, config, log: this.log, pendingInbound: this.pendingInbound, acceptTransfer, transferTimeoutMs: 30_000 })
     })
+    this.registry = createMetrics(this.node)
     const imsSpec = config.server.ims
     if (imsSpec !== undefined) {
       this.imsListener = new ImsListener(config, imsSpec, this.log, async s => await this.node.submit(s), () => this.disk.intakeOpen)
@@ -86,6 +90,10 @@ export class Mta {
   /** The `GET /status` document of this MTA. */
   status (): MtaStatusDocument {
     return this.node.status()
+  }
+
+  async metrics (): Promise<{ contentType: string, body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() }
   }
 
   listDeliveries (after: number) {

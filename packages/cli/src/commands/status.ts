@@ -9,9 +9,10 @@ export async function gatherStatus (site: SiteBackend): Promise<MtaStatusEntry[]
   return await Promise.all(site.names.map(async (name): Promise<MtaStatusEntry> => {
     const proc = await site.processState(name)
     const s = proc === 'running' ? await site.fetchStatus(name) : undefined
+    const metricsUrl = await site.metricsUrl(name)
     if (s === undefined) {
-      return { name, site: site.siteOf(name), build: null, state: proc === 'running' ? 'unresponsive' : proc, controlBlocks: null, queues: [], delivered: null, duplicatesSuppressed: null, ndrs: null }
+      return { name, site: site.siteOf(name), build: null, state: proc === 'running' ? 'unresponsive' : proc, controlBlocks: null, queues: [], delivered: null, duplicatesSuppressed: null, ndrs: null, metricsUrl }
     }
-    return { ...s, controlBlocks: { ...s.controlBlocks, exhausted: s.controlBlocks.free === 0 } }
+    return { ...s, controlBlocks: { ...s.controlBlocks, exhausted: s.controlBlocks.free === 0 }, metricsUrl }
   }))
 }

@@ -9,7 +9,7 @@ import {
 } from '../events.js'
 import { formatMtsId, type Envelope } from '../message.js'
 import { poolDrain, poolOpen, poolRelease } from '../pool/pool.events.js'
-import type { poolMachine } from '../pool/pool.machine.js'
+import { freeBlocks, type poolMachine } from '../pool/pool.machine.js'
 import type { TransferErrorFrame, TransferFrame, TransferOkFrame } from '../protocol/frames.js'
 import { PeerQueue, type QueueHost } from '../queue/peer-queue.js'
 import { acceptInbound, copiesByHop, mayReroute, nonDeliveryReport, rerouteTarget } from '../routing/decisions.js'
@@ -17,6 +17,7 @@ import { UNRECOGNISED_OR_NAME, isMailbox, unknownRecipients } from '../routing/d
 import { classifyAddress } from '../routing/gwart.js'
 import { route, type Route } from '../routing/route.js'
 import { createPool, type TransportLogic } from './create-pool.js'
+import { LEAK_RATE_WINDOW_OPEN_INTERVALS, LeakClock } from './exhaustion-estimate.js'
 import { InboundAdmission } from './inbound-admission.js'
 import { logEvent } from './log-event.js'
 import { mtaStatus } from './mta-status.js'
@@ -77,6 +78,12 @@ export class MtaNode {
   /** Outbound queues by key: `server:NAME` for each other server of the site, `connector:NAME` for each connector. */
   readonly queues = new Map<string, PeerQueue>()
   readonly eventCounts: Record<number, number> = {}
+  /** Association ends by pool, direction and outcome (`site|outbound|refused`), for the metrics. */
+  readonly associationCounts = new Map<string, number>()
+  /** Messages clients submitted (not the MTA's own reports), since the process started. */
+  submitted = 0
+  /** When the intra-site pool kept control blocks: the exhaustion estimate reads it. */
+  readonly leaks = new LeakClock()
   readonly admission: InboundAdmission
   ims: { listener: { port: number | undefined }, queue: ExtraQueue } | undefined
   /** What the store check found at start-up (MTACHECK after an unclean stop). */
@@ -167,6 +174,21 @@ export class MtaNode {
       else list.push(r)
     }
     for (const [key, items] of byQueue) this.queueFor(key)?.add(items)
+  }
+
+  countAssociation (pool: PoolKind, direction: string, outcome: string): void {
+    const key = `${pool}|${direction}|${outcome}`
+    this.associationCounts.set(key, (this.associationCounts.get(key) ?? 0) + 1)
+  }
+
+  leaked (pool: PoolKind): void {
+    if (pool === 'site') this.leaks.leaked(this.clock.now())
+  }
+
+  /** Seconds of MTA time until the intra-site pool has no free block, at the recent leak rate; undefined while nothing leaks. */
+  secondsToExhaustion (): number | undefined {
+    const ctx = this.pool.getSnapshot().context
+    return this.leaks.secondsToExhaustion(this.clock.now(), LEAK_RATE_WINDOW_OPEN_INTERVALS * this.config.retry.openIntervalMs, freeBlocks(ctx), this.config.server.timeScale)
   }
 
   event (e: MtaEvent, fields: Record<string, unknown> = {}): void {
@@ -291,6 +313,7 @@ export class MtaNode {
       throw new DiskFullError(`the store has no room (${clip((err as Error).message)})`)
     }
     this.enqueue(records)
+    if (s.kind !== 'report') this.submitted += count
     for (const envelope of envelopes) {
       for (const u of r.unroutable) {
         await this.nonDelivery({ seq: 0, queue: '', envelope: { ...envelope, recipients: [u.recipient] }, content, transferFailures: 0, enqueuedAt: now }, 'unable-to-transfer', u.reason)

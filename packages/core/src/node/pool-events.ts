@@ -25,6 +25,10 @@ export interface PoolEventHost {
   readonly admission: { settled: (assocId: string) => void }
   readonly floods: FloodGate
   event: (e: MtaEvent, fields?: Record<string, unknown>) => void
+  /** Counts one association's end (or an open with no control block) for the metrics. */
+  countAssociation: (pool: PoolKind, direction: string, outcome: string) => void
+  /** A control block of the intra-site pool was kept: the leak clock hears of it. */
+  leaked: (pool: PoolKind) => void
 }
 
 /**
@@ -38,6 +42,7 @@ export function onPoolEvent (mta: PoolEventHost, kind: PoolKind, e: PoolEmitted)
   const queue = e.direction !== 'outbound' ? undefined : channel === 'site' ? mta.queues.get(`server:${e.peer ?? ''}`) : mta.queues.get(`connector:${channel}`)
   switch (e.type) {
     case 'cb.exhausted':
+      mta.countAssociation(kind, e.direction, 'no-control-block')
       mta.event(noFreeControlBlocks(e.networkType, e.capacity), { peer: e.peer ?? null, direction: e.direction, assoc: e.assocId, pool: kind })
       queue?.onExhausted(e.assocId)
       break
@@ -54,6 +59,7 @@ export function onPoolEvent (mta: PoolEventHost, kind: PoolKind, e: PoolEmitted)
       break
     case 'assoc.ended': {
       mta.admission.settled(e.assocId)
+      mta.countAssociation(kind, e.direction, e.outcome)
       const failed = e.outcome !== 'released'
       const peer = e.peer ?? 'an unknown MTA'
       const fields = { peer, assoc: e.assocId, outcome: e.outcome, pool: kind, ...(channel === 'site' ? {} : { connector: channel }) }
@@ -68,6 +74,7 @@ export function onPoolEvent (mta: PoolEventHost, kind: PoolKind, e: PoolEmitted)
         mta.log.info({ category: 'Interface', ...fields, direction: e.direction, reason: e.reason }, `${e.direction} association with ${peer} ${failed ? `failed (${e.outcome}: ${e.reason})` : 'released'}`)
       }
       if (e.leaked) {
+        mta.leaked(kind)
         const ctx = pool.getSnapshot().context
         mta.log.warn(
           // Exchange logged nothing when a control block went missing (that is the bug); xcon's tag "leak" lets the countdown be filtered: xcon logs --event leak.
