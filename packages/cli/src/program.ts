@@ -5,6 +5,7 @@ import { openBackend } from './backends.js'
 import { CliError } from './cli-error.js'
 import { dockerLogs } from './commands/docker-logs.js'
 import { flap } from './commands/flap.js'
+import { applyVerb, type LifecycleVerb } from './commands/lifecycle.js'
 import { prettyStdin, showLogs } from './commands/logs.js'
 import { gatherStatus } from './commands/status.js'
 import { up } from './commands/up.js'
@@ -142,7 +143,7 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
       out(o.json === true ? JSON.stringify({ backend: b.describe(), mtas }, null, 2) : renderStatusTable(mtas))
     })
 
-  const verbs: Array<[string, string]> = [
+  const verbs: Array<[LifecycleVerb, string]> = [
     ['kill', 'SIGKILL, as a crash: peers see connection failures'],
     ['stop', 'clean closedown (9299)'],
     ['start', 'start a stopped MTA'],
@@ -157,15 +158,7 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
         // Resolve every name first, so that a typo fails before anything is signalled.
         const names = servers.map(p => b.resolve(p))
         const log = siteActionLog(b)
-        await Promise.all(names.map(async name => {
-          log(verb, name)
-          if (verb === 'kill') await b.kill(name)
-          if (verb === 'stop') await b.stop(name)
-          if (verb === 'start') await b.start(name)
-          if (verb === 'restart') await b.restart(name)
-          if (verb === 'pause') await b.pause(name)
-          if (verb === 'resume') await b.resume(name)
-        }))
+        await Promise.all(names.map(async name => { await applyVerb(b, verb, name, log) }))
         for (const name of names) out(`${name}: ${await b.processState(name)}`)
       })
   }
@@ -204,6 +197,23 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
       else mtsIds.forEach(id => out(id))
       // As Exchange did: the directory does not know them, so each gets a non-delivery report.
       for (const n of nonDelivered) process.stderr.write(`xcon: ${n.recipient}: ${n.reason}; a non-delivery report goes to ${o.alias}@${from}\n`)
+    })
+
+  program.command('dashboard')
+    .description('a live page of the site on 127.0.0.1: the MTAs and their associations, control blocks, queues, the event tail, and buttons to kill, stop, start, restart, pause and resume')
+    .option('--port <n>', 'the port (default: a free one)', wholeNumber('--port', 0, 65_535), 0)
+    .action(async (o: { port: number }, cmd: Command) => {
+      const b = await backend(site(cmd), note)
+      const [{ DashboardServer }, { parseTopology }, { readFileSync }] = await Promise.all([import('./dashboard/dashboard-server.js'), import('@xcon/core'), import('node:fs')])
+      const topology = b instanceof LocalSite ? parseTopology(readFileSync(b.state.topologyFile, 'utf8'), b.state.topologyFile) : undefined
+      const dashboard = new DashboardServer(b, topology)
+      const port = await dashboard.listen(o.port)
+      out(`dashboard of ${b.label}: http://127.0.0.1:${port}/ (Ctrl-C to stop)`)
+      await new Promise<void>(resolve => {
+        const stop = (): void => { dashboard.close(); resolve() }
+        process.once('SIGINT', stop)
+        process.once('SIGTERM', stop)
+      })
     })
 
   program.command('logs')

@@ -41,6 +41,8 @@ export interface ControlBlockStatus {
   leakedByKind: Record<string, number>
   /** How many opens found no free block (each one a 9156). */
   exhaustedCount: number
+  /** Estimated MTA seconds until no block is free, at the recent leak rate; null while nothing leaks (xcon_control_blocks_exhaustion_seconds). */
+  exhaustionSeconds: number | null
 }
 
 /** `GET /status`. */

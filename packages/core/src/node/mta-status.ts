@@ -25,6 +25,7 @@ export interface StatusSource {
   readonly storeCheck: StoreCheck | undefined
   readonly store: { counters: StoreCounters }
   readonly eventCounts: Record<number, number>
+  secondsToExhaustion: () => number | undefined
 }
 
 /** The `GET /status` document of an MTA (core's admin contract; the names are a contract with users too: docs/configuration.md). */
@@ -53,7 +54,8 @@ export function mtaStatus (mta: StatusSource): MtaStatusDocument {
       listening: 1,
       networkType: ctx.networkType,
       leakedByKind: byKind,
-      exhaustedCount: ctx.counts.exhausted
+      exhaustedCount: ctx.counts.exhausted,
+      exhaustionSeconds: mta.secondsToExhaustion() ?? null
     },
     connectorControlBlocks: { capacity: cctx.capacity, free: freeBlocks(cctx), inUse: Object.keys(cctx.held).length, leaked: cctx.leaked.length, networkType: cctx.networkType },
     associations: held.map(b => ({ id: b.assocId, peer: b.peer ?? null, direction: b.direction, state: b.state, controlBlock: b.index })),
