@@ -52,8 +52,8 @@ describe.skipIf(!docker.ok)('docker compose site', () => {
     const { mtas } = JSON.parse(await site.xcon('status', '--json')) as { mtas: any[] }
     expect(mtas.find(m => m.name === 'SRV-A')).toMatchObject({ controlBlocks: { free: 0, leaked: 5, exhausted: true } })
     expect(mtas.find(m => m.name === 'SRV-C')).toMatchObject({ state: 'down' })
-    // Metrics come with the published admin port: Prometheus on the host scrapes the containers.
-    const metrics = await (await fetch(mtas.find(m => m.name === 'SRV-A').metricsUrl)).text()
+    // Metrics come with the published admin port: Prometheus on the host scrapes the containers (with the compose file's token).
+    const metrics = await (await fetch(mtas.find(m => m.name === 'SRV-A').metricsUrl, { headers: { authorization: `Bearer ${process.env.XCON_ADMIN_TOKEN ?? 'xcon-admin'}` } })).text()
     expect(metrics).toContain('xcon_control_blocks_free{pool="site",server="SRV-A",site="CORP"} 0')
     // Without --docker, from a directory that holds a stopped local site: the running containers are chosen, and named.
     const elsewhere = mkdtempSync(join(tmpdir(), 'xcon-choose-'))

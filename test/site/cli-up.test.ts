@@ -21,7 +21,8 @@ describe('xcon up in the foreground', () => {
       try { for (const pid of pids()) process.kill(pid, 'SIGKILL') } catch { /* gone */ }
       rmSync(dir, { recursive: true, force: true })
     })
-    await waitFor('the site to come up', () => out.includes('Site up: 4 MTAs'), 30_000)
+    // The hint is the last thing up prints, and may come in a chunk of its own.
+    await waitFor('the site to come up, and the hint', () => out.includes('Site up: 4 MTAs') && out.includes('Try: '), 30_000)
     for (const s of ['SRV-A', 'SRV-B', 'SRV-C', 'SRV-D']) {
       expect(out).toMatch(new RegExp(`\\d\\d:\\d\\d:\\d\\d\\.\\d{3}  ${s}\\s+9298  X\\.400 Service\\s+Microsoft Exchange Server MTA Service startup complete, version 5\\.5 \\(build 265[03]\\)\\.`))
     }
