@@ -97,6 +97,10 @@ export class DashboardServer {
   }
 
   private async handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Only pages of this server, by the name it listens on: a site elsewhere whose name a DNS
+    // trick points at 127.0.0.1 would otherwise be same-origin, and could press the buttons.
+    const host = (req.headers.host ?? '').replace(/:\d+$/, '')
+    if (host !== '127.0.0.1' && host !== 'localhost') return this.json(res, 421, { error: `the dashboard answers requests for 127.0.0.1 or localhost, not ${JSON.stringify(host)}` })
     const route = `${req.method ?? 'GET'} ${new URL(req.url ?? '/', 'http://dashboard').pathname}`
     if (route === 'GET /') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
