@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry } from 'prom-client'
-import { BUILDS, freeBlocks, type MtaNode } from '@xcon/core'
+import { BUILDS, freeBlocks, sampleFigures, type MtaNode } from '@xcon/core'
 
 /**
  * `GET /metrics`: the MTA's figures in the Prometheus text format (prom-client), read from the
@@ -62,11 +62,7 @@ export function createMetrics (node: MtaNode): Registry {
   })
   new Gauge({
     name: 'xcon_work_queue_length', help: 'Messages the MTA holds and has not yet passed on: MSExchangeMTA, Work Queue Length (Q234280).', registers,
-    collect () {
-      let n = node.ims?.queue.status().depth ?? 0
-      for (const q of node.queues.values()) n += q.depth
-      this.set(n)
-    }
+    collect () { this.set(sampleFigures(node).depth) }
   })
   const total = (name: string, help: string, value: () => number): void => {
     new Counter({ name, help, registers, collect () { this.reset(); this.inc(value()) } })

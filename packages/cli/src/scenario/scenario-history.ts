@@ -87,10 +87,22 @@ export function nextArrival (random: SeededRandom, scenario: Scenario, stream: S
   return { gapMs, from, to, alias }
 }
 
+/** A history.ndjson in time order; a line that is not a record is a usage error naming it. */
+export function readHistory (file: string): HistoryRecord[] {
+  return readFileSync(file, 'utf8').split('\n').filter(l => l.trim() !== '').map((l, i) => {
+    try { return JSON.parse(l) as HistoryRecord } catch { throw new CliError(`${file}:${i + 1}: not a JSON history record`, 2) }
+  }).sort((a, b) => a.t - b.t)
+}
+
+/** The history in time order, checked against the scenario's expectations. */
+export function checkRun (scenario: Scenario, history: readonly HistoryRecord[]): { result: CheckResult, ordered: HistoryRecord[] } {
+  const ordered = [...history].sort((a, b) => a.t - b.t)
+  return { result: checkHistory(ordered, scenario.expect), ordered }
+}
+
 /** Sorts the history by time, checks it against the scenario's expectations, writes results.json and the report. */
 export function finishRun (outDir: string, scenario: Scenario, history: HistoryRecord[], extra: Record<string, unknown> = {}): { result: CheckResult, ordered: HistoryRecord[] } {
-  const ordered = [...history].sort((a, b) => a.t - b.t)
-  const result = checkHistory(ordered, scenario.expect)
+  const { result, ordered } = checkRun(scenario, history)
   writeFileSync(join(outDir, 'results.json'), JSON.stringify({ scenario: scenario.name, seed: scenario.seed, ...extra, ...result }, null, 2))
   writeReport(outDir, scenario, ordered, result)
   return { result, ordered }

@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { compareRuns, retryPolicy, type HistoryRecord, type RunComparison } from '@xcon/core'
+import { compareRuns, retryPolicy, type RunComparison } from '@xcon/core'
+import { renderColumns } from '../scenario/findings-table.js'
+import { readHistory } from '../scenario/scenario-history.js'
 import type { RunResult } from '../scenario/run-scenario.js'
 import { runSimulation } from './run-simulation.js'
 
@@ -10,15 +11,13 @@ import { runSimulation } from './run-simulation.js'
  */
 export async function compareWithSimulation (run: RunResult, file: string): Promise<{ comparison: RunComparison, table: string, simDir: string }> {
   const sim = await runSimulation({ file, seed: run.scenario.seed, outDir: join(run.outDir, 'simulation') })
-  const history = readFileSync(join(run.outDir, 'history.ndjson'), 'utf8').split('\n').filter(l => l !== '').map(l => JSON.parse(l) as HistoryRecord).sort((a, b) => a.t - b.t)
+  const history = readHistory(join(run.outDir, 'history.ndjson'))
   const servers = run.scenario.topology.servers
   const comparison = compareRuns(
     { result: run.result, history },
     { result: sim.result, history: sim.history },
     server => retryPolicy(servers[server]?.timeScale ?? 1).openIntervalMs
   )
-  const rows = [['COMPARED', 'PROCESSES', 'SIMULATION', ''], ...comparison.rows.map(r => [r.what, r.processes, r.simulation, r.agree ? 'agree' : 'DIFFER'])]
-  const widths = [0, 1, 2].map(i => rows.reduce((w, r) => Math.max(w, r[i]!.length), 0))
-  const table = rows.map(r => r.map((c, i) => i < 3 ? c.padEnd(widths[i]! + 2) : c).join('').trimEnd()).join('\n')
+  const table = renderColumns([['COMPARED', 'PROCESSES', 'SIMULATION', ''], ...comparison.rows.map(r => [r.what, r.processes, r.simulation, r.agree ? 'agree' : 'DIFFER'])])
   return { comparison, table, simDir: sim.outDir ?? '' }
 }

@@ -61,8 +61,8 @@ export async function forecast (o: ForecastOptions): Promise<ForecastRow[]> {
       writeFileSync(join(o.writeScenarios, `${scenario.name}.yaml`), `# xcon forecast's scenario at ${rate} failed connections an hour: xcon simulate FILE (or scenario run, for ${o.days} days)\n${made.yaml}`)
     }
     const subject = made.subject
+    const config = resolveMtaConfig(scenario.topology, subject, {})
     if (!header) {
-      const config = resolveMtaConfig(scenario.topology, subject, {})
       const p = config.leakPolicy
       const build = config.server.build
       o.out(`forecast for ${subject}: build ${build} (${BUILDS[build as Build]?.name ?? 'unknown build'}), ${config.server.controlBlocks} control blocks, ` +
@@ -85,7 +85,6 @@ export async function forecast (o: ForecastOptions): Promise<ForecastRow[]> {
     })
     const row = summarise(run.history, subject, rate, at)
     rows.push(row)
-    const config = resolveMtaConfig(scenario.topology, subject, {})
     // The leak model's expectation: every failure keeps its block with probability p, and the
     // pool has capacity minus the listener's block to lose (docs/leak-model.md).
     const expected = config.leakPolicy.leaks && config.leakPolicy.probability > 0 ? (config.server.controlBlocks - 1) / config.leakPolicy.probability / rate * 3_600_000 : undefined

@@ -3,9 +3,9 @@ import { setFlagsFromString } from 'node:v8'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
-  SimSite, allServers, checkHistory, expandSchedule, type CheckResult, type HistoryRecord, type Priority, type Scenario
+  SimSite, allServers, expandSchedule, type CheckResult, type HistoryRecord, type Priority, type Scenario
 } from '@xcon/core'
-import { eventRecord, figuresRecord, finishRun, loadScenario, nextArrival, prepareRunDir, trafficRandom } from '../scenario/scenario-history.js'
+import { checkRun, eventRecord, figuresRecord, finishRun, loadScenario, nextArrival, prepareRunDir, trafficRandom } from '../scenario/scenario-history.js'
 
 // A simulation allocates many short-lived objects (machine snapshots, events): a larger young
 // generation makes its collections rarer; measured about 15 % off the 30-day run (docs/simulate.md).
@@ -173,7 +173,7 @@ export async function runSimulation (opts: SimulateOptions): Promise<SimulateRes
     writeFileSync(join(outDir, 'history.ndjson'), ndjson)
     result = finishRun(outDir, scenario, history, { runtime: 'simulation', historySha256: sha256 }).result
   } else {
-    result = checkHistory([...history].sort((a, b) => a.t - b.t), scenario.expect)
+    result = checkRun(scenario, history).result
   }
   return { scenario, faultSteps: steps.length, result, history, outDir, sha256, wallMs: Date.now() - started, simulatedMs, events: clock.fired }
 }
