@@ -1,11 +1,17 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { freePort } from '@xcon/cli'
 import { xcon as run } from '../support/run-xcon.js'
 
 const dirs: string[] = []
-afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }) })
+const squatters: Server[] = []
+afterEach(async () => {
+  for (const s of squatters.splice(0)) await new Promise(resolve => s.close(resolve))
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
 
 const xcon = async (...args: string[]) => await run(args)
 
@@ -18,6 +24,20 @@ describe('xcon command errors', () => {
     const r = await xcon('up', '-d', '--topology', file, '--data', join(dir, 'site'))
     expect(r.code).toBe(2)
     expect(r.stderr).toBe(`xcon: ${file}:5: defaults.build: unknown Exchange 5.5 build "2651": use 1960 (RTM), 2232 (SP1), 2448 (SP2), 2650 (SP3), 2653 (SP4), a form like 5.5.2650.24, or sp0-sp4\n`)
+  })
+
+  it('says which port another process holds when an MTA cannot listen on it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xcon-cli-'))
+    dirs.push(dir)
+    const port = await freePort()
+    const squatter = createServer()
+    squatters.push(squatter)
+    await new Promise<void>(resolve => squatter.listen(port, '127.0.0.1', resolve))
+    const file = join(dir, 'taken.yaml')
+    writeFileSync(file, `sites:\n  LAB:\n    secret: x\n    servers: [M1, M2]\nservers:\n  M1: { port: ${port} }\n`)
+    const r = await xcon('up', '-d', '--topology', file, '--data', join(dir, 'site'))
+    expect(r.code).not.toBe(0)
+    expect(r.stderr).toContain(`M1 exited during start-up (cannot listen on 127.0.0.1:${port}: the port is in use by another process); see ${join(dir, 'site', 'logs', 'M1.log')}`)
   })
 
   it('says which topology file it cannot find', async () => {

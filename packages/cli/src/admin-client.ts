@@ -57,10 +57,13 @@ export class AdminClient {
   }
 
   /** Polls /health until it answers 200; `alive` is asked between tries so that a crash fails fast. */
-  async waitReady (timeoutMs: number, alive: () => boolean | Promise<boolean>, where: string): Promise<void> {
+  async waitReady (timeoutMs: number, alive: () => boolean | Promise<boolean>, where: string, reason?: () => string | undefined): Promise<void> {
     const deadline = Date.now() + timeoutMs
     while (Date.now() < deadline) {
-      if (!await alive()) throw new CliError(`${this.server} exited during start-up; see ${where}`)
+      if (!await alive()) {
+        const why = reason?.()
+        throw new CliError(`${this.server} exited during start-up${why === undefined ? '' : ` (${why})`}; see ${where}`)
+      }
       try {
         const res = await this.request('/health', 1000)
         if (res.ok) return

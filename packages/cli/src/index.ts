@@ -1,4 +1,5 @@
-export { LocalSite, freePort, freePorts, loadTopology, type UpOptions } from './local-site.js'
+export { LocalSite, loadTopology, type UpOptions } from './local-site.js'
+export { freePort, freePorts } from './free-ports.js'
 export { gatherStatus } from './commands/status.js'
 export { formatLogLine, parseLogLine } from './pretty-log.js'
 export { LinkProxy, type LinkMode } from './scenario/link-proxy.js'

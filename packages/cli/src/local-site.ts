@@ -1,7 +1,6 @@
 import type { MtaStatusDocument } from '@xcon/core'
 import { spawn } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
@@ -10,6 +9,7 @@ import {
 } from '@xcon/core'
 import { AdminClient, type DeliveryRecord, type SubmitAnswer } from './admin-client.js'
 import { CliError } from './cli-error.js'
+import { freePorts } from './free-ports.js'
 import { processState, signal, waitForExit, type ProcessState } from './processes.js'
 import type { SiteBackend } from './site-backend.js'
 import { findServer, readSiteState, sitePaths, updateSiteState, writeSiteState, type ServerRecord, type SiteState } from './site-state.js'
@@ -73,24 +73,12 @@ export function loadTopology (opts: Omit<UpOptions, 'dataDir' | 'fresh'>): Topol
   return topology
 }
 
-/**
- * `count` distinct free TCP ports on loopback. All are held open until the last is found: a port
- * let go of at once may be handed out again by the next bind.
- */
-export async function freePorts (count: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: count }, async () => await new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => resolve(srv))
-  })))
-  const ports = servers.map(s => (s.address() as { port: number }).port)
-  await Promise.all(servers.map(async s => await new Promise(resolve => s.close(resolve))))
-  return ports
-}
-
-/** One free TCP port on loopback. */
-export async function freePort (): Promise<number> {
-  return (await freePorts(1))[0]!
+/** The last "xcon-mta: ..." line of an MTA's log: what made it exit during start-up. */
+function fatalLine (logFile: string): string | undefined {
+  try {
+    const lines = readFileSync(logFile, 'utf8').split('\n').filter(l => l.startsWith('xcon-mta: '))
+    return lines.at(-1)?.slice('xcon-mta: '.length).split(' at ')[0]?.trim()
+  } catch { return undefined }
 }
 
 /**
@@ -257,7 +245,7 @@ export class LocalSite implements SiteBackend {
   /** Waits until the MTA answers /health, or fails naming its log file. */
   async waitReady (name: string, timeoutMs = 20_000): Promise<void> {
     const s = this.server(name)
-    await this.admin(name).waitReady(timeoutMs, () => processState(s.pid, s.name) !== 'down', s.logFile)
+    await this.admin(name).waitReady(timeoutMs, () => processState(s.pid, s.name) !== 'down', s.logFile, () => fatalLine(s.logFile))
   }
 
   /** SIGKILL: the MTA dies at once, as in a crash; its durable queues survive. */

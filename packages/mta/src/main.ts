@@ -95,6 +95,12 @@ main().catch((err: Error) => {
     process.stderr.write(`xcon-mta: ${err.message}\n`)
     process.exit(2)
   }
+  // A port another process holds is the user's to fix too; say which, without a stack.
+  const e = err as NodeJS.ErrnoException & { address?: string, port?: number }
+  if (e.code === 'EADDRINUSE') {
+    process.stderr.write(`xcon-mta: cannot listen on ${e.address ?? ''}:${e.port ?? ''}: the port is in use by another process\n`)
+    process.exit(2)
+  }
   process.stderr.write(`xcon-mta: ${err.stack ?? err.message}\n`)
   process.exit(1)
 })
