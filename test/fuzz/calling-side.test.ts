@@ -29,7 +29,7 @@ describe('the calling side under a hostile listener', () => {
         return
       }
       const nonce = 'ab'.repeat(16)
-      ws.send(packr.pack({ type: 'challenge', v: 1, server: 'SRV-B', nonce }))
+      ws.send(packr.pack({ type: 'challenge', v: 2, server: 'SRV-B', nonce }))
       ws.on('message', (data: Buffer) => {
         const frame = packr.unpack(data) as { type: string, seq?: number, envelope?: { mtsId: string } }
         if (frame.type === 'bind') {

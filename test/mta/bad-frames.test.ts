@@ -23,10 +23,10 @@ describe('bad frames', () => {
     const port = t.site.server('SRV-B').port
     const closed = await sendRaw(port, new Packr({ useRecords: false }).pack({ type: 'transfer', seq: 1 }))
     expect(closed.code).toBe(4400)
-    expect(closed.reason).toBe('transfer.envelope: expected a map, got nothing')
+    expect(closed.reason).toBe('transfer.messages: expected a list, got nothing')
     const logged = await waitFor('4282 on SRV-B', () => t.logs('SRV-B', 4282)[0])
     expect(logged).toMatchObject({ category: 'Interoperability', code: 'XCON_ERR_MALFORMED_FRAME' })
-    expect(logged.msg).toContain('transfer.envelope: expected a map, got nothing')
+    expect(logged.msg).toContain('transfer.messages: expected a list, got nothing')
 
     const garbage = await sendRaw(port, Buffer.from([0xc1, 0x00, 0xff]))
     expect(garbage.code).toBe(4400)

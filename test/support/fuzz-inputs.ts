@@ -38,7 +38,7 @@ const envelopeLike = fc.record({
 /** Frame-shaped maps: a known or unknown type, fields of the right name and any value. */
 export const frameLike = fc.record({
   type: fc.oneof(fc.constantFrom(...FRAME_TYPES), nasty, anyValue),
-  v: fc.oneof(fc.constant(1), anyValue),
+  v: fc.oneof(fc.constantFrom(1, 2), anyValue),
   seq: fc.oneof(fc.nat(), anyValue),
   server: fc.oneof(fc.constantFrom('SRV-A', 'SRV-B'), nasty, anyValue),
   site: fc.oneof(fc.constant('CORP'), nasty),
@@ -51,7 +51,9 @@ export const frameLike = fc.record({
   duplicate: fc.oneof(fc.boolean(), anyValue),
   definite: fc.oneof(fc.boolean(), anyValue),
   envelope: fc.oneof(envelopeLike, anyValue),
-  content: fc.oneof(fc.uint8Array({ maxLength: 256 }), anyValue)
+  content: fc.oneof(fc.uint8Array({ maxLength: 256 }), anyValue),
+  messages: fc.oneof(fc.array(fc.record({ envelope: fc.oneof(envelopeLike, anyValue), content: fc.oneof(fc.uint8Array({ maxLength: 64 }), anyValue) }, { requiredKeys: [] }), { maxLength: 4 }), anyValue),
+  results: fc.oneof(fc.array(fc.record({ mtsId: nasty, outcome: fc.oneof(fc.constantFrom('accepted', 'duplicate', 'refused'), nasty), code: nasty, text: nasty, definite: fc.oneof(fc.boolean(), anyValue) }, { requiredKeys: [] }), { maxLength: 4 }), anyValue)
 }, { requiredKeys: [] })
 
 /** The inputs issue #10 found crashing an MTA, and their cousins. */
@@ -60,7 +62,10 @@ export const KNOWN_CRASHERS: Buffer[] = [
   packAny({ type: 'bind', v: 1, server: '€'.repeat(50), site: 'CORP', build: 2650, proof: 'ab' }),
   Buffer.concat([packAny('ü'.repeat(30)), Buffer.from([0x01])]),
   Buffer.concat([Buffer.from([0xc7, 0xff, 0x42]), Buffer.alloc(255, 0x7f)]),
-  packAny({ type: 'transfer', seq: 2n ** 64n, envelope: null })
+  packAny({ type: 'transfer', seq: 2n ** 64n, envelope: null }),
+  packAny({ type: 'transfer', seq: 1, messages: [null] }),
+  packAny({ type: 'transfer_ack', seq: 1, results: [] }),
+  packAny({ type: 'transfer_ack', seq: 1, results: [{ mtsId: 'x', outcome: 'accepted' }, { mtsId: 'y', outcome: 'accepted' }] })
 ]
 
 /** One payload for an association: raw bytes, any msgpack value, or a frame-shaped map. */

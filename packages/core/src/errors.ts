@@ -90,6 +90,31 @@ export class WrongSiteError extends XconError {
   override readonly closeCode = 4403
 }
 
+/**
+ * Raised on a bind from a peer, or a challenge from a listener, that speaks another version of the
+ * association protocol (docs/protocol.md): the association is refused before any mail moves.
+ */
+export class ProtocolVersionError extends XconError {
+  readonly code = 'XCON_ERR_PROTOCOL_VERSION'
+  readonly definite = true
+  override readonly closeCode = 4426
+  constructor (readonly peer: string, readonly theirs: number, readonly ours: number) {
+    super(`${peer} speaks association protocol version ${theirs}; this MTA speaks version ${ours} only`)
+  }
+}
+
+/**
+ * A transfer of several messages that the peer refused as too large for its frame limit (1009):
+ * its messages go again one per transfer, so that only one too large by itself is answered.
+ */
+export class BatchTooLargeError extends XconError {
+  readonly code = 'XCON_ERR_BATCH_TOO_LARGE'
+  readonly definite = false
+  constructor (readonly peer: string, readonly messages: number, readonly bytes: number) {
+    super(`${peer} refused a transfer of ${messages} messages (${bytes} bytes) as too large (1009); they go again one per transfer`)
+  }
+}
+
 /** Raised when no control block is free to open an association (event 9156). */
 export class ControlBlocksExhaustedError extends XconError {
   readonly code = 'XCON_ERR_NO_CONTROL_BLOCKS'

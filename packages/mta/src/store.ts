@@ -141,26 +141,30 @@ export class MtaStore implements MailStore {
   }
 
   /**
-   * Accepts a transfer exactly once: delivers its local recipients and queues the others onward
-   * (a bridgehead relaying), in one transaction with the copy's duplicate key. A copy seen before
-   * (same MTS-ID and recipients) is counted as a suppressed duplicate and changes nothing.
+   * Accepts the messages of one transfer exactly once, in one transaction: each delivers its local
+   * recipients and queues the others onward (a bridgehead relaying), with the copy's duplicate key.
+   * A copy seen before (same MTS-ID and recipients), in the store or earlier in the same transfer,
+   * is counted as a suppressed duplicate and changes nothing.
    */
-  async accept (envelope: Envelope, mailboxes: string[], onward: Array<Omit<QueuedMessage, 'seq'>>): Promise<{ duplicate: boolean, records: QueuedMessage[] }> {
-    let duplicate = false
-    const records: QueuedMessage[] = []
-    const key = copyKey(envelope)
+  async accept (messages: ReadonlyArray<{ envelope: Envelope, mailboxes: string[], onward: Array<Omit<QueuedMessage, 'seq'>> }>): Promise<Array<{ duplicate: boolean, records: QueuedMessage[] }>> {
+    const out: Array<{ duplicate: boolean, records: QueuedMessage[] }> = []
     await this.root.transaction(() => {
-      if (this.seen.get(key) !== undefined) {
-        duplicate = true
-        this.counters.duplicatesSuppressed++
-      } else {
+      const here = new Set<string>()
+      for (const { envelope, mailboxes, onward } of messages) {
+        const key = copyKey(envelope)
+        if (here.has(key) || this.seen.get(key) !== undefined) {
+          this.counters.duplicatesSuppressed++
+          out.push({ duplicate: true, records: [] })
+          continue
+        }
+        here.add(key)
         this.deliverInTxn(envelope, mailboxes, key)
-        records.push(...this.enqueueInTxn(onward))
+        out.push({ duplicate: false, records: this.enqueueInTxn(onward) })
       }
       this.putCounters()
     })
     await this.root.flushed
-    return { duplicate, records }
+    return out
   }
 
   /** Moves queued messages to other queues in one transaction (rerouting around a failed connector). */
@@ -204,13 +208,17 @@ export class MtaStore implements MailStore {
     this.depths.set(queue, Math.max(0, (this.depths.get(queue) ?? 0) + by))
   }
 
-  /** Removes a message the next hop has acknowledged (or that was answered with an NDR). */
-  async dequeue (record: QueuedMessage): Promise<void> {
-    const key = keyOf(record)
-    // Counted only if it is there: a second removal of the same message changes nothing.
-    if (!this.queue.doesExist(key)) return
-    this.count(record.queue, -1)
-    await this.queue.remove(key)
+  /** Removes messages the next hop acknowledged (or that were answered with an NDR), in one transaction. */
+  async dequeue (records: readonly QueuedMessage[]): Promise<void> {
+    await this.root.transaction(() => {
+      for (const record of records) {
+        const key = keyOf(record)
+        // Counted only if it is there: a second removal of the same message changes nothing.
+        if (!this.queue.doesExist(key)) continue
+        this.count(record.queue, -1)
+        this.queue.remove(key).catch(settled)
+      }
+    })
   }
 
   /** Saves a message's transfer failure count so a restart does not reset it. */

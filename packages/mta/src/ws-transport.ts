@@ -3,8 +3,8 @@ import { WebSocket, type RawData } from 'ws'
 import { fromCallback } from 'xstate'
 import {
   bindProof, clip, closeReason, decodeFrame, encodeFrame, mtaDn, proofsMatch, protocolViolated, securityViolation,
-  MalformedFrameError, PROTOCOL_VERSION, SecurityViolationError, WrongSiteError, XconError,
-  type FailureKind, type Frame, type MtaConfig, type TransferErrorFrame, type TransferFrame, type TransferOkFrame,
+  MalformedFrameError, PROTOCOL_VERSION, ProtocolVersionError, SecurityViolationError, WrongSiteError, XconError,
+  type FailureKind, type Frame, type MtaConfig, type TransferAckFrame, type TransferFrame,
   type TransportCommand, type TransportEvent, type TransportInput
 } from '@xcon/core'
 import type { FloodLog } from './flood-log.js'
@@ -48,11 +48,10 @@ export function channelAuth (config: MtaConfig, channel: string): ChannelAuth | 
 export interface TransportDeps {
   config: MtaConfig
   log: Logger
-  /** Bound outbound associations by id, for the queues to send on. */
   /** Accepted sockets waiting for their inbound association actor, by association id. */
   pendingInbound: Map<string, WebSocket>
   /** Stores an inbound transfer and answers it (only after the store is durable). */
-  acceptTransfer: (frame: TransferFrame, peer: string, channel: string) => Promise<TransferOkFrame | TransferErrorFrame>
+  acceptTransfer: (frame: TransferFrame, peer: string, channel: string) => Promise<TransferAckFrame>
   transferTimeoutMs: number
   /** Counts what unauthenticated callers do, for one summary line now and then. */
   floods: FloodLog
@@ -106,7 +105,7 @@ function session (ws: WebSocket, sendBack: (e: TransportEvent) => void, deps: Tr
   ws.on('close', (code, reason) => {
     const text = clip(reason.toString(), 123)
     if (bound && code === 1000) end({ type: 'transport.closed' })
-    else if (!bound && (code === 4401 || code === 4403 || code === 4503 || code === 1001)) fail('bind-rejected', `closed ${code}${text === '' ? '' : `: ${text}`}`)
+    else if (!bound && (code === 4401 || code === 4403 || code === 4503 || code === 4426 || code === 1001)) fail('bind-rejected', `closed ${code}${text === '' ? '' : `: ${text}`}`)
     else fail(bound ? 'reset' : 'aborted', `connection closed (${code}${text === '' ? '' : ` ${text}`})`)
   })
   ws.on('pong', () => { if (!ended) sendBack({ type: 'transport.alive' }) })
@@ -163,6 +162,14 @@ function outbound (deps: TransportDeps, { input, sendBack, receive }: CallbackAr
       if (frame === undefined) return
       switch (frame.type) {
         case 'challenge':
+          if (frame.v !== PROTOCOL_VERSION) {
+            // A listener of another version: say so, once, and bind nothing (docs/protocol.md).
+            const err = new ProtocolVersionError(peer.name, frame.v, PROTOCOL_VERSION)
+            deps.log.warn({ category: 'Interface', assoc: input.assocId, peer: peer.name, code: err.code }, err.message)
+            ws.close(err.closeCode, closeReason(err.message))
+            s.fail('bind-rejected', err.message)
+            return
+          }
           nonce = frame.nonce
           ws.send(encodeFrame({
             type: 'bind', v: PROTOCOL_VERSION, server: config.server.name, site: config.site.name, build: config.server.build,
@@ -178,7 +185,7 @@ function outbound (deps: TransportDeps, { input, sendBack, receive }: CallbackAr
             s.fail('bind-rejected', 'bind-back proof does not match the site secret')
             return
           }
-          link = new OutboundLink(input.assocId, peer.name, ws, deps.transferTimeoutMs, config.maxFrameBytes)
+          link = new OutboundLink(input.assocId, peer.name, ws, deps.transferTimeoutMs, config.maxFrameBytes, s.violation)
           // The link goes to the queue in the bound event (association, pool, MTA): no map to look it up in.
           s.bound(peer.name, link)
           break
@@ -187,10 +194,9 @@ function outbound (deps: TransportDeps, { input, sendBack, receive }: CallbackAr
           s.fail('bind-rejected', `${frame.code}: ${frame.text}`)
           if (ws.readyState === WebSocket.OPEN) ws.close(1000)
           break
-        case 'transfer_ok':
-        case 'transfer_error':
+        case 'transfer_ack':
           if (link === undefined) s.violation(new MalformedFrameError(`${frame.type} before bind`))
-          else link.onReply(frame)
+          else link.onAck(frame)
           break
         default:
           s.violation(new MalformedFrameError(`unexpected ${frame.type} frame on an outbound association`))
@@ -242,6 +248,11 @@ function inbound (deps: TransportDeps, { input, sendBack, receive }: CallbackArg
           return
         }
         named = true
+        if (frame.v !== PROTOCOL_VERSION) {
+          deps.log.warn({ category: 'Interface', assoc: input.assocId, peer: frame.server, code: 'XCON_ERR_PROTOCOL_VERSION' }, `bind from ${frame.server} refused: it speaks association protocol version ${frame.v}, this MTA ${PROTOCOL_VERSION}`)
+          refuse(new ProtocolVersionError(frame.server, frame.v, PROTOCOL_VERSION))
+          return
+        }
         const expected = bindProof(auth.secret, 'bind', auth.realm, frame.server, config.server.name, nonce)
         if (!proofsMatch(expected, frame.proof)) {
           logEvent(deps.log, securityViolation(mtaDn(config.organization, frame.site, frame.server), input.controlBlock), { assoc: input.assocId, peer: frame.server, channel: input.channel })

@@ -4,7 +4,8 @@ import { leaksConnectionResources, parseBuild } from '../builds.js'
 import {
   BIND_TIMEOUT_MS, CONTROL_BLOCKS, ENVELOPE_HEADROOM_BYTES, HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS,
   MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS, MAX_MESSAGE_BYTES, MAX_RECIPIENTS, MAX_UNBOUND_PER_ADDRESS,
-  MIN_FREE_BYTES, NETWORK_TYPE_RPC, OPEN_TIMEOUT_MS, RELEASE_TIMEOUT_MS, TRANSFER_WINDOW, TRANSFER_WINDOW_BYTES
+  MIN_FREE_BYTES, NETWORK_TYPE_RPC, OPEN_TIMEOUT_MS, RELEASE_TIMEOUT_MS, TRANSFER_WINDOW, TRANSFER_WINDOW_BYTES,
+  TRANSFER_BATCH, TRANSFER_BATCH_BYTES, MAX_TRANSFER_MESSAGES
 } from '../defaults.js'
 import { InvalidConfigError, UnknownServerError, XconError } from '../errors.js'
 import type { LeakPolicy } from '../pool/leak-policy.js'
@@ -27,9 +28,13 @@ export interface MtaConfig {
   /** Control blocks of the connector pool (X.400 over TCP/IP, network type 1), which never leaks. */
   connectorControlBlocks: number
   maxFrameBytes: number
+  /** Messages in flight on one association. */
   transferWindow: number
   /** Content bytes in flight on one association (at least one message always goes). */
   transferWindowBytes: number
+  /** Messages, and content bytes, in one transfer frame at most (one message always goes). */
+  transferBatch: number
+  transferBatchBytes: number
   limits: MtaLimits
   /** Bearer token the admin API asks for (all but /health); undefined: no token. */
   adminToken: string | undefined
@@ -147,6 +152,8 @@ export function resolveMtaConfig (topology: Topology, serverName: string, env: E
     limits,
     adminToken,
     peerAddresses: parsePeerAddresses(env.XCON_PEER_ADDRESSES, topology),
-    transferWindow: positive('XCON_TRANSFER_WINDOW', TRANSFER_WINDOW)
+    transferWindow: positive('XCON_TRANSFER_WINDOW', TRANSFER_WINDOW),
+    transferBatch: num('XCON_TRANSFER_BATCH', n => Number.isInteger(n) && n >= 1 && n <= MAX_TRANSFER_MESSAGES, `a whole number from 1 to ${MAX_TRANSFER_MESSAGES}`) ?? TRANSFER_BATCH,
+    transferBatchBytes: positive('XCON_TRANSFER_BATCH_BYTES', TRANSFER_BATCH_BYTES)
   })
 }

@@ -10,7 +10,7 @@ import {
 import { formatMtsId, type Envelope } from '../message.js'
 import { poolDrain, poolOpen, poolRelease } from '../pool/pool.events.js'
 import { freeBlocks, type poolMachine } from '../pool/pool.machine.js'
-import type { TransferErrorFrame, TransferFrame, TransferOkFrame } from '../protocol/frames.js'
+import type { TransferAckFrame, TransferFrame, TransferOutcome } from '../protocol/frames.js'
 import { PeerQueue, type QueueHost } from '../queue/peer-queue.js'
 import { acceptInbound, copiesByHop, mayReroute, nonDeliveryReport, rerouteTarget } from '../routing/decisions.js'
 import { UNRECOGNISED_OR_NAME, isMailbox, unknownRecipients } from '../routing/directory.js'
@@ -26,7 +26,7 @@ import type { Clock, FloodGate, Intake, LogSink, MailStore, QueuedMessage, Store
 import type { MtaState, Submission } from './submission.js'
 
 /** Stores an inbound transfer and answers it, only after the store is durable. */
-export type AcceptTransfer = (frame: TransferFrame, peer: string, channel: string) => Promise<TransferOkFrame | TransferErrorFrame>
+export type AcceptTransfer = (frame: TransferFrame, peer: string, channel: string) => Promise<TransferAckFrame>
 
 /** What an MTA runs on: the shell's (or the simulator's) clock, log, store, disk and network. */
 export interface NodePorts {
@@ -366,36 +366,49 @@ export class MtaNode {
   }
 
   /**
-   * Takes a transfer from a peer: its recipients here are delivered, the others relayed on (this
+   * Takes a transfer from a peer: each message is checked on its own (a refused one fails none of
+   * the rest); the recipients here of those it takes are delivered, the others relayed on (this
    * MTA is a bridgehead, or mail crossed a connector), all in one durable transaction before the
-   * acknowledgement.
+   * acknowledgement, which names each message's outcome.
    */
-  async acceptTransfer (frame: TransferFrame, peer: string, channel: string): Promise<TransferOkFrame | TransferErrorFrame> {
+  async acceptTransfer (frame: TransferFrame, peer: string, channel: string): Promise<TransferAckFrame> {
     const { config } = this
-    const { envelope } = frame
-    const error = (code: string, text: string, definite: boolean): TransferErrorFrame => ({ type: 'transfer_error', seq: frame.seq, mtsId: envelope.mtsId, code, text: clip(text, 1000), definite })
-    const over = this.overLimit(frame.content.byteLength, envelope.recipients.length)
-    if (over !== undefined) return error(over.code, over.message, over.definite)
-    if (!this.disk.intakeOpen && envelope.kind !== 'report') return error('XCON_ERR_DISK_FULL', 'the receiving MTA takes no new mail until it has disk space again (9411)', false)
-    let routed: Route | Error
-    try { routed = this.route(envelope.recipients) } catch (err) { routed = err as Error }
-    const now = this.clock.now()
-    const decision = acceptInbound(envelope, { server: config.server.name, site: config.site.name }, routed, now)
-    if (!decision.ok) return error(decision.code, decision.text, true)
-    const { arrived, route: r } = decision
-    try {
-      const { duplicate, records } = await this.store.accept(arrived, r.local, this.copies(arrived, frame.content, r, now))
-      if (duplicate) this.log.info({ category: 'X.400 Service', mtsId: envelope.mtsId, peer, channel }, `duplicate of ${envelope.mtsId} from ${peer} suppressed`)
-      this.enqueue(records)
-      return { type: 'transfer_ok', seq: frame.seq, mtsId: envelope.mtsId, duplicate }
-    } catch (err) {
-      if (this.disk.isSpaceError(err)) {
-        this.disk.failed(err as Error)
-        return error('XCON_ERR_DISK_FULL', `the receiving MTA's store has no room (${(err as Error).message})`, false)
-      }
-      this.log.error({ err, mtsId: envelope.mtsId }, 'could not store a transfer')
-      return error('XCON_ERR_STORE_FAILED', (err as Error).message, false)
+    const results: TransferOutcome[] = []
+    const refuse = (i: number, code: string, text: string, definite: boolean): void => {
+      results[i] = { mtsId: frame.messages[i]!.envelope.mtsId, outcome: 'refused', code, text: clip(text === '' ? code : text, 1000), definite }
     }
+    const taken: Array<{ index: number, envelope: Envelope, mailboxes: string[], onward: Array<Omit<QueuedMessage, 'seq'>> }> = []
+    const now = this.clock.now()
+    frame.messages.forEach(({ envelope, content }, i) => {
+      const over = this.overLimit(content.byteLength, envelope.recipients.length)
+      if (over !== undefined) return refuse(i, over.code, over.message, over.definite)
+      if (!this.disk.intakeOpen && envelope.kind !== 'report') return refuse(i, 'XCON_ERR_DISK_FULL', 'the receiving MTA takes no new mail until it has disk space again (9411)', false)
+      let routed: Route | Error
+      try { routed = this.route(envelope.recipients) } catch (err) { routed = err as Error }
+      const decision = acceptInbound(envelope, { server: config.server.name, site: config.site.name }, routed, now)
+      if (!decision.ok) return refuse(i, decision.code, decision.text, true)
+      taken.push({ index: i, envelope: decision.arrived, mailboxes: decision.route.local, onward: this.copies(decision.arrived, content, decision.route, now) })
+    })
+    if (taken.length > 0) {
+      try {
+        const stored = await this.store.accept(taken)
+        stored.forEach(({ duplicate, records }, k) => {
+          const { index, envelope } = taken[k]!
+          results[index] = { mtsId: envelope.mtsId, outcome: duplicate ? 'duplicate' : 'accepted' }
+          if (duplicate) this.log.info({ category: 'X.400 Service', mtsId: envelope.mtsId, peer, channel }, `duplicate of ${envelope.mtsId} from ${peer} suppressed`)
+          this.enqueue(records)
+        })
+      } catch (err) {
+        const space = this.disk.isSpaceError(err)
+        if (space) this.disk.failed(err as Error)
+        else this.log.error({ err, messages: taken.length, peer }, 'could not store a transfer')
+        for (const { index } of taken) {
+          if (space) refuse(index, 'XCON_ERR_DISK_FULL', `the receiving MTA's store has no room (${(err as Error).message})`, false)
+          else refuse(index, 'XCON_ERR_STORE_FAILED', (err as Error).message, false)
+        }
+      }
+    }
+    return { type: 'transfer_ack', seq: frame.seq, results }
   }
 
   /** Logs 290 and answers the originator with a report; a report is never answered with another. */

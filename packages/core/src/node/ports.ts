@@ -1,6 +1,6 @@
 import type { DeliveryRecord } from '../admin/admin-contract.js'
 import type { Envelope } from '../message.js'
-import type { TransferErrorFrame, TransferOkFrame } from '../protocol/frames.js'
+import type { TransferMessage, TransferOutcome } from '../protocol/frames.js'
 
 /**
  * The narrow interfaces through which the MTA's behaviour (MtaNode, PeerQueue) reaches the world.
@@ -69,23 +69,27 @@ export interface MailStore extends QueueReader {
   nextMtsCounter: () => number
   /** Queues copies for peers and delivers local copies, atomically. */
   submit: (queued: Array<Omit<QueuedMessage, 'seq'>>, locals: Array<{ envelope: Envelope, mailboxes: string[] }>) => Promise<QueuedMessage[]>
-  /** Accepts a transfer exactly once: a copy seen before (same MTS-ID and recipients) is a suppressed duplicate. */
-  accept: (envelope: Envelope, mailboxes: string[], onward: Array<Omit<QueuedMessage, 'seq'>>) => Promise<{ duplicate: boolean, records: QueuedMessage[] }>
+  /**
+   * Accepts the messages of one transfer exactly once, in one transaction: each delivers its local
+   * copies and queues its onward ones, unless a copy with the same MTS-ID and recipients was seen
+   * before (or earlier in the same transfer), which is a suppressed duplicate. One answer per message, in order.
+   */
+  accept: (messages: ReadonlyArray<{ envelope: Envelope, mailboxes: string[], onward: Array<Omit<QueuedMessage, 'seq'>> }>) => Promise<Array<{ duplicate: boolean, records: QueuedMessage[] }>>
   requeue: (moves: Array<{ from: QueuedMessage, to: Omit<QueuedMessage, 'seq'> }>) => Promise<QueuedMessage[]>
-  dequeue: (record: QueuedMessage) => Promise<void>
+  /** Removes messages the next hop acknowledged (or that were answered), in one transaction. */
+  dequeue: (records: readonly QueuedMessage[]) => Promise<void>
   updateQueued: (record: QueuedMessage) => Promise<void>
   countNdr: () => Promise<void>
   listDeliveries: (after?: number, limit?: number) => DeliveryRecord[]
   close: () => Promise<void>
 }
 
-export type TransferReply = TransferOkFrame | TransferErrorFrame
-
 /** The sending half of a bound outbound association, as the queue uses it. */
 export interface TransferLink {
   readonly assocId: string
   readonly open: boolean
-  transfer: (envelope: Envelope, content: Uint8Array) => Promise<TransferReply>
+  /** Sends one transfer of several messages; resolves with the peer's outcome for each, in order. */
+  transfer: (messages: readonly TransferMessage[]) => Promise<TransferOutcome[]>
 }
 
 export function isTransferLink (v: unknown): v is TransferLink {

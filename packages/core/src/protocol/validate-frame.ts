@@ -1,4 +1,4 @@
-import { MAX_ADDRESS_LENGTH, MAX_HOPS, MAX_RECIPIENTS, MAX_SUBJECT_LENGTH } from '../defaults.js'
+import { MAX_ADDRESS_LENGTH, MAX_HOPS, MAX_RECIPIENTS, MAX_SUBJECT_LENGTH, MAX_TRANSFER_MESSAGES } from '../defaults.js'
 import { MalformedFrameError } from '../errors.js'
 import { PRIORITIES, type Envelope, type Hop } from '../message.js'
 import { FRAME_TYPES, type Frame, type FrameType } from './frames.js'
@@ -34,14 +34,19 @@ export function validateFrame (value: unknown): Frame {
     case 'bind_error':
       str(obj.code, at('code'), NAME); str(obj.text, at('text'), TEXT)
       break
-    case 'transfer':
-      num(obj.seq, at('seq')); envelope(obj.envelope, at('envelope')); bytes(obj.content, at('content'))
+    case 'transfer': {
+      num(obj.seq, at('seq'))
+      const messages = list(obj.messages, at('messages'), MAX_TRANSFER_MESSAGES)
+      if (messages.length === 0) throw new MalformedFrameError(`${at('messages')}: expected at least one message`)
+      messages.forEach((m, i) => {
+        const msg = record(m, `${at('messages')}[${i}]`)
+        envelope(msg.envelope, `${at('messages')}[${i}].envelope`); bytes(msg.content, `${at('messages')}[${i}].content`)
+      })
       break
-    case 'transfer_ok':
-      num(obj.seq, at('seq')); str(obj.mtsId, at('mtsId'), TEXT); bool(obj.duplicate, at('duplicate'))
-      break
-    case 'transfer_error':
-      num(obj.seq, at('seq')); str(obj.mtsId, at('mtsId'), TEXT); str(obj.code, at('code'), NAME); str(obj.text, at('text'), TEXT); bool(obj.definite, at('definite'))
+    }
+    case 'transfer_ack':
+      num(obj.seq, at('seq'))
+      list(obj.results, at('results'), MAX_TRANSFER_MESSAGES).forEach((r, i) => outcome(r, `${at('results')}[${i}]`))
       break
   }
   return obj as unknown as Frame
@@ -65,6 +70,16 @@ export function envelope (value: unknown, path: string): Envelope {
   list(e.trace, `${path}.trace`, MAX_HOPS + 1).forEach((h, i) => hop(h, `${path}.trace[${i}]`))
   if (e.format !== undefined && e.format !== 'rfc822') throw new MalformedFrameError(`${path}.format: expected rfc822 or nothing, got ${describe(e.format)}`)
   return e as unknown as Envelope
+}
+
+function outcome (value: unknown, path: string): void {
+  const o = record(value, path)
+  str(o.mtsId, `${path}.mtsId`, TEXT)
+  if (o.outcome === 'refused') {
+    str(o.code, `${path}.code`, NAME); str(o.text, `${path}.text`, TEXT); bool(o.definite, `${path}.definite`)
+  } else if (o.outcome !== 'accepted' && o.outcome !== 'duplicate') {
+    throw new MalformedFrameError(`${path}.outcome: expected accepted, duplicate or refused, got ${describe(o.outcome)}`)
+  }
 }
 
 function hop (value: unknown, path: string): Hop {

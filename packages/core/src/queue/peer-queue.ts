@@ -1,10 +1,11 @@
 import { createActor, type Actor } from 'xstate'
 import type { QueueStatus } from '../admin/admin-contract.js'
 import type { MtaConfig } from '../config/mta-config.js'
-import { AssociationLostError, XconError } from '../errors.js'
+import { AssociationLostError, BatchTooLargeError, XconError } from '../errors.js'
 import { queueBacklogged, queueSubsided } from '../events.js'
 import { logEvent } from '../node/log-event.js'
-import { isTransferLink, type Clock, type LogSink, type MailStore, type QueuedMessage, type TransferLink, type TransferReply } from '../node/ports.js'
+import { isTransferLink, type Clock, type LogSink, type MailStore, type QueuedMessage, type TransferLink } from '../node/ports.js'
+import type { TransferOutcome } from '../protocol/frames.js'
 import { queueMachine, queueStateName } from './queue.machine.js'
 import { QueueWindow } from './queue-window.js'
 import { afterFailedTransfer } from './retry-policy.js'
@@ -41,9 +42,9 @@ export interface QueueRoute {
  * An outbound queue: one per other server of the site (Q158633) and one per connector, as the
  * Queues tab lists them. Its lifecycle (open when there is mail, retry a failed open every open
  * interval, answer the queue with NDRs after the last retry, release an idle association after
- * the disconnect time) is core's queueMachine; this shell sends up to a window of transfers,
- * removes a message only after the peer acknowledged it, and retries failed transfers. Urgent
- * mail goes first.
+ * the disconnect time) is core's queueMachine; this shell sends up to a window of messages in
+ * transfers of several each, removes a message only after the peer acknowledged it, and retries
+ * failed transfers. Urgent mail goes first.
  */
 export class PeerQueue {
   private readonly waiting: QueueWindow
@@ -57,6 +58,8 @@ export class PeerQueue {
    * held for a retry): still in the store, so a refill of the window must not read them again.
    */
   private readonly settling = new Set<number>()
+  /** Messages to send one per transfer: the peer refused a transfer they were in as too large (1009). */
+  private readonly solo = new Set<number>()
   private readonly lifecycle: Actor<typeof queueMachine>
   /** The bound association's link, while there is one. */
   private link: TransferLink | undefined
@@ -186,23 +189,56 @@ export class PeerQueue {
     this.send({ type: 'queue.ended', assocId, wasBound, failed, reason })
   }
 
+  /**
+   * Sends transfers while the window has room. A transfer takes up to `transferBatch` messages or
+   * `transferBatchBytes` of content, whichever comes first, of what waits now: nothing waits for a
+   * batch to fill, so a message sent on an idle link goes at once, alone, and batches grow only
+   * while the window is full and mail piles up behind it.
+   */
   private pump (): void {
     const link = this.link
     if (this.stopped || !this.bound || link === undefined || link.assocId !== this.context.assocId || !link.open) return
     const { transferWindow, transferWindowBytes } = this.host.config
     // The window counts messages and content bytes; one message always goes, however big.
     while (this.inFlight.size < transferWindow && (this.inFlight.size === 0 || this.inFlightBytes < transferWindowBytes)) {
-      const item = this.waiting.shift()
-      if (item === undefined) break
-      this.inFlight.set(item.seq, item)
-      this.sentOn.set(item.seq, link.assocId)
-      this.inFlightBytes += item.content.byteLength
-      link.transfer(item.envelope, item.content).then(
-        async reply => { await this.onReply(item, reply) },
-        (err: Error) => { this.onTransferError(item, err, link.assocId) }
+      const batch = this.nextBatch(transferWindow - this.inFlight.size, link.assocId)
+      if (batch.length === 0) break
+      link.transfer(batch.map(item => ({ envelope: item.envelope, content: item.content }))).then(
+        async outcomes => { await this.onOutcomes(batch, outcomes) },
+        (err: Error) => { this.onTransferError(batch, err, link.assocId) }
       ).catch(this.logFailure)
     }
     this.notify()
+  }
+
+  /**
+   * The next transfer's messages, in queue order: at most `room`, the batch limits, and a solo
+   * message alone. Each is in flight as soon as it is taken: a refill of the window while the
+   * batch is built must not read it from the store again.
+   */
+  private nextBatch (room: number, assocId: string): QueuedMessage[] {
+    const { transferBatch, transferBatchBytes } = this.host.config
+    const batch: QueuedMessage[] = []
+    let bytes = 0
+    while (batch.length < Math.min(room, transferBatch)) {
+      const item = this.waiting.shift()
+      if (item === undefined) break
+      const alone = this.solo.has(item.seq)
+      if (batch.length > 0 && (alone || bytes + item.content.byteLength > transferBatchBytes)) {
+        this.waiting.unshift(item)
+        break
+      }
+      batch.push(item)
+      bytes += item.content.byteLength
+      this.inFlight.set(item.seq, item)
+      this.sentOn.set(item.seq, assocId)
+      this.inFlightBytes += item.content.byteLength
+      if (alone) {
+        this.solo.delete(item.seq)
+        break
+      }
+    }
+    return batch
   }
 
   private leaveFlight (item: QueuedMessage): void {
@@ -215,52 +251,71 @@ export class PeerQueue {
     this.settling.delete(item.seq)
   }
 
-  private async onReply (item: QueuedMessage, reply: TransferReply): Promise<void> {
-    this.leaveFlight(item)
-    if (reply.type === 'transfer_ok') {
-      this.sent++
-      // Refill the window at once and remove the acknowledged copy behind it: if the MTA dies
-      // before that removal commits, the copy is sent again and the peer suppresses it by MTS-ID.
-      const removed = this.host.store.dequeue(item).finally(() => this.settled(item))
-      this.checkAlarm()
-      this.pump()
-      await removed
-      return
-    } else if (reply.code === 'XCON_ERR_DISK_FULL') {
+  /** The peer's answer to a transfer: one outcome per message, each taken on its own. */
+  private async onOutcomes (batch: QueuedMessage[], outcomes: TransferOutcome[]): Promise<void> {
+    const done: QueuedMessage[] = []
+    const refused: Array<{ item: QueuedMessage, outcome: TransferOutcome & { outcome: 'refused' } }> = []
+    batch.forEach((item, i) => {
+      this.leaveFlight(item)
+      // The link checks that every message has its outcome; one missing would be a transient failure.
+      const outcome = outcomes[i] ?? { mtsId: item.envelope.mtsId, outcome: 'refused', code: 'XCON_ERR_MALFORMED_FRAME', text: 'no outcome for this message', definite: false }
+      if (outcome.outcome === 'refused') refused.push({ item, outcome })
+      else done.push(item)
+    })
+    this.sent += done.length
+    // Refill the window at once and remove the acknowledged copies behind it, in one transaction:
+    // if the MTA dies before that removal commits, they are sent again and the peer suppresses them by MTS-ID.
+    const removed = done.length === 0 ? undefined : this.host.store.dequeue(done).finally(() => { for (const item of done) this.settled(item) })
+    for (const { item, outcome } of refused) {
+      if (outcome.code !== 'XCON_ERR_DISK_FULL') continue
       // The peer takes no mail until it has disk again (9411 there): not this message's fault, so
       // it waits a transfer interval without using up one of its retries.
       this.retryLater(item, this.host.config.retry.transferIntervalMs)
       this.settled(item)
-      return
-    } else {
+    }
+    this.checkAlarm()
+    this.pump()
+    for (const { item, outcome } of refused) {
+      if (outcome.code === 'XCON_ERR_DISK_FULL') continue
       try {
-        if (reply.definite) await this.answer(item, 'unable-to-transfer', reply.code)
-        else await this.transferFailed(item, `${reply.code}: ${reply.text}`)
+        if (outcome.definite) await this.answer(item, 'unable-to-transfer', outcome.code)
+        else await this.transferFailed(item, `${outcome.code}: ${outcome.text}`)
       } finally {
         this.settled(item)
       }
     }
-    this.checkAlarm()
-    this.pump()
+    await removed
+    if (refused.length > 0) {
+      this.checkAlarm()
+      this.pump()
+    }
   }
 
-  private onTransferError (item: QueuedMessage, err: Error, assocId: string): void {
+  private onTransferError (batch: QueuedMessage[], err: Error, assocId: string): void {
     // Returned to the queue by onEnded already: the loss of the association was handled there.
-    if (err instanceof AssociationLostError && this.sentOn.get(item.seq) !== assocId) return
-    this.leaveFlight(item)
+    const mine = err instanceof AssociationLostError ? batch.filter(item => this.sentOn.get(item.seq) === assocId) : batch
+    if (mine.length === 0) return
+    for (const item of mine) this.leaveFlight(item)
     if (err instanceof XconError && err.definite) {
       // The message itself cannot go (too large for a frame, for one): answer it, and move on.
-      this.answer(item, 'unable-to-transfer', err.code).finally(() => this.settled(item)).then(() => { this.checkAlarm(); this.pump() }).catch(this.logFailure)
+      const answered = mine.map(async item => { await this.answer(item, 'unable-to-transfer', err.code).finally(() => this.settled(item)) })
+      Promise.all(answered).then(() => { this.checkAlarm(); this.pump() }).catch(this.logFailure)
       return
     }
-    if (err instanceof AssociationLostError) {
-      // The link failed before its association ended (onEnded returns the rest): the same, for this one.
-      this.waiting.unshift(item)
-      this.settled(item)
+    if (err instanceof AssociationLostError || err instanceof BatchTooLargeError) {
+      // The link failed before its association ended (onEnded returns the rest): the same, for
+      // these. A transfer the peer refused as too large goes again one message per transfer, so
+      // that only a message that is too large by itself is answered with an NDR.
+      for (const item of [...mine].reverse()) {
+        if (err instanceof BatchTooLargeError) this.solo.add(item.seq)
+        this.waiting.unshift(item)
+        this.settled(item)
+      }
       this.enqueued()
       return
     }
-    this.transferFailed(item, err.message).finally(() => this.settled(item)).then(() => this.pump()).catch(this.logFailure)
+    const failed = mine.map(async item => { await this.transferFailed(item, err.message).finally(() => this.settled(item)) })
+    Promise.all(failed).then(() => this.pump()).catch(this.logFailure)
   }
 
   /** Store errors in background work (for example after the store closed at shutdown) are logged, never thrown. */
@@ -295,7 +350,7 @@ export class PeerQueue {
   /** Answers a message with a non-delivery report and removes it from the store. */
   private async answer (item: QueuedMessage, reason: string, diagnostic: string): Promise<void> {
     await this.host.nonDelivery(item, reason, diagnostic)
-    await this.host.store.dequeue(item)
+    await this.host.store.dequeue([item])
   }
 
   /** Answers every waiting message with an NDR, a batch at a time from the store. */

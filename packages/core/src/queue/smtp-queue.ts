@@ -93,7 +93,7 @@ export class SmtpQueue {
     if (answer.ok) {
       this.failures = 0
       this.sent++
-      await this.host.store.dequeue(item)
+      await this.host.store.dequeue([item])
     } else if (answer.definite) {
       // The smart host refused the message for good: report non-delivery now.
       await this.answer(item, answer.reason)
@@ -104,7 +104,7 @@ export class SmtpQueue {
 
   private async answer (item: QueuedMessage, diagnostic: string): Promise<void> {
     await this.host.nonDelivery(item, 'unable-to-transfer', diagnostic)
-    await this.host.store.dequeue(item)
+    await this.host.store.dequeue([item])
   }
 
   private failed (item: QueuedMessage, reason: string): void {

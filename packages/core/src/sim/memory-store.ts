@@ -52,7 +52,7 @@ export class MemoryStore {
         for (const l of locals) this.deliver(l.envelope, l.mailboxes)
         return records
       }),
-      accept: async (envelope, mailboxes, onward) => await write(() => {
+      accept: async (messages) => await write(() => messages.map(({ envelope, mailboxes, onward }) => {
         const key = copyKey(envelope)
         if (this.seen.has(key)) {
           this.counters.duplicatesSuppressed++
@@ -60,12 +60,12 @@ export class MemoryStore {
         }
         this.deliver(envelope, mailboxes, key)
         return { duplicate: false, records: onward.map(q => this.put(q)) }
-      }),
+      })),
       requeue: async (moves) => await write(() => {
         for (const m of moves) this.remove(m.from)
         return moves.map(m => this.put(m.to))
       }),
-      dequeue: async (record) => { await write(() => this.remove(record)) },
+      dequeue: async (records) => { await write(() => { for (const r of records) this.remove(r) }) },
       updateQueued: async (record) => { await write(() => { this.lane(record.queue, record.envelope.priority).set(record.seq, record) }) },
       countNdr: async () => { await write(() => { this.counters.ndrs++ }) },
       listDeliveries: (after = 0, limit = 10_000) => this.listDeliveries(after, limit),

@@ -4,7 +4,8 @@ import { AssociationLostError, TransferTimeoutError } from '../errors.js'
 import type { Envelope } from '../message.js'
 import type { TransportLogic } from '../node/create-pool.js'
 import type { AcceptTransfer, MtaNode } from '../node/mta-node.js'
-import type { TransferLink, TransferReply } from '../node/ports.js'
+import type { TransferLink } from '../node/ports.js'
+import type { TransferAckFrame, TransferMessage, TransferOutcome } from '../protocol/frames.js'
 import type { ClockScope } from './virtual-clock.js'
 
 /** How one directed link behaves, as the process backend's proxies do (docs/scenarios.md). */
@@ -278,7 +279,7 @@ export class SimNetwork {
   }
 
   /** @internal A transfer frame from the caller, and its acknowledgement back. */
-  sendTransfer (c: Connection, from: End, frame: { seq: number, envelope: Envelope, content: Uint8Array }, onReply: (r: TransferReply) => void): void {
+  sendTransfer (c: Connection, from: End, frame: { seq: number, messages: TransferMessage[] }, onReply: (r: TransferAckFrame) => void): void {
     this.over(c, from, to => {
       const accept = to.host.accept
       if (accept === undefined) return
@@ -296,7 +297,7 @@ export class SimNetwork {
  */
 class SimLink implements TransferLink {
   private seq = 0
-  private readonly pending = new Map<number, { resolve: (r: TransferReply) => void, reject: (e: Error) => void, timer: unknown }>()
+  private readonly pending = new Map<number, { resolve: (r: TransferOutcome[]) => void, reject: (e: Error) => void, timer: unknown }>()
   /** Why the association ended; the error is made only when a transfer needs it (a stack trace per association costs). */
   private lost: string | undefined
 
@@ -310,22 +311,22 @@ class SimLink implements TransferLink {
     return this.lost === undefined
   }
 
-  transfer (envelope: Envelope, content: Uint8Array): Promise<TransferReply> {
+  transfer (messages: readonly TransferMessage[]): Promise<TransferOutcome[]> {
     if (this.lost !== undefined) return Promise.reject(new AssociationLostError(this.lost))
     const seq = ++this.seq
     const scope = this.end.host.scope
     return new Promise((resolve, reject) => {
       const timer = scope.setTimeout(() => {
         this.pending.delete(seq)
-        reject(new TransferTimeoutError(`${this.conn.to} did not acknowledge ${envelope.mtsId} within ${TRANSFER_TIMEOUT_MS} ms`))
+        reject(new TransferTimeoutError(`${this.conn.to} did not acknowledge a transfer of ${messages.length} (${messages[0]!.envelope.mtsId}…) within ${TRANSFER_TIMEOUT_MS} ms`))
       }, TRANSFER_TIMEOUT_MS)
       this.pending.set(seq, { resolve, reject, timer })
-      this.net.sendTransfer(this.conn, this.end, { seq, envelope, content }, reply => {
+      this.net.sendTransfer(this.conn, this.end, { seq, messages: [...messages] }, reply => {
         const p = this.pending.get(reply.seq)
         if (p === undefined) return
         this.pending.delete(reply.seq)
         scope.clearTimeout(p.timer)
-        p.resolve(reply)
+        p.resolve(reply.results)
       })
     })
   }
