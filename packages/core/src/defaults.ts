@@ -78,10 +78,12 @@ export const MAX_ADDRESS_LENGTH = 256
 export const TRANSFER_WINDOW_BYTES = 16 * 1024 * 1024
 /**
  * Messages in flight on one association before the sender waits for acknowledgements. Each
- * acknowledgement waits for the receiver's disk flush, so throughput is about window / flush time.
- * With one message per transfer, 64 gave 4,000 msg/s of 1 KiB here, 256 gave 6,600. Design choice.
+ * acknowledgement waits for the receiver's commit, so throughput is about window / round trip.
+ * With one message per transfer, 64 gave 4,000 msg/s of 1 KiB here, 256 gave 6,600. With transfers
+ * of 256, 1,024 gave 6,900 msg/s (round trips of 70-140 ms), 4,096 gave 9,200, 8,192 no more
+ * (npm run bench). Design choice.
  */
-export const TRANSFER_WINDOW = 1024
+export const TRANSFER_WINDOW = 4096
 /**
  * Messages and content bytes in one transfer, whichever is reached first (XCON_TRANSFER_BATCH,
  * XCON_TRANSFER_BATCH_BYTES). An Exchange MTA moved many messages over an association between

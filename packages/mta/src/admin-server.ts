@@ -25,6 +25,11 @@ const MAX_COUNT = 200_000
 const MAX_REQUEST_CONTENT_BYTES = 256 * 1024 * 1024
 /** Messages of one request written in one transaction. */
 const SUBMIT_BATCH = 500
+/**
+ * Transactions of one request outstanding at once: the next batch is built while the last one is
+ * flushed to disk, and LMDB commits what is queued together (the flush was the sender's idle time).
+ */
+const SUBMIT_IN_FLIGHT = 4
 
 /** The status a refused submission is answered with. */
 function statusOf (err: XconError): number {
@@ -123,15 +128,25 @@ async function submit (mta: AdminHost, req: IncomingMessage, res: ServerResponse
   const subject = typeof body.subject === 'string' ? body.subject : ''
   const content = Buffer.from(typeof body.body === 'string' ? body.body : '')
   if (count * content.byteLength > MAX_REQUEST_CONTENT_BYTES) return bad(`count x body is ${count * content.byteLength} bytes, over the ${MAX_REQUEST_CONTENT_BYTES} one request may write; send several requests`)
+  // Batches of up to SUBMIT_BATCH messages share one durable transaction; the MTS-IDs come back in
+  // order, and after a failure (a full disk) the answer names the ones that were stored all the same.
   const mtsIds: string[] = []
-  try {
-    // Batches of up to SUBMIT_BATCH messages share one durable transaction.
-    for (let done = 0; done < count; done += SUBMIT_BATCH) {
-      mtsIds.push(...await mta.submitMany({ from, to: to as string[], subject, content, priority }, Math.min(SUBMIT_BATCH, count - done)))
+  const pending: Array<Promise<{ ids: string[] } | { err: unknown }>> = []
+  let failure: unknown
+  for (let done = 0; done < count || pending.length > 0;) {
+    while (failure === undefined && done < count && pending.length < SUBMIT_IN_FLIGHT) {
+      const n = Math.min(SUBMIT_BATCH, count - done)
+      pending.push(mta.submitMany({ from, to: to as string[], subject, content, priority }, n).then(ids => ({ ids }), (err: unknown) => ({ err })))
+      done += n
     }
-  } catch (err) {
-    if (err instanceof XconError) return reply(res, statusOf(err), { error: { code: err.code, message: err.message }, mtsIds })
-    throw err
+    const next = await pending.shift()
+    if (next === undefined) break
+    if ('ids' in next) mtsIds.push(...next.ids)
+    else failure ??= next.err
+  }
+  if (failure !== undefined) {
+    if (failure instanceof XconError) return reply(res, statusOf(failure), { error: { code: failure.code, message: failure.message }, mtsIds })
+    throw failure
   }
   // Said in the answer too, so that `xcon send` can say it: each of these gets an NDR.
   const nonDelivered = unknownRecipients(mta.config.topology, to as string[]).map(({ recipient, reason }) => ({ recipient, reason }))
