@@ -9,6 +9,7 @@ import { FloodLog } from './flood-log.js'
 import { ImsListener, nodemailerRelay } from './ims.js'
 import type { Logger } from './logger.js'
 import { createMetrics } from './metrics.js'
+import { killPoint } from './kill-point.js'
 import { MtaStore } from './store.js'
 import { wsTransport } from './ws-transport.js'
 
@@ -33,7 +34,7 @@ export class Mta {
   constructor (readonly config: MtaConfig, deps: { log: Logger, storePath: string, clock?: Clock }) {
     this.log = deps.log
     const clock = deps.clock ?? systemClock
-    this.store = new MtaStore(deps.storePath)
+    this.store = new MtaStore(deps.storePath, killPoint(config.killAt, this.log))
     this.floods = new FloodLog(this.log)
     this.disk = new DiskGuard(deps.storePath, config.limits.minFreeBytes, this.log)
     this.node = new MtaNode(config, {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { open, type Database, type Key, type RootDatabase } from 'lmdb'
 import {
-  PRIORITIES, envelope as checkEnvelope,
+  PRIORITIES, envelope as checkEnvelope, type KillPointName,
   type DeliveryRecord, type Envelope, type MailStore, type QueuedMessage, type StoreCheck, type StoreCounters
 } from '@xcon/core'
 
@@ -55,7 +55,8 @@ export class MtaStore implements MailStore {
    */
   private readonly depths = new Map<string, number>()
 
-  constructor (path: string) {
+  /** `reach` is called at each point of the exactly-once argument (XCON_KILL_AT kills the process there). */
+  constructor (path: string, private readonly reach: (point: KillPointName) => void = () => undefined) {
     this.root = open({ path, compression: false })
     this.queue = this.root.openDB({ name: 'queue' })
     this.deliveries = this.root.openDB({ name: 'deliveries' })
@@ -150,7 +151,9 @@ export class MtaStore implements MailStore {
     const out: Array<{ duplicate: boolean, records: QueuedMessage[] }> = []
     await this.root.transaction(() => {
       const here = new Set<string>()
-      for (const { envelope, mailboxes, onward } of messages) {
+      const half = Math.floor(messages.length / 2)
+      for (const [i, { envelope, mailboxes, onward }] of messages.entries()) {
+        if (i === half) this.reach('mid-transfer')
         const key = copyKey(envelope)
         if (here.has(key) || this.seen.get(key) !== undefined) {
           this.counters.duplicatesSuppressed++
@@ -164,6 +167,7 @@ export class MtaStore implements MailStore {
       this.putCounters()
     })
     await this.root.flushed
+    this.reach('after-commit')
     return out
   }
 
@@ -210,6 +214,7 @@ export class MtaStore implements MailStore {
 
   /** Removes messages the next hop acknowledged (or that were answered with an NDR), in one transaction. */
   async dequeue (records: readonly QueuedMessage[]): Promise<void> {
+    this.reach('after-ack')
     await this.root.transaction(() => {
       for (const record of records) {
         const key = keyOf(record)

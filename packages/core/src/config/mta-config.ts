@@ -1,3 +1,4 @@
+import { parseKillAt, type KillAt } from './kill-point.js'
 import type { AssociationTiming, FailureKind } from '../association/association.machine.js'
 import { FAILURE_KINDS } from '../association/association.machine.js'
 import { leaksConnectionResources, parseBuild } from '../builds.js'
@@ -38,6 +39,8 @@ export interface MtaConfig {
   limits: MtaLimits
   /** Bearer token the admin API asks for (all but /health); undefined: no token. */
   adminToken: string | undefined
+  /** Where the MTA kills itself, for crash tests (XCON_KILL_AT); undefined: nowhere. */
+  killAt: KillAt | undefined
   /** Where to reach each peer when it differs from the topology (through a link proxy): name -> host and port. */
   peerAddresses: Record<string, { host: string, port: number }>
 }
@@ -154,6 +157,7 @@ export function resolveMtaConfig (topology: Topology, serverName: string, env: E
     peerAddresses: parsePeerAddresses(env.XCON_PEER_ADDRESSES, topology),
     transferWindow: positive('XCON_TRANSFER_WINDOW', TRANSFER_WINDOW),
     transferBatch: num('XCON_TRANSFER_BATCH', n => Number.isInteger(n) && n >= 1 && n <= MAX_TRANSFER_MESSAGES, `a whole number from 1 to ${MAX_TRANSFER_MESSAGES}`) ?? TRANSFER_BATCH,
-    transferBatchBytes: positive('XCON_TRANSFER_BATCH_BYTES', TRANSFER_BATCH_BYTES)
+    transferBatchBytes: positive('XCON_TRANSFER_BATCH_BYTES', TRANSFER_BATCH_BYTES),
+    killAt: parseKillAt(env.XCON_KILL_AT)
   })
 }
