@@ -15,7 +15,8 @@ export class BenchSite {
     const b = new BenchSite(site, dir)
     try {
       for (const n of only ?? site.names) site.spawn(n)
-      await Promise.all((only ?? site.names).map(async n => await site.waitReady(n, 60_000)))
+      // A cold start of many processes on two cores takes about a second of CPU each: wait in proportion.
+      await Promise.all((only ?? site.names).map(async n => await site.waitReady(n, 60_000 + 1500 * (only ?? site.names).length)))
     } catch (err) {
       await b.close() // nobody else holds the site yet: do not leave its MTAs running
       throw err

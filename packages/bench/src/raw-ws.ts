@@ -4,10 +4,13 @@ import { Packr } from 'msgpackr'
 import { WebSocket } from 'ws'
 
 /**
- * The same stack without xcon: two bare processes, one ws connection, 1 KiB msgpackr frames
- * shaped like xcon's transfers, each acknowledged, `window` outstanding. Messages per second.
+ * The same stack without xcon: two bare processes, one ws connection, msgpackr frames shaped like
+ * xcon's transfers, each acknowledged. `batch` 1 is one frame per message with `window` frames
+ * outstanding (the per-message baseline); a larger `batch` carries that many messages per frame
+ * and acknowledges them in one frame, with `window` messages outstanding (the batched baseline:
+ * the same transfers as xcon's, with no store, the ceiling of the stack). Messages per second.
  */
-export async function rawThroughput (messages: number, window = 64, size = 1024): Promise<number> {
+export async function rawThroughput (messages: number, opts: { window: number, batch: number }, size = 1024): Promise<number> {
   const server = spawn(process.execPath, [fileURLToPath(new URL('./raw-server.js', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] })
   try {
     const port = await new Promise<number>((resolve, reject) => {
@@ -19,17 +22,23 @@ export async function rawThroughput (messages: number, window = 64, size = 1024)
     await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject) })
     const content = Buffer.alloc(size, 0x61)
     const envelope = { mtsId: '', originator: 'user1@SRV-A', recipients: ['user1@SRV-B'], priority: 'normal', submitTime: Date.now(), subject: 'bench', kind: 'message', trace: [{ server: 'SRV-A', site: 'CORP', arrived: Date.now() }] }
+    const outstanding = opts.batch === 1 ? opts.window : Math.max(opts.batch, opts.window)
     let sent = 0
     let acked = 0
+    let seq = 0
     const started = process.hrtime.bigint()
     await new Promise<void>((resolve, reject) => {
       const send = (): void => {
-        while (sent < messages && sent - acked < window) {
-          ws.send(packr.pack({ type: 'transfer', seq: ++sent, envelope: { ...envelope, mtsId: `m${sent}` }, content }))
+        while (sent < messages && sent - acked < outstanding) {
+          const n = Math.min(opts.batch, messages - sent, outstanding - (sent - acked))
+          const batch = Array.from({ length: n }, (_, i) => ({ envelope: { ...envelope, mtsId: `m${sent + i}` }, content }))
+          ws.send(packr.pack({ type: 'transfer', seq: ++seq, messages: batch }))
+          sent += n
         }
       }
-      ws.on('message', () => {
-        if (++acked === messages) resolve()
+      ws.on('message', (data: Buffer) => {
+        acked += (packr.unpack(data) as { results: unknown[] }).results.length
+        if (acked >= messages) resolve()
         else send()
       })
       ws.once('error', reject)

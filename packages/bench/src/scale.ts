@@ -1,14 +1,22 @@
 import { readFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { BenchSite, until } from './bench-site.js'
 
 export interface ScaleResult {
   mtas: number
+  /** False when not every probe arrived within the bench's five minutes; `probes` says how many did. */
+  meshComplete: boolean
+  probes: number
+  probesExpected: number
+  /** The machine's one-minute load average when the mesh was measured. */
+  loadAverage: number
   readySeconds: number
   meshSeconds: number
   rssMedianMB: number
   rssMaxMB: number
   /** Proportional set size: private memory plus this process's share of what it shares (the node binary's pages). */
   pssMedianMB: number
+  pssMaxMB: number
   cpuPercentPerMta: number
 }
 
@@ -27,10 +35,10 @@ const cpuTicks = (pid: number): number => {
  * ready, then until a probe from every server has reached every other; resident memory per MTA;
  * CPU per MTA over `cpuSeconds`.
  */
-export async function scale (n: number, cpuSeconds = 10): Promise<ScaleResult> {
+export async function scale (n: number, cpuSeconds = 10, traffic = 'light'): Promise<ScaleResult> {
   const names = Array.from({ length: n }, (_, i) => `MTA-${String(i + 1).padStart(3, '0')}`)
   // Every association of a full mesh at once, both ways, plus one to listen.
-  const topology = `sites:\n  MESH: { secret: bench, servers: [${names.join(', ')}] }\ndefaults: { build: 2653, timeScale: 600, controlBlocks: ${2 * n + 2}, traffic: light }\n`
+  const topology = `sites:\n  MESH: { secret: bench, servers: [${names.join(', ')}] }\ndefaults: { build: 2653, timeScale: 600, controlBlocks: ${2 * n + 2}, traffic: ${traffic} }\n`
   // A cold start of n processes on 2 cores compiles every association code path at once: connects
   // can take longer than the default 3 s open timeout (an emulation setting, not an Exchange value).
   process.env.XCON_OPEN_TIMEOUT_MS = process.env.XCON_BIND_TIMEOUT_MS = String(OPEN_TIMEOUT_FOR_SCALE_MS)
@@ -42,15 +50,23 @@ export async function scale (n: number, cpuSeconds = 10): Promise<ScaleResult> {
     await Promise.all(names.map(async from => await b.site.submit(from, { to: names.filter(x => x !== from).map(x => `user1@${x}`), subject: 'probe' })))
     // Count probes incrementally: each poll fetches only deliveries after the last one seen.
     const seen = new Map(names.map(x => [x, { after: 0, probes: 0 }]))
-    await until('every probe delivered', async () => {
-      await Promise.all(names.map(async x => {
-        const s = seen.get(x)!
-        const page = await b.deliveries(x, s.after)
-        s.probes += page.filter(d => d.mailbox === 'probe').length
-        if (page.length > 0) s.after = page.at(-1)!.seq
-      }))
-      return [...seen.values()].every(s => s.probes >= n - 1)
-    }, 300_000, 500)
+    let meshComplete = true
+    try {
+      await until('every probe delivered', async () => {
+        await Promise.all(names.map(async x => {
+          const s = seen.get(x)!
+          const page = await b.deliveries(x, s.after)
+          s.probes += page.filter(d => d.subject === 'probe').length
+          if (page.length > 0) s.after = page.at(-1)!.seq
+        }))
+        return [...seen.values()].every(s => s.probes >= n - 1)
+      }, 300_000, 500)
+    } catch {
+      // Say how far it got rather than nothing: the figures of a mesh that did not close.
+      meshComplete = false
+    }
+    const probes = [...seen.values()].reduce((sum, s) => sum + Math.min(s.probes, n - 1), 0)
+    const loadAverage = loadavg()[0]!
     const meshSeconds = (Date.now() - t1) / 1000
     const pids = names.map(x => b.pid(x))
     const before = pids.map(cpuTicks)
@@ -58,7 +74,7 @@ export async function scale (n: number, cpuSeconds = 10): Promise<ScaleResult> {
     const cpu = pids.map((p, i) => (cpuTicks(p) - before[i]!) / cpuSeconds) // ticks per second = percent of one core
     const rss = pids.map(rssMB).sort((x, y) => x - y)
     const pss = pids.map(pssMB).sort((x, y) => x - y)
-    return { mtas: n, readySeconds, meshSeconds, rssMedianMB: rss[Math.floor(rss.length / 2)]!, rssMaxMB: rss.at(-1)!, pssMedianMB: pss[Math.floor(pss.length / 2)]!, cpuPercentPerMta: cpu.reduce((x, y) => x + y, 0) / n }
+    return { mtas: n, meshComplete, probes, probesExpected: n * (n - 1), loadAverage, readySeconds, meshSeconds, rssMedianMB: rss[Math.floor(rss.length / 2)]!, rssMaxMB: rss.at(-1)!, pssMedianMB: pss[Math.floor(pss.length / 2)]!, pssMaxMB: pss.at(-1)!, cpuPercentPerMta: cpu.reduce((x, y) => x + y, 0) / n }
   } finally {
     delete process.env.XCON_OPEN_TIMEOUT_MS
     delete process.env.XCON_BIND_TIMEOUT_MS

@@ -6,9 +6,8 @@ import { listenForAssociations } from './association-listener.js'
 import { systemClock } from './clock.js'
 import { DiskGuard } from './disk-guard.js'
 import { FloodLog } from './flood-log.js'
-import { ImsListener, nodemailerRelay } from './ims.js'
+import type { ImsListener } from './ims.js'
 import type { Logger } from './logger.js'
-import { createMetrics } from './metrics.js'
 import { killPoint } from './kill-point.js'
 import { MtaStore } from './store.js'
 import { wsTransport } from './ws-transport.js'
@@ -24,10 +23,11 @@ export class Mta {
   readonly store: MtaStore
   readonly floods: FloodLog
   readonly disk: DiskGuard
-  private readonly imsListener: ImsListener | undefined
+  private imsListener: ImsListener | undefined
   /** Accepted sockets waiting for their inbound association actor, by association id. */
   private readonly pendingInbound = new Map<string, WebSocket>()
-  private readonly registry: Registry
+  /** Made at the first scrape: prom-client is a tenth of a start-up, and most MTAs of a large site are never scraped. */
+  private registry: Registry | undefined
   private http: Server | undefined
   private wss: WebSocketServer | undefined
 
@@ -46,14 +46,6 @@ export class Mta {
       pid: process.pid,
       transport: (_kind, acceptTransfer) => wsTransport({ floods: this.floods, config, log: this.log, pendingInbound: this.pendingInbound, acceptTransfer, transferTimeoutMs: 30_000 })
     })
-    this.registry = createMetrics(this.node)
-    const imsSpec = config.server.ims
-    if (imsSpec !== undefined) {
-      this.imsListener = new ImsListener(config, imsSpec, this.log, async s => await this.node.submit(s), () => this.disk.intakeOpen)
-      const relay = imsSpec.smartHost === undefined ? undefined : nodemailerRelay(config, imsSpec.smartHost)
-      const queue = new SmtpQueue({ config, log: this.log, store: this.store, clock: this.node.clock, nonDelivery: async (i, r, d) => await this.node.nonDelivery(i, r, d) }, relay)
-      this.node.ims = { listener: this.imsListener, queue }
-    }
   }
 
   get state () {
@@ -67,12 +59,25 @@ export class Mta {
   async start (): Promise<void> {
     await this.node.start(async () => {
       await this.disk.start()
+      await this.startIms()
       const listener = await listenForAssociations(this.config, this.log, this.floods, (ws, channel, address) => this.onInbound(ws, channel, address))
       this.http = listener.http
       this.wss = listener.wss
       const smtpPort = await this.imsListener?.listen()
       return { port: listener.port, smtpPort }
     })
+  }
+
+  /** The IMS of a server that has one: its SMTP modules are loaded only then (most servers have none). */
+  private async startIms (): Promise<void> {
+    const { config } = this
+    const imsSpec = config.server.ims
+    if (imsSpec === undefined) return
+    const { ImsListener, nodemailerRelay } = await import('./ims.js')
+    this.imsListener = new ImsListener(config, imsSpec, this.log, async s => await this.node.submit(s), () => this.disk.intakeOpen)
+    const relay = imsSpec.smartHost === undefined ? undefined : nodemailerRelay(config, imsSpec.smartHost)
+    const queue = new SmtpQueue({ config, log: this.log, store: this.store, clock: this.node.clock, nonDelivery: async (i, r, d) => await this.node.nonDelivery(i, r, d) }, relay)
+    this.node.ims = { listener: this.imsListener, queue }
   }
 
   private onInbound (ws: WebSocket, channel: string, address: string): void {
@@ -94,6 +99,7 @@ export class Mta {
   }
 
   async metrics (): Promise<{ contentType: string, body: string }> {
+    this.registry ??= (await import('./metrics.js')).createMetrics(this.node)
     return { contentType: this.registry.contentType, body: await this.registry.metrics() }
   }
 
