@@ -67,4 +67,16 @@ describe('sizes that agree end to end', () => {
     await waitFor('the NDR delivered on SRV-A', async () => (await t.deliveries('SRV-A')).some(d => d.kind === 'report' && d.subject.includes('too big for SRV-B')))
     expect((await t.status('SRV-A')).controlBlocks.leaked).toBe(0)
   })
+
+  it('sends again one per transfer what a peer with a smaller frame limit refused as a batch (1009), and answers only the message too large by itself', async () => {
+    const t = await TestSite.start(SITE, { env: { 'SRV-B': { XCON_MAX_FRAME_BYTES: '100000' } } })
+    const before = await t.send('SRV-A', 'user2@SRV-B', 300, 'small')
+    const [big] = await t.site.submit('SRV-A', { to: ['user1@SRV-B'], body: 'x'.repeat(150_000), subject: 'too big a frame for SRV-B' })
+    const after = await t.send('SRV-A', 'user2@SRV-B', 50, 'small')
+    await waitFor('350 small ones on SRV-B', async () => (await t.deliveries('SRV-B')).length === 350, 60_000)
+    const ndr = await waitFor('290 for the big one', () => t.logs('SRV-A', 290).find(r => r.mtsId === big))
+    expect(ndr.msg).toContain('XCON_ERR_MESSAGE_TOO_LARGE')
+    expect(countByMtsId(await t.deliveries('SRV-B'))).toEqual(new Map([...before, ...after].map(id => [id, 1])))
+    await waitFor('SRV-A queue empty', async () => (await t.status('SRV-A')).queues[0].depth === 0)
+  })
 })

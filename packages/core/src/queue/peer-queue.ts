@@ -60,6 +60,11 @@ export class PeerQueue {
   private readonly settling = new Set<number>()
   /** Messages to send one per transfer: the peer refused a transfer they were in as too large (1009). */
   private readonly solo = new Set<number>()
+  /**
+   * Messages that failed for good after their association's end had already put them back in the
+   * queue (a 1009 closes the association before its refusal arrives): answered when next reached.
+   */
+  private readonly doomed = new Map<number, string>()
   private readonly lifecycle: Actor<typeof queueMachine>
   /** The bound association's link, while there is one. */
   private link: TransferLink | undefined
@@ -223,6 +228,13 @@ export class PeerQueue {
     while (batch.length < Math.min(room, transferBatch)) {
       const item = this.waiting.shift()
       if (item === undefined) break
+      const code = this.doomed.get(item.seq)
+      if (code !== undefined) {
+        this.doomed.delete(item.seq)
+        this.settling.add(item.seq)
+        this.answer(item, 'unable-to-transfer', code).finally(() => this.settled(item)).then(() => this.checkAlarm()).catch(this.logFailure)
+        continue
+      }
       const alone = this.solo.has(item.seq)
       if (batch.length > 0 && (alone || bytes + item.content.byteLength > transferBatchBytes)) {
         this.waiting.unshift(item)
@@ -292,8 +304,14 @@ export class PeerQueue {
   }
 
   private onTransferError (batch: QueuedMessage[], err: Error, assocId: string): void {
-    // Returned to the queue by onEnded already: the loss of the association was handled there.
-    const mine = err instanceof AssociationLostError ? batch.filter(item => this.sentOn.get(item.seq) === assocId) : batch
+    // What onEnded returned to the queue already (the association ended first) is not in flight
+    // any more: it only takes the verdict, to be applied when the queue reaches it again.
+    const mine = batch.filter(item => this.sentOn.get(item.seq) === assocId)
+    for (const item of batch) {
+      if (mine.includes(item)) continue
+      if (err instanceof BatchTooLargeError) this.solo.add(item.seq)
+      else if (err instanceof XconError && err.definite) this.doomed.set(item.seq, err.code)
+    }
     if (mine.length === 0) return
     for (const item of mine) this.leaveFlight(item)
     if (err instanceof XconError && err.definite) {
