@@ -14,9 +14,10 @@ export class BenchSite {
     const site = await LocalSite.prepare({ dataDir: join(dir, 'site'), topologyFile: join(dir, 'topology.yaml') })
     const b = new BenchSite(site, dir)
     try {
-      for (const n of only ?? site.names) site.spawn(n)
+      const names = only ?? site.names
+      for (const n of names) site.spawn(n)
       // A cold start of many processes on two cores takes about a second of CPU each: wait in proportion.
-      await Promise.all((only ?? site.names).map(async n => await site.waitReady(n, 60_000 + 1500 * (only ?? site.names).length)))
+      await Promise.all(names.map(async n => await site.waitReady(n, 60_000 + 1500 * names.length)))
     } catch (err) {
       await b.close() // nobody else holds the site yet: do not leave its MTAs running
       throw err

@@ -22,7 +22,7 @@ export async function rawThroughput (messages: number, opts: { window: number, b
     await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject) })
     const content = Buffer.alloc(size, 0x61)
     const envelope = { mtsId: '', originator: 'user1@SRV-A', recipients: ['user1@SRV-B'], priority: 'normal', submitTime: Date.now(), subject: 'bench', kind: 'message', trace: [{ server: 'SRV-A', site: 'CORP', arrived: Date.now() }] }
-    const outstanding = opts.batch === 1 ? opts.window : Math.max(opts.batch, opts.window)
+    const outstanding = Math.max(opts.batch, opts.window)
     let sent = 0
     let acked = 0
     let seq = 0

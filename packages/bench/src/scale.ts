@@ -35,10 +35,10 @@ const cpuTicks = (pid: number): number => {
  * ready, then until a probe from every server has reached every other; resident memory per MTA;
  * CPU per MTA over `cpuSeconds`.
  */
-export async function scale (n: number, cpuSeconds = 10, traffic = 'light'): Promise<ScaleResult> {
+export async function scale (n: number, cpuSeconds = 10): Promise<ScaleResult> {
   const names = Array.from({ length: n }, (_, i) => `MTA-${String(i + 1).padStart(3, '0')}`)
   // Every association of a full mesh at once, both ways, plus one to listen.
-  const topology = `sites:\n  MESH: { secret: bench, servers: [${names.join(', ')}] }\ndefaults: { build: 2653, timeScale: 600, controlBlocks: ${2 * n + 2}, traffic: ${traffic} }\n`
+  const topology = `sites:\n  MESH: { secret: bench, servers: [${names.join(', ')}] }\ndefaults: { build: 2653, timeScale: 600, controlBlocks: ${2 * n + 2}, traffic: light }\n`
   // A cold start of n processes on 2 cores compiles every association code path at once: connects
   // can take longer than the default 3 s open timeout (an emulation setting, not an Exchange value).
   process.env.XCON_OPEN_TIMEOUT_MS = process.env.XCON_BIND_TIMEOUT_MS = String(OPEN_TIMEOUT_FOR_SCALE_MS)

@@ -77,7 +77,7 @@ export function loadTopology (opts: Omit<UpOptions, 'dataDir' | 'fresh'>): Topol
 function fatalLine (logFile: string): string | undefined {
   try {
     const lines = readFileSync(logFile, 'utf8').split('\n').filter(l => l.startsWith('xcon-mta: '))
-    return lines.at(-1)?.slice('xcon-mta: '.length).split(' at ')[0]?.trim()
+    return lines.at(-1)?.slice('xcon-mta: '.length).trim()
   } catch { return undefined }
 }
 

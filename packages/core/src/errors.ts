@@ -149,6 +149,9 @@ export class AssociationLostError extends XconError {
 export class TransferTimeoutError extends XconError {
   readonly code = 'XCON_ERR_TRANSFER_TIMEOUT'
   readonly definite = false
+  constructor (readonly peer: string, messages: ReadonlyArray<{ envelope: { mtsId: string } }>, readonly timeoutMs: number) {
+    super(`${peer} did not acknowledge a transfer of ${messages.length} (${messages[0]?.envelope.mtsId ?? 'no message'}…) within ${timeoutMs} ms`)
+  }
 }
 
 /** Raised for a message larger than the configured maximum message size, at any door. */

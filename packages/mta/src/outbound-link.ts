@@ -43,7 +43,7 @@ export class OutboundLink {
   async transfer (messages: readonly TransferMessage[]): Promise<TransferOutcome[]> {
     if (this.lost !== undefined) throw this.lost
     const seq = ++this.seq
-    const frame = encodeFrame({ type: 'transfer', seq, messages: messages as TransferMessage[] })
+    const frame = encodeFrame({ type: 'transfer', seq, messages })
     if (frame.byteLength > this.maxFrameBytes) {
       if (messages.length === 1) throw new MessageTooLargeError(frame.byteLength, this.maxFrameBytes, 'transfer frame')
       const half = Math.ceil(messages.length / 2)
@@ -53,7 +53,7 @@ export class OutboundLink {
     return await new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(seq)
-        reject(new TransferTimeoutError(`${this.peer} did not acknowledge a transfer of ${messages.length} (${messages[0]!.envelope.mtsId}…) within ${this.timeoutMs} ms`))
+        reject(new TransferTimeoutError(this.peer, messages, this.timeoutMs))
       }, this.timeoutMs)
       this.pending.set(seq, { messages, bytes: frame.byteLength, resolve, reject, timer })
       sendCoalesced(this.ws, frame)

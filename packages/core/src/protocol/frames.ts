@@ -17,7 +17,7 @@ export interface BindOkFrame { type: 'bind_ok'; server: string; site: string; bu
 export interface BindErrorFrame { type: 'bind_error'; code: string; text: string }
 /** One message of a transfer. */
 export interface TransferMessage { envelope: Envelope; content: Uint8Array }
-export interface TransferFrame { type: 'transfer'; seq: number; messages: TransferMessage[] }
+export interface TransferFrame { type: 'transfer'; seq: number; messages: readonly TransferMessage[] }
 /** What the listener did with one message of a transfer: each is answered on its own, so one bad message fails none of the rest. */
 export type TransferOutcome =
   | { mtsId: string; outcome: 'accepted' }

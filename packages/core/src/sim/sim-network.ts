@@ -1,7 +1,6 @@
 import { fromCallback } from 'xstate'
 import type { TransportCommand, TransportEvent, TransportInput } from '../association/association.machine.js'
 import { AssociationLostError, TransferTimeoutError } from '../errors.js'
-import type { Envelope } from '../message.js'
 import type { TransportLogic } from '../node/create-pool.js'
 import type { AcceptTransfer, MtaNode } from '../node/mta-node.js'
 import type { TransferLink } from '../node/ports.js'
@@ -279,7 +278,7 @@ export class SimNetwork {
   }
 
   /** @internal A transfer frame from the caller, and its acknowledgement back. */
-  sendTransfer (c: Connection, from: End, frame: { seq: number, messages: TransferMessage[] }, onReply: (r: TransferAckFrame) => void): void {
+  sendTransfer (c: Connection, from: End, frame: { seq: number, messages: readonly TransferMessage[] }, onReply: (r: TransferAckFrame) => void): void {
     this.over(c, from, to => {
       const accept = to.host.accept
       if (accept === undefined) return
@@ -318,10 +317,10 @@ class SimLink implements TransferLink {
     return new Promise((resolve, reject) => {
       const timer = scope.setTimeout(() => {
         this.pending.delete(seq)
-        reject(new TransferTimeoutError(`${this.conn.to} did not acknowledge a transfer of ${messages.length} (${messages[0]!.envelope.mtsId}…) within ${TRANSFER_TIMEOUT_MS} ms`))
+        reject(new TransferTimeoutError(this.conn.to, messages, TRANSFER_TIMEOUT_MS))
       }, TRANSFER_TIMEOUT_MS)
       this.pending.set(seq, { resolve, reject, timer })
-      this.net.sendTransfer(this.conn, this.end, { seq, messages: [...messages] }, reply => {
+      this.net.sendTransfer(this.conn, this.end, { seq, messages }, reply => {
         const p = this.pending.get(reply.seq)
         if (p === undefined) return
         this.pending.delete(reply.seq)
