@@ -1,3 +1,4 @@
+import { LinkState, partitionToxic } from '@xcon/core'
 import { LinkProxy } from '@xcon/cli'
 import { BenchSite, until } from './bench-site.js'
 
@@ -9,7 +10,9 @@ import { BenchSite, until } from './bench-site.js'
 export async function failureDetection (): Promise<{ killSeconds: number, blackholeSeconds: number }> {
   const topology = `sites:\n  CORP: { secret: bench, servers: [SRV-A, SRV-B] }\ndefaults: { build: 2653, timeScale: 6, controlBlocks: 20, traffic: off }\n`
   const b = await BenchSite.start(topology, [])
-  const proxy = new LinkProxy('SRV-A', 'SRV-B', { host: '127.0.0.1', port: b.site.server('SRV-B').port })
+  const upstream = { host: '127.0.0.1', port: b.site.server('SRV-B').port }
+  const link = new LinkState('SRV-A', 'SRV-B', '127.0.0.1:0', `${upstream.host}:${upstream.port}`)
+  const proxy = new LinkProxy(link, upstream)
   await proxy.listen()
   b.site.setEnv('SRV-A', { XCON_PEER_ADDRESSES: `SRV-B=127.0.0.1:${proxy.port}` })
   try {
@@ -26,7 +29,7 @@ export async function failureDetection (): Promise<{ killSeconds: number, blackh
     await b.submit('SRV-A', 'user1@SRV-B', 1)
     await until('a new bound association', bound, 30_000)
     t0 = Date.now()
-    await proxy.set('blackhole')
+    link.addToxic(partitionToxic())
     await until('the heartbeat to notice the black hole', async () => !(await bound()), 20_000, 10)
     return { killSeconds, blackholeSeconds: (Date.now() - t0) / 1000 }
   } finally {

@@ -59,3 +59,11 @@ export async function freePorts (count: number): Promise<number[]> {
 export async function freePort (): Promise<number> {
   return (await freePorts(1))[0]!
 }
+
+/** Whether `port` can be listened on now (on loopback). */
+export async function portIsFree (port: number): Promise<boolean> {
+  const srv = await hold(port)
+  if (srv === undefined) return false
+  await new Promise(resolve => srv.close(resolve))
+  return true
+}

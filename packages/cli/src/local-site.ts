@@ -10,6 +10,7 @@ import {
 import { AdminClient, type DeliveryRecord, type SubmitAnswer } from './admin-client.js'
 import { CliError } from './cli-error.js'
 import { freePorts } from './free-ports.js'
+import { chooseLinks, ensureLinks, linkPortCount, peerAddressesVia } from './links/local-links.js'
 import { processState, signal, waitForExit, type ProcessState } from './processes.js'
 import type { SiteBackend } from './site-backend.js'
 import { findServer, readSiteState, sitePaths, updateSiteState, writeSiteState, type ServerRecord, type SiteState } from './site-state.js'
@@ -23,6 +24,8 @@ export interface UpOptions {
   controlBlocks?: string | undefined
   traffic?: string | undefined
   fresh?: boolean | undefined
+  /** A proxy on every directed link and the Toxiproxy-compatible API over them (`xcon up --links`). */
+  links?: boolean | undefined
 }
 
 const MTA_MAIN = join(dirname(fileURLToPath(import.meta.resolve('@xcon/mta'))), 'main.js')
@@ -116,15 +119,20 @@ export class LocalSite implements SiteBackend {
     mkdirSync(paths.stores, { recursive: true })
     const servers: Record<string, ServerRecord> = {}
     const all = allServers(topology)
-    const pool = await freePorts(all.length * 3)
+    // One pool for every port of the site, the links' included, so that no two are the same.
+    const pool = await freePorts(all.length * 3 + (opts.links === true ? linkPortCount(all.length) : 0))
     for (const s of all) {
       s.port ??= pool.pop()!
       s.adminPort ??= pool.pop()!
       if (s.ims !== undefined) s.ims.port ??= pool.pop()!
       servers[s.name] = { name: s.name, site: s.site, pid: null, port: s.port, adminHost: s.adminHost, adminPort: s.adminPort, logFile: paths.log(s.name) }
     }
+    const names = all.map(s => s.name)
+    const links = opts.links === true ? await chooseLinks(paths.root, names, pool) : undefined
+    // Every start of an MTA goes through its links, for as long as the site lives.
+    if (links !== undefined) for (const n of names) servers[n]!.env = { XCON_PEER_ADDRESSES: peerAddressesVia(links, n, names) }
     writeFileSync(paths.topology, JSON.stringify(serializeTopology(topology), null, 2))
-    writeSiteState({ dataDir: paths.root, topologyFile: paths.topology, supervisorPid: null, startedAt: new Date().toISOString(), servers })
+    writeSiteState({ dataDir: paths.root, topologyFile: paths.topology, supervisorPid: null, startedAt: new Date().toISOString(), servers, ...(links === undefined ? {} : { links }) })
     // One target group per MTA, in Prometheus's file_sd format; the series carry server and site themselves.
     const targets = Object.values(servers).map(s => ({ targets: [`${s.adminHost === '0.0.0.0' ? '127.0.0.1' : s.adminHost}:${s.adminPort}`], labels: { xcon_data: paths.root } }))
     writeFileSync(paths.prometheusTargets, `${JSON.stringify(targets, null, 2)}\n`)
@@ -209,8 +217,9 @@ export class LocalSite implements SiteBackend {
     return processState(s.pid, s.name)
   }
 
-  /** Starts one MTA and waits until it is ready. */
+  /** Starts one MTA and waits until it is ready (its links first, on a site with `--links`). */
   async start (name: string): Promise<void> {
+    await ensureLinks(this.dataDir)
     this.spawn(name)
     await this.waitReady(name)
   }

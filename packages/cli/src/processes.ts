@@ -3,15 +3,20 @@ import { sleep } from './durations.js'
 
 export type ProcessState = 'running' | 'paused' | 'down'
 
+const isMta = (arg: string): boolean => arg.includes('xcon-mta') || arg.endsWith('mta/dist/main.js')
+/** The links process of `xcon up --links` (links/links-main.ts). */
+export const isLinksProcess = (arg: string): boolean => arg.endsWith('links-main.js')
+
 /**
  * The state of an MTA process by pid, checked against its command line so that a recycled pid
- * of some other program is never taken for (or signalled as) an MTA.
+ * of some other program is never taken for (or signalled as) an MTA. `marker` is an argument
+ * the process was started with: the MTA's server name, the links process's data directory.
  */
-export function processState (pid: number | null, server: string): ProcessState {
+export function processState (pid: number | null, marker: string, isOurs: (arg: string) => boolean = isMta): ProcessState {
   if (pid === null) return 'down'
   try {
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
-    if (!cmdline.some(a => a.includes('xcon-mta') || a.endsWith('mta/dist/main.js')) || !cmdline.includes(server)) return 'down'
+    if (!cmdline.some(isOurs) || !cmdline.includes(marker)) return 'down'
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
     if (state === 'Z' || state === 'X') return 'down'
@@ -26,11 +31,11 @@ export function signal (pid: number, sig: NodeJS.Signals): void {
 }
 
 /** Waits until the process has exited; false if it is still there after `timeoutMs`. */
-export async function waitForExit (pid: number, server: string, timeoutMs: number): Promise<boolean> {
+export async function waitForExit (pid: number, marker: string, timeoutMs: number, isOurs?: (arg: string) => boolean): Promise<boolean> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
-    if (processState(pid, server) === 'down') return true
+    if (processState(pid, marker, isOurs) === 'down') return true
     await sleep(50)
   }
-  return processState(pid, server) === 'down'
+  return processState(pid, marker, isOurs) === 'down'
 }

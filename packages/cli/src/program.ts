@@ -12,6 +12,7 @@ import { up } from './commands/up.js'
 import { DockerSite } from './docker-site.js'
 import { parseDuration } from './durations.js'
 import { LocalSite } from './local-site.js'
+import { linksStatus, NO_LINKS_ON_DOCKER, stopLinks } from './links/local-links.js'
 import { StackSite } from './stack-site.js'
 import type { SiteBackend } from './site-backend.js'
 import { DEFAULT_DATA_DIR } from './site-state.js'
@@ -87,8 +88,10 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
     .option('--traffic <spec>', 'background mail, e.g. 2/s')
     .option('--fresh', 'delete the local site\'s queues and logs first')
     .option('--rebuild', '(docker) rebuild the image first')
-    .action(async (o: { detach?: boolean, topology?: string, build?: string, timeScale?: string, controlBlocks?: string, traffic?: string, fresh?: boolean, rebuild?: boolean }, cmd: Command) => {
+    .option('--links', 'a proxy on every directed link, driven by a Toxiproxy-compatible API (local site; docs/links.md)')
+    .action(async (o: { detach?: boolean, topology?: string, build?: string, timeScale?: string, controlBlocks?: string, traffic?: string, fresh?: boolean, rebuild?: boolean, links?: boolean }, cmd: Command) => {
       const s = site(cmd)
+      if (o.links === true && (s.stack !== undefined || wantsDocker(s))) throw new CliError(NO_LINKS_ON_DOCKER, 2)
       if (s.stack !== undefined) {
         const st = await StackSite.open({ file: s.file, stack: s.stack })
         await st.up()
@@ -108,7 +111,7 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
       }
       await up({
         dataDir: dataDir(s), topologyFile: o.topology, build: o.build, timeScale: o.timeScale, controlBlocks: o.controlBlocks,
-        traffic: o.traffic, fresh: o.fresh === true, detach: o.detach === true, colour, explicitData: s.data
+        traffic: o.traffic, fresh: o.fresh === true, detach: o.detach === true, colour, explicitData: s.data, links: o.links === true
       }, out)
     })
 
@@ -131,6 +134,7 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
       const running = []
       for (const n of b.names) if (await b.processState(n) !== 'down') running.push(n)
       await Promise.all(running.map(async n => await b.stop(n)))
+      if (b instanceof LocalSite && await stopLinks(b.dataDir)) out('closed the links (their proxies and the Toxiproxy API)')
       out(running.length === 0 ? `nothing to close down: ${b.names.join(', ')} ${b.names.length === 1 ? 'is' : 'are'} already down` : `closed down ${running.join(', ')}`)
     })
 
@@ -140,7 +144,10 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
     .action(async (o: { json?: boolean }, cmd: Command) => {
       const b = await backend(site(cmd), o.json === true ? undefined : line => out(line))
       const mtas = await gatherStatus(b)
-      out(o.json === true ? JSON.stringify({ backend: b.describe(), mtas }, null, 2) : renderStatusTable(mtas))
+      const links = b instanceof LocalSite ? linksStatus(b.dataDir) : undefined
+      out(o.json === true
+        ? JSON.stringify({ backend: b.describe(), mtas, ...(links === undefined ? {} : { links }) }, null, 2)
+        : `${renderStatusTable(mtas)}${links === undefined ? '' : `\nLinks: ${links.proxies} proxies (${links.state}), Toxiproxy API at ${links.api}`}`)
     })
 
   const verbs: Array<[LifecycleVerb, string]> = [
@@ -237,21 +244,32 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
     })
 
   program.command('partition').argument('<server>', 'the server to cut off')
-    .description('(docker) cut a server off: packets dropped, peers time out')
+    .description('cut a server off: packets dropped, peers time out (a compose project, or a local site started with --links)')
     .option('--from <server>', 'only from these peers; repeat for more', collect)
     .action(async (server: string, o: { from?: string[] }, cmd: Command) => {
       const b = await backend(site(cmd), note)
-      if (!(b instanceof DockerSite)) throw new CliError('partition works on a compose project (add --docker); not on a Swarm stack, and local link faults come with the scenario runner', 2)
+      if (b instanceof LocalSite) {
+        const { partitionLocal } = await import('./links/local-partition.js')
+        out(await partitionLocal(b, server, o.from))
+        return
+      }
+      if (!(b instanceof DockerSite)) throw new CliError('partition works on a compose project (add --docker) or a local site started with --links; not on a Swarm stack', 2)
       siteActionLog(b)('partition', b.resolve(server))
       const { partition } = await import('./docker-partition.js')
       out(await partition(b, server, o.from))
     })
 
   program.command('heal').argument('[server]', 'only this server')
-    .description('(docker) undo partitions')
+    .description('undo partitions (on local links: every one, whichever server is named)')
     .action(async (server: string | undefined, _o: unknown, cmd: Command) => {
       const b = await backend(site(cmd), note)
-      if (!(b instanceof DockerSite)) throw new CliError('heal works on the docker backend (add --docker)', 2)
+      if (b instanceof LocalSite) {
+        const { healLocal } = await import('./links/local-partition.js')
+        await healLocal(b)
+        out('healed every partition of the links')
+        return
+      }
+      if (!(b instanceof DockerSite)) throw new CliError('heal works on a compose project (add --docker) or a local site started with --links', 2)
       const { heal } = await import('./docker-partition.js')
       const healed = await heal(b, server)
       for (const name of healed) siteActionLog(b)('heal', name)

@@ -15,6 +15,17 @@ export interface ServerRecord {
   env?: Record<string, string>
 }
 
+/** The links process of `xcon up --links`: a proxy per directed link, and the Toxiproxy-compatible API. */
+export interface LinksRecord {
+  pid: number | null
+  apiPort: number
+  /** Each directed link's port, by name (SRV-A->SRV-B). */
+  ports: Record<string, number>
+  logFile: string
+  /** The scenario runner serves a run's links itself: no links process to start. */
+  servedBy?: 'scenario'
+}
+
 /** What `xcon up` leaves under the data directory so that the other commands can find the site. */
 export interface SiteState {
   dataDir: string
@@ -22,6 +33,7 @@ export interface SiteState {
   supervisorPid: number | null
   startedAt: string
   servers: Record<string, ServerRecord>
+  links?: LinksRecord
 }
 
 export const DEFAULT_DATA_DIR = '.xcon'
@@ -35,6 +47,8 @@ export function sitePaths (dataDir: string) {
     stores: join(root, 'data'),
     logs: join(root, 'logs'),
     log: (server: string) => join(root, 'logs', `${server}.log`),
+    /** The links process's own output (`xcon up --links`). */
+    linksLog: join(root, 'logs', 'xcon-links.out'),
     /** The CLI's own actions (site-action-log.ts), merged into `xcon logs`. */
     actions: join(root, 'logs', 'xcon-actions.log'),
     /** Prometheus file service discovery: every MTA's metrics endpoint (examples/monitoring/prometheus.yml reads it). */

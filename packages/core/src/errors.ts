@@ -193,6 +193,113 @@ export class UnauthorizedError extends XconError {
   }
 }
 
+/**
+ * Errors of the Toxiproxy-compatible link API (docs/links.md). The messages and HTTP statuses
+ * are Toxiproxy's own (its api.go), so that its clients read them as they read Toxiproxy's; the
+ * API answers `{ "error": message, "status": status }` and adds a `hint` where xcon knows more.
+ */
+export abstract class LinkApiError extends XconError {
+  abstract readonly status: number
+  readonly definite = true
+  constructor (message: string, readonly hint?: string) {
+    super(message)
+  }
+}
+
+/** A proxy name that is no link of the site (Toxiproxy: 404 "proxy not found"). */
+export class ProxyNotFoundError extends LinkApiError {
+  readonly code = 'XCON_ERR_PROXY_NOT_FOUND'
+  readonly status = 404
+  constructor (readonly proxy: string, known: readonly string[]) {
+    super('proxy not found', `no link is named "${proxy}"; the links are ${known.slice(0, 12).join(', ')}${known.length > 12 ? ', …' : ''} (GET /proxies)`)
+  }
+}
+
+/** A proxy that exists already (Toxiproxy: 409 "proxy already exists"). */
+export class ProxyExistsError extends LinkApiError {
+  readonly code = 'XCON_ERR_PROXY_EXISTS'
+  readonly status = 409
+  constructor (readonly proxy: string) {
+    super('proxy already exists', `"${proxy}" is a link of the site; change it with POST /proxies/${proxy}`)
+  }
+}
+
+/** A toxic name that the proxy does not have (Toxiproxy: 404 "toxic not found"). */
+export class ToxicNotFoundError extends LinkApiError {
+  readonly code = 'XCON_ERR_TOXIC_NOT_FOUND'
+  readonly status = 404
+  constructor (readonly toxic: string) {
+    super('toxic not found', `no toxic "${toxic}" here (GET /proxies/{proxy}/toxics lists them)`)
+  }
+}
+
+/** A toxic name that the proxy has already (Toxiproxy: 409 "toxic already exists"). */
+export class ToxicExistsError extends LinkApiError {
+  readonly code = 'XCON_ERR_TOXIC_EXISTS'
+  readonly status = 409
+  constructor (readonly toxic: string) {
+    super('toxic already exists', `remove "${toxic}" first, or give the new toxic another name`)
+  }
+}
+
+/** A request body that is not what the call takes (Toxiproxy: 400 "bad request body: ..."). */
+export class BadRequestBodyError extends LinkApiError {
+  readonly code = 'XCON_ERR_BAD_REQUEST_BODY'
+  readonly status = 400
+  constructor (problem: string) {
+    super(`bad request body: ${problem}`)
+  }
+}
+
+/** A required field left out (Toxiproxy: 400 "missing required field: ..."). */
+export class MissingFieldError extends LinkApiError {
+  readonly code = 'XCON_ERR_MISSING_FIELD'
+  readonly status = 400
+  constructor (readonly field: string) {
+    super(`missing required field: ${field}`)
+  }
+}
+
+/** A toxic's stream that is neither upstream nor downstream (nor xcon's "both"). */
+export class InvalidStreamError extends LinkApiError {
+  readonly code = 'XCON_ERR_INVALID_STREAM'
+  readonly status = 400
+  constructor (readonly stream: string) {
+    super('stream was invalid, can be either upstream or downstream', `got "${stream}"; xcon also takes "both" (one toxic on both streams)`)
+  }
+}
+
+/** A toxic type that xcon does not have (Toxiproxy: 400 "invalid toxic type"). */
+export class InvalidToxicTypeError extends LinkApiError {
+  readonly code = 'XCON_ERR_INVALID_TOXIC_TYPE'
+  readonly status = 400
+  constructor (readonly type: string, known: readonly string[]) {
+    super('invalid toxic type', `got "${type}"; the types are ${known.join(', ')}`)
+  }
+}
+
+/** A request body over the link API's limit (413). */
+export class RequestTooLargeError extends LinkApiError {
+  readonly code = 'XCON_ERR_REQUEST_TOO_LARGE'
+  readonly status = 413
+  constructor (readonly limit: number) {
+    super(`request body too large: at most ${limit} bytes`)
+  }
+}
+
+/**
+ * A change the site's links cannot take: a proxy that is no directed link between two of its
+ * MTAs, a link's deletion, a new upstream. xcon's proxies are the site's links, so Toxiproxy's
+ * free-form proxies have no meaning here (403).
+ */
+export class NotALinkError extends LinkApiError {
+  readonly code = 'XCON_ERR_NOT_A_LINK'
+  readonly status = 403
+  constructor (problem: string) {
+    super(`xcon serves one proxy per directed link of the site: ${problem}`)
+  }
+}
+
 /** The close codes an association may end with, and what each tells the other side. */
 export const CLOSE_CODES = {
   1000: 'released',

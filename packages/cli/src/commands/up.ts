@@ -1,4 +1,5 @@
 import { LogFollower } from '../log-follower.js'
+import { ensureLinks, linkApiUrl, stopLinks } from '../links/local-links.js'
 import { LocalSite, loadTopology, type UpOptions } from '../local-site.js'
 import { tryHint } from '../try-hint.js'
 import { LogStream } from '../log-stream.js'
@@ -19,6 +20,8 @@ export async function up (opts: UpOptions & { detach: boolean, colour: boolean, 
   // In the foreground, Ctrl-C is ours from the first MTA on: it closes the site down, at any moment.
   const interrupted = opts.detach ? undefined : untilInterrupted()
   if (!opts.detach) updateSiteState(site.dataDir, s => { s.supervisorPid = process.pid })
+  // The links first: every MTA's peers are reached through them.
+  await ensureLinks(site.dataDir)
   for (const name of site.names) site.spawn(name)
   const stream = opts.detach ? undefined : new LogStream({ json: false, colour: opts.colour }, out)
   const follower = stream === undefined ? undefined : new LogFollower(site.logFiles, (file, line) => stream.add(line, file), false)
@@ -27,6 +30,7 @@ export async function up (opts: UpOptions & { detach: boolean, colour: boolean, 
   const closeDown = async (): Promise<void> => {
     out('closing the site down…')
     await Promise.all(site.names.map(async n => await site.stop(n)))
+    await stopLinks(site.dataDir)
     follower?.stop()
     stream?.stop()
   }
@@ -42,6 +46,7 @@ export async function up (opts: UpOptions & { detach: boolean, colour: boolean, 
     follower?.stop()
     stream?.stop()
     await Promise.all(site.names.map(async n => await site.stop(n)))
+    await stopLinks(site.dataDir)
     throw err
   }
   // Print every line logged up to readiness (each MTA's 9298) before the table.
@@ -51,6 +56,8 @@ export async function up (opts: UpOptions & { detach: boolean, colour: boolean, 
   out(renderStatusTable(await gatherStatus(site)))
   out('')
   out(`Site up: ${site.names.length} MTAs, data and logs under ${site.dataDir}.`)
+  const links = site.state.links
+  if (links !== undefined) out(`Links: a proxy on each of the ${Object.keys(links.ports).length} directed links; Toxiproxy API at ${linkApiUrl(links)} (docs/links.md).`)
   // The hint repeats --data when the user gave it, so that every command it names finds this site.
   for (const line of tryHint(loadTopology(opts), opts.explicitData === undefined ? '' : `--data ${shellWord(opts.explicitData)}`)) out(line)
   if (opts.detach) return site

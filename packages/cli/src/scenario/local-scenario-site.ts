@@ -1,39 +1,48 @@
 import type { MtaStatusDocument } from '@xcon/core'
 import { join } from 'node:path'
 import { cutLinks, type FaultStep } from '@xcon/core'
+import { LinkApi, type LinkApiChange } from '../links/link-api.js'
+import { SiteProxies } from '../links/site-proxies.js'
 import type { DeliveryRecord } from '../admin-client.js'
 import { LocalSite } from '../local-site.js'
+import { updateSiteState } from '../site-state.js'
 import { LogFollower } from '../log-follower.js'
 import type { ProcessState } from '../processes.js'
-import { LinkProxy } from './link-proxy.js'
 import type { ScenarioSite } from './scenario-site.js'
 
 /**
  * A scenario's site on the local backend: each MTA a child process, and a TCP proxy on every
  * directed link (XCON_PEER_ADDRESSES points each MTA at its proxies), so that a partition cuts
- * real sockets.
+ * real sockets. The schedule's partitions and latency are toxics on those links, and the same
+ * links answer the Toxiproxy-compatible API while the run lasts (docs/links.md).
  */
 export class LocalScenarioSite implements ScenarioSite {
   readonly backend = 'local' as const
   private follower: LogFollower | undefined
+  private readonly linkListeners: Array<(change: LinkApiChange) => void> = []
+  private api: LinkApi | undefined
 
-  private constructor (private readonly site: LocalSite, private readonly proxies: Map<string, LinkProxy>) {}
+  private constructor (private readonly site: LocalSite, private readonly proxies: SiteProxies) {}
 
   /** Prepares the site under `outDir/site` from the run's topology file; starts nothing yet. */
   static async create (outDir: string, topologyFile: string): Promise<LocalScenarioSite> {
-    const site = await LocalSite.prepare({ dataDir: join(outDir, 'site'), topologyFile, fresh: true })
-    const names = site.names
-    const proxies = new Map<string, LinkProxy>()
-    for (const a of names) {
-      for (const b of names) {
-        if (a === b) continue
-        const proxy = new LinkProxy(a, b, { host: '127.0.0.1', port: site.server(b).port })
-        await proxy.listen()
-        proxies.set(`${a}>${b}`, proxy)
-      }
-      site.setEnv(a, { XCON_PEER_ADDRESSES: names.filter(b => b !== a).map(b => `${b}=127.0.0.1:${proxies.get(`${a}>${b}`)!.port}`).join(',') })
-    }
-    return new LocalScenarioSite(site, proxies)
+    // The links live in this process, on the ports prepare() chose with the MTAs'.
+    const site = await LocalSite.prepare({ dataDir: join(outDir, 'site'), topologyFile, fresh: true, links: true })
+    const links = updateSiteState(site.dataDir, s => { s.links!.servedBy = 'scenario' }).links!
+    const proxies = await SiteProxies.open(site.names, b => ({ host: '127.0.0.1', port: site.server(b).port }), { ports: links.ports })
+    const scenarioSite = new LocalScenarioSite(site, proxies)
+    scenarioSite.api = await LinkApi.serve(proxies, change => { for (const l of scenarioSite.linkListeners) l(change) }, links.apiPort)
+    return scenarioSite
+  }
+
+  /** The link API's address, for the run's first lines. */
+  get linkApiUrl (): string | undefined {
+    return this.api?.url
+  }
+
+  /** Changes made through the link API during the run (the runner records them as faults). */
+  onLinkChange (listener: (change: LinkApiChange) => void): void {
+    this.linkListeners.push(listener)
   }
 
   get where (): string {
@@ -82,16 +91,17 @@ export class LocalScenarioSite implements ScenarioSite {
       case 'pause': return await each(async n => await site.pause(n))
       case 'resume': return await each(async n => await site.resume(n))
       case 'partition':
-        for (const [a, b] of cutLinks(step)) await this.proxies.get(`${a}>${b}`)?.set(step.mode ?? 'blackhole')
-        return
+        this.proxies.links.cut(cutLinks(step), step.mode ?? 'blackhole')
+        return await this.proxies.settled()
       case 'latency':
-        for (const [a, b] of cutLinks(step)) this.proxies.get(`${a}>${b}`)!.latencyMs = step.delayMs ?? 0
+        this.proxies.links.slow(cutLinks(step), step.delayMs ?? 0)
         return
       case 'join':
-        await this.restoreLinks(step.targets)
-        return
+        this.proxies.links.restore(step.targets)
+        return await this.proxies.settled()
       case 'heal':
-        await this.restoreLinks(step.targets)
+        this.proxies.links.restore(step.targets)
+        await this.proxies.settled()
         await each(async n => {
           const state = site.processState(n)
           if (state === 'paused') await site.resume(n)
@@ -100,19 +110,11 @@ export class LocalScenarioSite implements ScenarioSite {
     }
   }
 
-  /** Every link to or from the targets passes again, with no added latency. */
-  private async restoreLinks (targets: string[]): Promise<void> {
-    for (const p of this.proxies.values()) {
-      if (!targets.includes(p.from) && !targets.includes(p.to)) continue
-      p.latencyMs = 0
-      await p.set('pass')
-    }
-  }
-
   async close (): Promise<void> {
     await Promise.all(this.names.map(async n => await this.site.stop(n)))
     this.follower?.stop()
-    for (const p of this.proxies.values()) await p.close()
+    await this.api?.close()
+    await this.proxies.close()
   }
 }
 

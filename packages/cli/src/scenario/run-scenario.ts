@@ -5,6 +5,7 @@ import { ScenarioProgress } from './scenario-progress.js'
 import { CliError } from '../cli-error.js'
 import { sleep } from '../durations.js'
 import { parseLogLine } from '../pretty-log.js'
+import { linkFaultRecord } from '../links/link-fault-record.js'
 import { DockerScenarioSite, NO_LATENCY_ON_DOCKER } from './docker-scenario-site.js'
 import { LocalScenarioSite } from './local-scenario-site.js'
 import { eventRecord, finishRun, loadScenario, nextArrival, prepareRunDir, sampleRecord, trafficRandom } from './scenario-history.js'
@@ -52,6 +53,7 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
     : await LocalScenarioSite.create(outDir, join(outDir, 'topology.yaml'))
   const names = site.names
   opts.out(`backend ${site.backend}: ${names.length} MTAs, ${site.where}`)
+  if (site.linkApiUrl !== undefined) opts.out(`links: a proxy on each of the ${names.length * (names.length - 1)} directed links, Toxiproxy API at ${site.linkApiUrl}`)
 
   const history: HistoryRecord[] = []
   const stream = createWriteStream(join(outDir, 'history.ndjson'))
@@ -60,6 +62,8 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
     history.push(r)
     stream.write(`${JSON.stringify(r)}\n`)
   }
+  // Toxics applied through the link API while the run lasts are faults of the history, shaded in the report.
+  site.onLinkChange?.(change => record(linkFaultRecord(Date.now() - t0, change, names)))
   site.onLogLine(line => {
     const r = parseLogLine(line)
     const e = r === undefined ? undefined : eventRecord(Date.parse(r.time ?? '') - t0, r as Record<string, unknown>)

@@ -1,6 +1,7 @@
 import type { MtaStatusDocument } from '@xcon/core'
 import type { FaultStep } from '@xcon/core'
 import type { DeliveryRecord } from '../admin-client.js'
+import type { LinkApiChange } from '../links/link-api.js'
 import type { ProcessState } from '../processes.js'
 
 /**
@@ -27,6 +28,10 @@ export interface ScenarioSite {
    * is closed (docker, whose container logs survive restarts until the project is removed).
    */
   onLogLine: (onLine: (line: string) => void) => void
+  /** The Toxiproxy-compatible API on the site's links, where the backend has one (local). */
+  readonly linkApiUrl?: string | undefined
+  /** Changes made through that API, as they happen. */
+  onLinkChange?: (listener: (change: LinkApiChange) => void) => void
   /** Closes every MTA down cleanly, passes on the logs not yet seen and removes what the run made. */
   close: () => Promise<void>
 }

@@ -36,17 +36,35 @@ const FAULT_KIND: Record<string, FaultKind> = { kill: 'down', stop: 'down', paus
 const ENDS: Record<string, FaultKind[]> = { start: ['down'], restart: ['down'], resume: ['paused'], join: ['cut'], heal: ['down', 'paused', 'cut'] }
 
 /**
- * The times each server was under a fault (down, paused or cut off), overlapping faults merged.
- * A server started again is still down until it logs 9298 (startup complete): a container takes
- * a second or two to start, and a flap may kill it again before it ever answers.
+ * What the link API did (runner: `link-toxic`, `link-untoxic`, `link-disable`, `link-enable`,
+ * `link-reset`): each toxic or disabled link is a fault of its own on both its ends until it is
+ * removed, so one toxic's removal does not end another's period. A join, heal or reset ends them.
+ */
+const LINK_MARK = 'link '
+function linkFaults (r: Extract<HistoryRecord, { type: 'fault' }>, server: string, kinds: Set<string>): void {
+  const mine = (r.links ?? []).filter(l => l.split('->').includes(server))
+  const key = (l: string): string => `${LINK_MARK}${l}/${r.toxic ?? 'disabled'}`
+  if (r.action === 'link-toxic' || r.action === 'link-disable') for (const l of mine) kinds.add(key(l))
+  if (r.action === 'link-untoxic' || r.action === 'link-enable') for (const l of mine) kinds.delete(key(l))
+  if (r.action === 'link-reset' || r.action === 'join' || r.action === 'heal') {
+    for (const k of [...kinds]) if (k.startsWith(LINK_MARK)) kinds.delete(k)
+    if (r.action === 'link-reset') kinds.delete('cut')
+  }
+}
+
+/**
+ * The times each server was under a fault (down, paused, cut off, or on a link with a toxic),
+ * overlapping faults merged. A server started again is still down until it logs 9298 (startup
+ * complete): a container takes a second or two to start, and a flap may kill it again before it
+ * ever answers.
  */
 export function faultIntervals (history: HistoryRecord[]): Map<string, Array<[number, number]>> {
-  const active = new Map<string, Set<FaultKind>>()
+  const active = new Map<string, Set<string>>()
   const since = new Map<string, number>()
   const intervals = new Map<string, Array<[number, number]>>()
   let end = 0
-  const change = (s: string, t: number, edit: (kinds: Set<FaultKind>) => void): void => {
-    const kinds = active.get(s) ?? new Set<FaultKind>()
+  const change = (s: string, t: number, edit: (kinds: Set<string>) => void): void => {
+    const kinds = active.get(s) ?? new Set<string>()
     const before = kinds.size
     edit(kinds)
     active.set(s, kinds)
@@ -63,6 +81,7 @@ export function faultIntervals (history: HistoryRecord[]): Map<string, Array<[nu
         const kind = FAULT_KIND[r.action]
         if (kind !== undefined) kinds.add(kind)
         for (const k of ENDS[r.action] ?? []) kinds.delete(k)
+        linkFaults(r, s, kinds)
         if (starts) kinds.add('starting')
       })
     }
