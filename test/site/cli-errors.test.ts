@@ -66,6 +66,19 @@ describe('xcon command errors', () => {
     expect(logs.stdout).toContain('--event <ids>')
   })
 
+  it('refuses --links on containers, saying what works there instead; partition on a local site without links says how to get them', async () => {
+    const r = await xcon('up', '-d', '--links', '--docker')
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('--links runs a proxy on every directed link of a local site')
+    expect(r.stderr).toContain('xcon partition SERVER [--from PEER]')
+    const dir = mkdtempSync(join(tmpdir(), 'xcon-cli-'))
+    dirs.push(dir)
+    writeFileSync(join(dir, 'site.json'), JSON.stringify({ dataDir: dir, topologyFile: '', supervisorPid: null, startedAt: '', servers: { 'SRV-A': { name: 'SRV-A', site: 'CORP', pid: null, port: 1, adminHost: '127.0.0.1', adminPort: 2, logFile: '' } } }))
+    const p = await xcon('partition', 'SRV-A', '--data', dir)
+    expect(p.code).toBe(2)
+    expect(p.stderr).toContain('start it with "xcon up --links"')
+  })
+
   it('rejects a bad duration for flap', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xcon-cli-'))
     dirs.push(dir)

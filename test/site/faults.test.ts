@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { LinkProxy } from '@xcon/cli'
+import { LinkState, PARTITION_TOXIC, partitionToxic } from '@xcon/core'
 import { TestSite, closeAllSites, countByMtsId, waitFor, siteYaml } from '../support/site-harness.js'
 
 const proxies: LinkProxy[] = []
@@ -33,7 +34,9 @@ describe('faults', () => {
   it('sends again, with no new mail to prompt it, what was in flight when an association was lost', async () => {
     // SRV-A reaches SRV-B through a link proxy. timeScale 60: an idle association stays 2 s.
     const t = await TestSite.start(site('timeScale: 60'), { only: ['SRV-B'] })
-    const proxy = new LinkProxy('SRV-A', 'SRV-B', { host: '127.0.0.1', port: t.site.server('SRV-B').port })
+    const upstream = { host: '127.0.0.1', port: t.site.server('SRV-B').port }
+    const link = new LinkState('SRV-A', 'SRV-B', '127.0.0.1:0', `127.0.0.1:${upstream.port}`)
+    const proxy = new LinkProxy(link, upstream)
     proxies.push(proxy)
     await proxy.listen()
     t.site.spawn('SRV-A', { XCON_PEER_ADDRESSES: `SRV-B=127.0.0.1:${proxy.port}` })
@@ -42,10 +45,10 @@ describe('faults', () => {
     await waitFor('the first delivery', async () => (await t.deliveries('SRV-B')).length === 1)
 
     // Every queued message in flight on the bound association, and the link goes silent under it.
-    await proxy.set('blackhole')
+    link.addToxic(partitionToxic())
     const inFlight = await t.send('SRV-A', 'user1@SRV-B', 20)
     await waitFor('2035: the association lost by heartbeat', () => t.logs('SRV-A', 2035).find(r => r.peer === 'SRV-B'), 15_000)
-    await proxy.set('pass')
+    link.removeToxic(PARTITION_TOXIC)
     // Nothing else is sent to SRV-B: the twenty must go out again on their own.
     await waitFor('all 21 on SRV-B', async () => (await t.deliveries('SRV-B')).length >= 21, 30_000)
     expect(countByMtsId(await t.deliveries('SRV-B'))).toEqual(new Map([...first, ...inFlight].map(id => [id, 1])))

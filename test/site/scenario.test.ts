@@ -43,11 +43,31 @@ describe('xcon scenario run', () => {
     expect(existsSync(join(out, 'report.md'))).toBe(true)
   })
 
-  it('exits 1 when the expectation is wrong, as Maelstrom does for an invalid run', async () => {
+  it('exits 1 when the expectation is wrong, as Maelstrom does for an invalid run; a toxic added through the link API during the run is a fault of its history', async () => {
     const out = mkdtempSync(join(tmpdir(), 'xcon-scenario-'))
     dirs.push(out)
+    const child = spawn(process.execPath, [XCON, 'scenario', 'run', resolve(import.meta.dirname, '../../scenarios/smoke.yaml'), '--out', out])
+    let stdout = ''
+    child.stdout.on('data', d => { stdout += d.toString() })
+    const exited = new Promise(resolve => child.on('exit', resolve))
+    try {
+      // The run names its link API; a toxic on SRV-B->SRV-A through it, then its removal.
+      const api = await waitFor('the link API line', () => /Toxiproxy API at (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1], 30_000)
+      await waitFor('the run to start', () => stdout.includes('fault: kill SRV-C'), 30_000)
+      const added = await fetch(`${api}/proxies/SRV-B-%3ESRV-A/toxics`, { method: 'POST', body: JSON.stringify({ name: 'slow-b', type: 'latency', stream: 'both', attributes: { latency: 20 } }) })
+      expect(added.status).toBe(200)
+      await new Promise(resolve => setTimeout(resolve, 1000))
+      expect((await fetch(`${api}/proxies/SRV-B-%3ESRV-A/toxics/slow-b`, { method: 'DELETE' })).status).toBe(204)
+      await exited
+    } finally { child.kill('SIGINT') }
+    const history = readFileSync(join(out, 'history.ndjson'), 'utf8').trim().split('\n').map(l => JSON.parse(l) as HistoryRecord)
+    const linkFaults = history.filter(r => r.type === 'fault' && r.action.startsWith('link-'))
+    expect(linkFaults).toMatchObject([
+      { action: 'link-toxic', targets: ['SRV-B', 'SRV-A'], links: ['SRV-B->SRV-A'], toxic: 'slow-b', source: 'link API: toxic slow-b (type latency, latency=20, jitter=0, both, toxicity 1) on SRV-B->SRV-A' },
+      { action: 'link-untoxic', targets: ['SRV-B', 'SRV-A'], toxic: 'slow-b' }
+    ])
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('link-toxic SRV-B, SRV-A (link API: toxic slow-b')
     // Same history, checked against a scenario that expects SRV-A never to stop.
-    await run(process.execPath, [XCON, 'scenario', 'run', resolve(import.meta.dirname, '../../scenarios/smoke.yaml'), '--out', out], { timeout: 120_000 })
     const wrong = join(out, 'wrong.yaml')
     const text = readFileSync(resolve(import.meta.dirname, '../../scenarios/smoke.yaml'), 'utf8').replace('stops: { SRV-A: true', 'stops: { SRV-A: false')
     await import('node:fs').then(fs => fs.writeFileSync(wrong, text))

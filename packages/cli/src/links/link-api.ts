@@ -14,6 +14,8 @@ export const TOXIPROXY_API_VERSION = '2.12.0'
 /** Toxiproxy's own port, taken when it is free. */
 export const TOXIPROXY_PORT = 8474
 const MAX_BODY = 64 * 1024
+/** A body this large is not even read to its end: the connection is closed. */
+const MAX_DRAINED = 16 * 1024 * 1024
 const XCON_VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
 
 /** A change made through the API, for the site's log stream and a scenario's history. */
@@ -265,9 +267,11 @@ async function readBody (req: IncomingMessage): Promise<unknown> {
   let size = 0
   for await (const chunk of req) {
     size += (chunk as Buffer).length
-    if (size > MAX_BODY) throw new RequestTooLargeError(MAX_BODY)
-    chunks.push(chunk as Buffer)
+    // Over the limit, the rest is read and dropped, so that the client reads the 413 rather than a reset.
+    if (size <= MAX_BODY) chunks.push(chunk as Buffer)
+    else if (size > MAX_DRAINED) req.destroy()
   }
+  if (size > MAX_BODY) throw new RequestTooLargeError(MAX_BODY)
   const text = Buffer.concat(chunks).toString('utf8')
   if (text.trim() === '') return undefined
   try { return JSON.parse(text) } catch (err) { throw new BadRequestBodyError((err as Error).message) }
