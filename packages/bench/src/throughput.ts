@@ -18,22 +18,29 @@ export async function xconThroughput (messages: number): Promise<{ rate: number,
   }
 }
 
-/** Submit-to-delivery latency (median, p99) of a stream at `rate` messages per second for `seconds`. */
+/**
+ * Submit-to-delivery latency (median, p99) of a stream at `rate` messages per second for
+ * `seconds`. The stream is submitted every 10 ms (what is due by then), by up to eight clients at
+ * once: a steady stream, not bursts. With 50 ms bursts awaited one after another (before #14's
+ * note), the figure measured the bursts: at 6,000 msg/s, 14 ms median against 7 ms.
+ */
 export async function latency (rate: number, seconds: number): Promise<{ p50: number, p99: number, samples: number }> {
   const b = await BenchSite.start(twoMtas())
   try {
     const total = Math.round(rate * seconds)
-    const perTick = Math.max(1, Math.round(rate / 20))
     const start = Date.now()
     let sent = 0
+    const inFlight = new Set<Promise<unknown>>()
     while (sent < total && Date.now() - start < (seconds + 30) * 1000) {
-      const due = Math.min(total, Math.floor(((Date.now() - start) / 1000) * rate) + perTick)
-      if (due > sent) {
-        await b.site.submit('SRV-A', { to: ['user1@SRV-B'], count: due - sent, body: 'a'.repeat(1024) })
+      const due = Math.min(total, Math.floor(((Date.now() - start) / 1000) * rate) + 1)
+      if (due > sent && inFlight.size < 8) {
+        const p: Promise<unknown> = b.site.submit('SRV-A', { to: ['user1@SRV-B'], count: due - sent, body: 'a'.repeat(1024) }).finally(() => inFlight.delete(p))
+        inFlight.add(p)
         sent = due
       }
-      await new Promise(resolve => setTimeout(resolve, 50))
+      await new Promise(resolve => setTimeout(resolve, 10))
     }
+    await Promise.all(inFlight)
     await until('every latency sample delivered', async () => (await b.status('SRV-B')).delivered >= sent, 120_000, 200)
     const lat: number[] = []
     let after = 0

@@ -10,7 +10,7 @@ import {
 import { AdminClient, type DeliveryRecord, type SubmitAnswer } from './admin-client.js'
 import { CliError } from './cli-error.js'
 import { freePorts } from './free-ports.js'
-import { chooseLinks, ensureLinks, linkPortCount, peerAddressesVia } from './links/local-links.js'
+import { chooseLinks, ensureLinks, linkPortCount, linksState, peerAddressesVia } from './links/local-links.js'
 import { processState, signal, waitForExit, type ProcessState } from './processes.js'
 import type { SiteBackend } from './site-backend.js'
 import { findServer, readSiteState, sitePaths, updateSiteState, writeSiteState, type ServerRecord, type SiteState } from './site-state.js'
@@ -110,8 +110,10 @@ export class LocalSite implements SiteBackend {
   static async prepare (opts: UpOptions): Promise<LocalSite> {
     const paths = sitePaths(opts.dataDir)
     if (existsSync(paths.state)) {
-      const running = Object.values(readSiteState(opts.dataDir).servers).filter(s => processState(s.pid, s.name) !== 'down')
-      if (running.length > 0) throw new CliError(`a site is already running under ${paths.root} (${running.map(s => `${s.name} pid ${s.pid}`).join(', ')}): "xcon down" first`)
+      const state = readSiteState(opts.dataDir)
+      const running = Object.values(state.servers).filter(s => processState(s.pid, s.name) !== 'down').map(s => `${s.name} pid ${s.pid}`)
+      if (linksState(opts.dataDir) !== 'down') running.push(`the links process pid ${state.links?.pid}`)
+      if (running.length > 0) throw new CliError(`a site is already running under ${paths.root} (${running.join(', ')}): "xcon down" first`)
     }
     const topology = loadTopology(opts)
     if (opts.fresh === true) rmSync(paths.root, { recursive: true, force: true })
