@@ -1,6 +1,6 @@
 import { createServer, connect, type Server, type Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { LinkState, partitionToxic } from '../../packages/core/src/index.js'
+import { LinkState, partitionToxic } from '@xcon/core'
 import { LinkProxy } from '../../packages/cli/src/links/link-proxy.js'
 
 let echo: Server | undefined

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import { createServer, connect, type Server } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { faultIntervals, type HistoryRecord } from '../../packages/core/src/index.js'
+import { faultIntervals, type HistoryRecord } from '@xcon/core'
 import { LinkApi, type LinkApiChange } from '../../packages/cli/src/links/link-api.js'
 import { linkFaultRecord } from '../../packages/cli/src/links/link-fault-record.js'
 import { SiteProxies } from '../../packages/cli/src/links/site-proxies.js'

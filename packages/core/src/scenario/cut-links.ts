@@ -5,7 +5,7 @@ import type { FaultStep } from './scenario.js'
  * with `oneWay` only from the first group to the second (the associations the first group opens;
  * those the second group opens stay up).
  */
-export function cutLinks (step: Pick<FaultStep, 'groups' | 'oneWay'>): Array<[string, string]> {
+export function cutLinks <S extends Pick<FaultStep, 'groups' | 'oneWay'>> (step: S): Array<[string, string]> {
   const groups = step.groups ?? []
   const links: Array<[string, string]> = []
   for (let i = 0; i < groups.length; i++) {
