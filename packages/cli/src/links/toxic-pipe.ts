@@ -28,7 +28,8 @@ export class ToxicPipe {
   private sourceEnded = false
   private passed = 0
   private closed = false
-  private readonly timers = new Set<NodeJS.Timeout>()
+  /** Waits in progress (a toxic's delay, a full destination), each ended at once by stop(). */
+  private readonly waits = new Set<() => void>()
 
   constructor (
     private readonly source: Socket,
@@ -58,9 +59,18 @@ export class ToxicPipe {
   /** Sleeps, unless the connection closes first. */
   private async sleep (ms: number): Promise<void> {
     if (ms <= 0) return
+    await this.wait(done => {
+      const t = setTimeout(done, ms)
+      return () => clearTimeout(t)
+    })
+  }
+
+  /** Waits until `start`'s callback is called or the pipe stops; `start` returns its own cleanup. */
+  private async wait (start: (done: () => void) => () => void): Promise<void> {
     await new Promise<void>(resolve => {
-      const t = setTimeout(() => { this.timers.delete(t); resolve() }, ms)
-      this.timers.add(t)
+      const done = (): void => { this.waits.delete(done); cleanup(); resolve() }
+      const cleanup = start(done)
+      this.waits.add(done)
     })
   }
 
@@ -68,7 +78,11 @@ export class ToxicPipe {
     if (this.closed || data.length === 0) return
     this.counts.sent += data.length
     if (!this.dest.write(data)) {
-      await new Promise<void>(resolve => { this.dest.once('drain', resolve); this.dest.once('close', resolve) })
+      await this.wait(done => {
+        this.dest.once('drain', done)
+        this.dest.once('close', done)
+        return () => { this.dest.off('drain', done); this.dest.off('close', done) }
+      })
     }
   }
 
@@ -118,8 +132,7 @@ export class ToxicPipe {
   /** The connection ended: nothing more is written and every wait ends. */
   stop (): void {
     this.closed = true
-    for (const t of this.timers) clearTimeout(t)
-    this.timers.clear()
+    for (const done of [...this.waits]) done()
     this.queue.length = 0
   }
 }
