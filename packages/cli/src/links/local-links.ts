@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import { closeSync, openSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { linkName } from '@xcon/core'
 import { CliError } from '../cli-error.js'
 import { sleep } from '../durations.js'
 import { portIsFree } from '../free-ports.js'
@@ -18,17 +19,17 @@ const LINKS_MAIN = join(dirname(fileURLToPath(import.meta.url)), 'links-main.js'
  */
 export async function chooseLinks (dataDir: string, servers: readonly string[], pool: number[]): Promise<LinksRecord> {
   const ports: Record<string, number> = {}
-  for (const a of servers) for (const b of servers) if (a !== b) ports[`${a}->${b}`] = pool.pop()!
+  for (const a of servers) for (const b of servers) if (a !== b) ports[linkName(a, b)] = pool.pop()!
   const apiPort = await portIsFree(TOXIPROXY_PORT) ? TOXIPROXY_PORT : pool.pop()!
   return { pid: null, apiPort, ports, logFile: sitePaths(dataDir).linksLog }
 }
 
-/** How many ports `chooseLinks` takes from the pool at most. */
+/** How many ports `chooseLinks` takes from the pool at most: one per link, one for the API. */
 export const linkPortCount = (servers: number): number => servers * (servers - 1) + 1
 
 /** Each MTA's peers, through its links: the value of its XCON_PEER_ADDRESSES. */
 export function peerAddressesVia (links: LinksRecord, from: string, servers: readonly string[]): string {
-  return servers.filter(b => b !== from).map(b => `${b}=127.0.0.1:${links.ports[`${from}->${b}`]!}`).join(',')
+  return servers.filter(b => b !== from).map(b => `${b}=127.0.0.1:${links.ports[linkName(from, b)]!}`).join(',')
 }
 
 export function linksState (dataDir: string): ProcessState {

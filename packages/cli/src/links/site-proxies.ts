@@ -46,11 +46,6 @@ export class SiteProxies {
     return [...this.proxies.values()]
   }
 
-  /** What each MTA's XCON_PEER_ADDRESSES must be so that its associations go through its links. */
-  peerAddresses (from: string): string {
-    return this.links.servers.filter(b => b !== from).map(b => `${b}=${this.host}:${this.proxy(from, b).port}`).join(',')
-  }
-
   /** Resolves once every change so far has reached the sockets (a disabled link refuses connects). */
   async settled (): Promise<void> {
     await Promise.all(this.all().map(async p => await p.settled()))
