@@ -145,6 +145,9 @@ describe('the Toxiproxy-compatible link API', () => {
     const browser = await call(`${base}/proxies`, 'GET', undefined, { 'User-Agent': 'Mozilla/5.0 (X11; Linux x86_64)' })
     expect(browser).toMatchObject({ status: 403, body: 'User agent not allowed\n' })
     expect((await call(`${base}/nothing/here`)).status).toBe(404)
+    // A known path with another method: 405, as Toxiproxy's router answers.
+    expect((await call(`${base}/reset`)).status).toBe(405)
+    expect((await call(`${base}/proxies/${L('NORTH', 'SOUTH')}/toxics`, 'DELETE')).status).toBe(405)
   })
 
   it('xcon\'s extensions: one toxic on a group of links, both directions, a partition in one call and its heal', async () => {

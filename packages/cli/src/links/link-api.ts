@@ -97,7 +97,11 @@ export class LinkApi {
       })
       const body = req.method === 'POST' || req.method === 'PATCH' ? await readBody(req) : undefined
       const found = await this.route(req.method ?? 'GET', segments, body)
-      if (found === undefined) return this.text(res, 404, '404 page not found\n')
+      if (found === undefined) {
+        // gorilla/mux (Toxiproxy's router): a known path with another method is 405, an unknown one 404.
+        if (isKnownPath(segments)) return void res.writeHead(405).end()
+        return this.text(res, 404, '404 page not found\n')
+      }
       reply = found
     } catch (err) {
       reply = errorReply(err)
@@ -261,6 +265,15 @@ export class LinkApi {
   }
 }
 
+
+/** The paths of Toxiproxy's routes and xcon's (whatever the names in them). */
+function isKnownPath (p: string[]): boolean {
+  const [a, , c] = p
+  if (p.length === 1) return ['version', 'reset', 'proxies', 'populate', 'metrics'].includes(a!)
+  if (a === 'proxies') return p.length === 2 || (c === 'toxics' && (p.length === 3 || p.length === 4))
+  if (a === 'xcon') return (p[1] === 'partition' && p.length === 2) || (p[1] === 'links' && c === 'toxics' && (p.length === 3 || p.length === 4))
+  return false
+}
 
 async function readBody (req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = []
