@@ -16,28 +16,33 @@ const ACTIONS: Record<string, string> = {
 }
 
 /**
+ * Appends one line of the action shape (tag "action") to the site's action log. Nothing is lost
+ * when the write fails: the action happened all the same, with a word on stderr.
+ */
+export function appendActionLine (file: string, fields: { level: 'info' | 'warn', server: string, site: string, action: string, msg: string, [extra: string]: unknown }): void {
+  const { level, server, site, action, msg, ...extra } = fields
+  const line = { level, time: new Date().toISOString(), server, site, tag: LOG_TAG.action, action, category: 'xcon', ...extra, msg }
+  try {
+    mkdirSync(dirname(file), { recursive: true })
+    appendFileSync(file, `${JSON.stringify(line)}\n`)
+  } catch (err) {
+    process.stderr.write(`xcon: could not record "${fields.action} ${fields.server}" in ${file}: ${(err as Error).message}\n`)
+  }
+}
+
+/**
  * Records what the CLI does to a server in the site's log stream, as a line of the same JSON
  * shape as the MTAs' (tag "action"), so that `xcon logs -f` shows the cause before its effect
- * and `--server SRV-D` shows it with that server's lines. Nothing is lost when the write fails:
- * the action happens all the same, with a word on stderr.
+ * and `--server SRV-D` shows it with that server's lines.
  */
 export function siteActionLog (site: Pick<SiteBackend, 'actionLogFile' | 'siteOf'>): (action: string, server: string, detail?: string) => void {
   return (action, server, detail) => {
-    const line = {
+    appendActionLine(site.actionLogFile, {
       level: action === 'kill' || action === 'partition' ? 'warn' : 'info',
-      time: new Date().toISOString(),
       server,
       site: site.siteOf(server),
-      tag: LOG_TAG.action,
       action,
-      category: 'xcon',
       msg: `${ACTIONS[action] ?? `xcon ${action}`}${detail === undefined ? '' : ` ${detail}`}`
-    }
-    try {
-      mkdirSync(dirname(site.actionLogFile), { recursive: true })
-      appendFileSync(site.actionLogFile, `${JSON.stringify(line)}\n`)
-    } catch (err) {
-      process.stderr.write(`xcon: could not record "${action} ${server}" in ${site.actionLogFile}: ${(err as Error).message}\n`)
-    }
+    })
   }
 }

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-import { appendFileSync } from 'node:fs'
-import { LOG_TAG } from '@xcon/core'
+import { appendActionLine } from '../site-action-log.js'
 import { readSiteState, sitePaths, updateSiteState } from '../site-state.js'
 import { LinkApi, type LinkApiChange } from './link-api.js'
 import { SiteProxies } from './site-proxies.js'
@@ -21,20 +20,15 @@ async function main (): Promise<void> {
   const actions = sitePaths(dataDir).actions
   const siteOf = (name: string): string => state.servers[name]?.site ?? ''
   const log = (change: LinkApiChange): void => {
-    const line = {
+    const server = change.links[0]?.from ?? 'xcon-links'
+    appendActionLine(actions, {
       level: change.action === 'toxic' || change.action === 'disable' || change.action === 'partition' ? 'warn' : 'info',
-      time: new Date().toISOString(),
-      server: change.links[0]?.from ?? 'xcon-links',
-      site: siteOf(change.links[0]?.from ?? ''),
-      tag: LOG_TAG.action,
+      server,
+      site: siteOf(server),
       action: change.action,
-      category: 'xcon',
       links: change.links.map(l => l.name),
       msg: `link API: ${change.text}`
-    }
-    try { appendFileSync(actions, `${JSON.stringify(line)}\n`) } catch (err) {
-      process.stderr.write(`xcon-links: could not record "${change.text}" in ${actions}: ${(err as Error).message}\n`)
-    }
+    })
   }
   const site = await SiteProxies.open(servers.map(s => s.name), name => ({ host: '127.0.0.1', port: state.servers[name]!.port }), { ports: links.ports })
   const api = await LinkApi.serve(site, log, links.apiPort)
