@@ -102,6 +102,8 @@ export const MAX_TRANSFER_MESSAGES = 1024
  */
 export const MAX_CONNECTIONS = 800
 export const MAX_CONNECTIONS_PER_ADDRESS = 400
+/** Outbound associations one MTA connects or binds at a time (NOT FOUND; design choice, see OpenGate). */
+export const MAX_OPENING = 8
 /** Inbound associations from one address that have not bound yet. Design choice. */
 export const MAX_UNBOUND_PER_ADDRESS = 16
 /**

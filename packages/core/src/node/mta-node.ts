@@ -19,6 +19,7 @@ import { route, type Route } from '../routing/route.js'
 import { createPool, type TransportLogic } from './create-pool.js'
 import { LEAK_RATE_WINDOW_OPEN_INTERVALS, LeakClock } from './exhaustion-estimate.js'
 import { InboundAdmission } from './inbound-admission.js'
+import { OpenGate } from './open-gate.js'
 import { logEvent } from './log-event.js'
 import { mtaStatus } from './mta-status.js'
 import { onPoolEvent, type PoolKind } from './pool-events.js'
@@ -85,6 +86,8 @@ export class MtaNode {
   /** When the intra-site pool kept control blocks: the exhaustion estimate reads it. */
   readonly leaks = new LeakClock()
   readonly admission: InboundAdmission
+  /** Outbound opens wait here for their turn (MAX_OPENING at a time). */
+  readonly opens: OpenGate
   ims: { listener: { port: number | undefined }, queue: ExtraQueue } | undefined
   /** What the store check found at start-up (MTACHECK after an unclean stop). */
   storeCheck: StoreCheck | undefined
@@ -102,6 +105,7 @@ export class MtaNode {
     this.pid = ports.pid
     this.startedAt = ports.clock.now()
     this.admission = new InboundAdmission(config.limits)
+    this.opens = new OpenGate(config.limits.maxOpening)
     const accept: AcceptTransfer = async (frame, peer, channel) => await this.acceptTransfer(frame, peer, channel)
     this.pool = createPool('site', config, ports.transport('site', accept), ports.clock, e => onPoolEvent(this, 'site', e))
     this.connectorPool = createPool('connector', config, ports.transport('connector', accept), ports.clock, e => onPoolEvent(this, 'connector', e))
@@ -111,7 +115,7 @@ export class MtaNode {
       log: this.log,
       store: this.store,
       clock: this.clock,
-      open: (target, assocId, channel) => poolOf(channel).send(poolOpen(assocId, 'outbound', target, channel)),
+      open: (target, assocId, channel) => { this.opens.request(assocId, () => poolOf(channel).send(poolOpen(assocId, 'outbound', target, channel))) },
       release: (assocId, channel) => poolOf(channel).send(poolRelease(assocId)),
       nonDelivery: async (item, reason, diagnostic) => await this.nonDelivery(item, reason, diagnostic),
       onDown: (queue) => { this.rerouteAround(queue).catch((err: Error) => this.log.error({ err }, `rerouting around ${queue.key} failed`)) }
@@ -447,6 +451,7 @@ export class MtaNode {
   async stop (graceMs = 3000): Promise<void> {
     if (this.state === 'stopping' || this.state === 'stopped') return
     this.state = 'stopping'
+    this.opens.clear()
     await Promise.all([...[...this.queues.values()].map(async q => await q.stop(graceMs)), this.ims?.queue.stop(graceMs)])
     this.pool.send(poolDrain())
     this.connectorPool.send(poolDrain())
@@ -463,6 +468,7 @@ export class MtaNode {
   /** Ends at once, as a kill -9 does: timers and associations stop, nothing more is written. */
   halt (): void {
     this.state = 'stopped'
+    this.opens.clear()
     for (const q of this.queues.values()) q.halt()
     this.pool.stop()
     this.connectorPool.stop()

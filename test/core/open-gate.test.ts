@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest'
+import { OpenGate, SimSite, parseTopology } from '@xcon/core'
+
+describe('OpenGate (outbound opens at a time)', () => {
+  it('starts at most its limit at once, the rest in arrival order as earlier ones settle', () => {
+    const gate = new OpenGate(2)
+    const started: string[] = []
+    for (const id of ['a', 'b', 'c', 'd']) gate.request(id, () => started.push(id))
+    expect(started).toEqual(['a', 'b'])
+    gate.settled('x') // not one of its opens: nothing moves
+    expect(started).toEqual(['a', 'b'])
+    gate.settled('b')
+    expect(started).toEqual(['a', 'b', 'c'])
+    gate.settled('c')
+    gate.settled('a')
+    expect(started).toEqual(['a', 'b', 'c', 'd'])
+  })
+
+  it('starts nothing that waited once cleared (closedown or kill)', () => {
+    const gate = new OpenGate(1)
+    const started: string[] = []
+    for (const id of ['a', 'b']) gate.request(id, () => started.push(id))
+    gate.clear()
+    gate.settled('a')
+    expect(started).toEqual(['a'])
+  })
+
+  it('lets the next one start when an open settles inside its own start (no control block)', () => {
+    const gate = new OpenGate(1)
+    const started: string[] = []
+    gate.request('a', () => { started.push('a'); gate.settled('a') })
+    gate.request('b', () => started.push('b'))
+    expect(started).toEqual(['a', 'b'])
+  })
+})
+
+const names = Array.from({ length: 9 }, (_, i) => `HUB-${i + 1}`)
+const TOPOLOGY = `
+organization: XCON
+sites:
+  STAR: { secret: s3cret, servers: [${names.join(', ')}] }
+defaults: { build: 2653, timeScale: 600, controlBlocks: 20, traffic: off }
+`
+
+describe('a site whose MTAs open more associations than XCON_MAX_OPENING at once (simulated)', () => {
+  it('opens two at a time yet delivers to every peer once, past peers that do not answer', async () => {
+    const s = new SimSite(parseTopology(TOPOLOGY, 'test'), 0, () => undefined, { XCON_MAX_OPENING: '2' })
+    for (const n of s.names) await s.start(n, 0)
+    // Three peers black-holed: their opens hold a turn for the open timeout, then retry.
+    for (const n of names.slice(1, 4)) s.pause(n)
+    const run = async (ms: number): Promise<void> => { await s.clock.run(s.clock.now() + ms, async () => { for (let i = 0; i < 32; i++) await null }) }
+    const [id] = await s.submit('HUB-1', { from: 'user1', to: names.slice(1).map(n => `user1@${n}`) })
+    let most = 0
+    for (let t = 0; t < 300; t++) {
+      await run(50)
+      const st = s.status('HUB-1')!
+      most = Math.max(most, st.associations.filter(a => a.direction === 'outbound' && a.state === 'opening').length)
+      if (t === 0) expect(st.opensWaiting).toBe(names.length - 3)
+    }
+    expect(most).toBe(2)
+    for (const n of names.slice(4)) expect(s.deliveries(n, 0).filter(d => d.kind === 'message').map(d => d.mtsId)).toEqual([id])
+    for (const n of names.slice(1, 4)) s.resume(n)
+    await run(30_000)
+    for (const n of names.slice(1)) expect(s.deliveries(n, 0).filter(d => d.kind === 'message').map(d => d.mtsId)).toEqual([id])
+    await s.close()
+  })
+})
