@@ -41,6 +41,7 @@ describe('metrics for Prometheus', () => {
       'xcon_control_blocks_leaked{pool="site",server="SRV-A",site="CORP"} 0',
       'xcon_queue_depth{peer="SRV-B",channel="site",server="SRV-A",site="CORP"} 0',
       'xcon_work_queue_length{server="SRV-A",site="CORP"} 0',
+      'xcon_association_opens_waiting{server="SRV-A",site="CORP"} 0',
       'xcon_messages_submitted_total{server="SRV-A",site="CORP"} 0',
       'xcon_events_total{event_id="9298",server="SRV-A",site="CORP"} 1'
     ]) expect(body).toContain(line)

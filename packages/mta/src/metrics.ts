@@ -64,6 +64,10 @@ export function createMetrics (node: MtaNode): Registry {
     name: 'xcon_work_queue_length', help: 'Messages the MTA holds and has not yet passed on: MSExchangeMTA, Work Queue Length (Q234280).', registers,
     collect () { this.set(sampleFigures(node).depth) }
   })
+  new Gauge({
+    name: 'xcon_association_opens_waiting', help: 'Outbound associations waiting for their turn to connect: at most XCON_MAX_OPENING (8) connect or bind at once. Not an Exchange counter.', registers,
+    collect () { this.set(node.opens.waiting) }
+  })
   const total = (name: string, help: string, value: () => number): void => {
     new Counter({ name, help, registers, collect () { this.reset(); this.inc(value()) } })
   }
