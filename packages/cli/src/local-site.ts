@@ -253,8 +253,12 @@ export class LocalSite implements SiteBackend {
     return s
   }
 
-  /** Waits until the MTA answers /health, or fails naming its log file. */
-  async waitReady (name: string, timeoutMs = 20_000): Promise<void> {
+  /**
+   * Waits until the MTA answers /health, or fails naming its log file. A process that exits fails
+   * at once; the timeout is only for one that lives and never answers, so it is generous: a cold
+   * start on a loaded 2-core machine (an image build alongside) took more than 20 s.
+   */
+  async waitReady (name: string, timeoutMs = 60_000): Promise<void> {
     const s = this.server(name)
     await this.admin(name).waitReady(timeoutMs, () => processState(s.pid, s.name) !== 'down', s.logFile, () => fatalLine(s.logFile))
   }
