@@ -65,3 +65,32 @@ describe('a site whose MTAs open more associations than XCON_MAX_OPENING at once
     await s.close()
   })
 })
+
+// The connector is named like a server of the sender's site, so both queues name their first
+// association out-HUB-1: only a gate of each pool's own keeps the two opens apart.
+const SHARED_NAME = `
+organization: XCON
+sites:
+  EAST: { secret: east, servers: [E-1, HUB, SLOW] }
+  WEST: { secret: west, servers: [W-1] }
+connectors:
+  HUB: { type: x400, sites: [EAST, WEST], bridgeheads: { EAST: E-1, WEST: W-1 } }
+defaults: { build: 2653, timeScale: 600, controlBlocks: 20, traffic: off }
+`
+
+describe('a connector that shares its name with a server (simulated, one open at a time)', () => {
+  it('opens the server\'s association and the connector\'s, and delivers each copy once', async () => {
+    const s = new SimSite(parseTopology(SHARED_NAME, 'test'), 0, () => undefined, { XCON_MAX_OPENING: '1' })
+    for (const n of s.names) await s.start(n, 0)
+    s.pause('SLOW') // its open holds the one turn while the other two wait
+    const run = async (ms: number): Promise<void> => { await s.clock.run(s.clock.now() + ms, async () => { for (let i = 0; i < 32; i++) await null }) }
+    const [id] = await s.submit('E-1', { from: 'user1', to: ['user1@SLOW', 'user1@HUB', 'user1@W-1'] })
+    await run(15_000)
+    for (const n of ['HUB', 'W-1']) expect(s.deliveries(n, 0).filter(d => d.kind === 'message').map(d => d.mtsId)).toEqual([id])
+    s.resume('SLOW')
+    await run(15_000)
+    expect(s.deliveries('SLOW', 0).filter(d => d.kind === 'message').map(d => d.mtsId)).toEqual([id])
+    expect(s.status('E-1')!.queues.every(q => q.depth === 0)).toBe(true)
+    await s.close()
+  })
+})

@@ -65,8 +65,8 @@ export function createMetrics (node: MtaNode): Registry {
     collect () { this.set(sampleFigures(node).depth) }
   })
   new Gauge({
-    name: 'xcon_association_opens_waiting', help: 'Outbound associations waiting for their turn to connect: at most XCON_MAX_OPENING (8) connect or bind at once. Not an Exchange counter.', registers,
-    collect () { this.set(node.opens.waiting) }
+    name: 'xcon_association_opens_waiting', help: 'Outbound associations waiting for their turn to connect: at most XCON_MAX_OPENING (8) connect or bind at once in each pool. Not an Exchange counter.', registers,
+    collect () { this.set(node.opensWaiting) }
   })
   const total = (name: string, help: string, value: () => number): void => {
     new Counter({ name, help, registers, collect () { this.reset(); this.inc(value()) } })

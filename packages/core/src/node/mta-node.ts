@@ -86,8 +86,12 @@ export class MtaNode {
   /** When the intra-site pool kept control blocks: the exhaustion estimate reads it. */
   readonly leaks = new LeakClock()
   readonly admission: InboundAdmission
-  /** Outbound opens wait here for their turn (MAX_OPENING at a time). */
-  readonly opens: OpenGate
+  /**
+   * Outbound opens wait here for their turn, MAX_OPENING at a time in each pool: association ids
+   * are only a pool's own (a connector may share a server's name), and connector opens never wait
+   * behind intra-site ones.
+   */
+  readonly opens: Record<PoolKind, OpenGate>
   ims: { listener: { port: number | undefined }, queue: ExtraQueue } | undefined
   /** What the store check found at start-up (MTACHECK after an unclean stop). */
   storeCheck: StoreCheck | undefined
@@ -105,7 +109,7 @@ export class MtaNode {
     this.pid = ports.pid
     this.startedAt = ports.clock.now()
     this.admission = new InboundAdmission(config.limits)
-    this.opens = new OpenGate(config.limits.maxOpening)
+    this.opens = { site: new OpenGate(config.limits.maxOpening), connector: new OpenGate(config.limits.maxOpening) }
     const accept: AcceptTransfer = async (frame, peer, channel) => await this.acceptTransfer(frame, peer, channel)
     this.pool = createPool('site', config, ports.transport('site', accept), ports.clock, e => onPoolEvent(this, 'site', e))
     this.connectorPool = createPool('connector', config, ports.transport('connector', accept), ports.clock, e => onPoolEvent(this, 'connector', e))
@@ -115,7 +119,7 @@ export class MtaNode {
       log: this.log,
       store: this.store,
       clock: this.clock,
-      open: (target, assocId, channel) => { this.opens.request(assocId, () => poolOf(channel).send(poolOpen(assocId, 'outbound', target, channel))) },
+      open: (target, assocId, channel) => { this.opens[channel === 'site' ? 'site' : 'connector'].request(assocId, () => poolOf(channel).send(poolOpen(assocId, 'outbound', target, channel))) },
       release: (assocId, channel) => poolOf(channel).send(poolRelease(assocId)),
       nonDelivery: async (item, reason, diagnostic) => await this.nonDelivery(item, reason, diagnostic),
       onDown: (queue) => { this.rerouteAround(queue).catch((err: Error) => this.log.error({ err }, `rerouting around ${queue.key} failed`)) }
@@ -178,6 +182,11 @@ export class MtaNode {
       else list.push(r)
     }
     for (const [key, items] of byQueue) this.queueFor(key)?.add(items)
+  }
+
+  /** Outbound opens waiting for their turn in either pool (status `opensWaiting`, and its gauge). */
+  get opensWaiting (): number {
+    return this.opens.site.waiting + this.opens.connector.waiting
   }
 
   countAssociation (pool: PoolKind, direction: string, outcome: string): void {
@@ -451,7 +460,7 @@ export class MtaNode {
   async stop (graceMs = 3000): Promise<void> {
     if (this.state === 'stopping' || this.state === 'stopped') return
     this.state = 'stopping'
-    this.opens.clear()
+    for (const gate of Object.values(this.opens)) gate.clear()
     await Promise.all([...[...this.queues.values()].map(async q => await q.stop(graceMs)), this.ims?.queue.stop(graceMs)])
     this.pool.send(poolDrain())
     this.connectorPool.send(poolDrain())
@@ -468,7 +477,7 @@ export class MtaNode {
   /** Ends at once, as a kill -9 does: timers and associations stop, nothing more is written. */
   halt (): void {
     this.state = 'stopped'
-    this.opens.clear()
+    for (const gate of Object.values(this.opens)) gate.clear()
     for (const q of this.queues.values()) q.halt()
     this.pool.stop()
     this.connectorPool.stop()

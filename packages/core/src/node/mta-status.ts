@@ -22,7 +22,7 @@ export interface StatusSource {
   readonly ims: { listener: { port: number | undefined }, queue: { status: () => SmtpQueueStatus } } | undefined
   readonly disk: { intakeOpen: boolean, freeBytes: number | undefined }
   readonly admission: { unbound: number }
-  readonly opens: { waiting: number }
+  readonly opensWaiting: number
   readonly storeCheck: StoreCheck | undefined
   readonly store: { counters: StoreCounters }
   readonly eventCounts: Record<number, number>
@@ -72,7 +72,7 @@ export function mtaStatus (mta: StatusSource): MtaStatusDocument {
     intake: { open: mta.disk.intakeOpen, freeBytes: mta.disk.freeBytes ?? null, minFreeBytes: mta.config.limits.minFreeBytes },
     limits: { maxMessageBytes: mta.config.limits.maxMessageBytes, maxRecipients: mta.config.limits.maxRecipients },
     inboundUnbound: mta.admission.unbound,
-    opensWaiting: mta.opens.waiting,
+    opensWaiting: mta.opensWaiting,
     // What the store check at start-up found: unclean is true after a kill -9 (MTACHECK, 2219/2206/2207).
     storeCheck: mta.storeCheck === undefined
       ? null

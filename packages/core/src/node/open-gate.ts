@@ -7,6 +7,7 @@
  *
  * An open waits here in arrival order until fewer than `limit` are connecting or binding; it
  * counts until it binds, ends or finds no control block. Inbound associations never wait here.
+ * Each pool has its own gate: association ids are unique only within a pool.
  */
 export class OpenGate {
   private readonly opening = new Set<string>()

@@ -23,7 +23,7 @@ export interface PoolEventHost {
   readonly connectorPool: Actor<typeof poolMachine>
   readonly queues: ReadonlyMap<string, AssociationListener>
   readonly admission: { settled: (assocId: string) => void }
-  readonly opens: { settled: (assocId: string) => void }
+  readonly opens: Record<PoolKind, { settled: (assocId: string) => void }>
   readonly floods: FloodGate
   event: (e: MtaEvent, fields?: Record<string, unknown>) => void
   /** Counts one association's end (or an open with no control block) for the metrics. */
@@ -45,11 +45,11 @@ export function onPoolEvent (mta: PoolEventHost, kind: PoolKind, e: PoolEmitted)
     case 'cb.exhausted':
       mta.countAssociation(kind, e.direction, 'no-control-block')
       mta.event(noFreeControlBlocks(e.networkType, e.capacity), { peer: e.peer ?? null, direction: e.direction, assoc: e.assocId, pool: kind })
-      mta.opens.settled(e.assocId)
+      mta.opens[kind].settled(e.assocId)
       queue?.onExhausted(e.assocId)
       break
     case 'cb.refused':
-      mta.opens.settled(e.assocId)
+      mta.opens[kind].settled(e.assocId)
       queue?.onExhausted(e.assocId)
       break
     case 'cb.acquired':
@@ -57,13 +57,13 @@ export function onPoolEvent (mta: PoolEventHost, kind: PoolKind, e: PoolEmitted)
       break
     case 'assoc.bound':
       mta.admission.settled(e.assocId)
-      mta.opens.settled(e.assocId)
+      mta.opens[kind].settled(e.assocId)
       mta.log.info({ category: 'Interface', assoc: e.assocId, peer: e.peer, direction: e.direction, controlBlock: e.controlBlock, pool: kind }, `${e.direction} ${kind === 'site' ? 'association' : 'connector association'} with ${e.peer} bound`)
       queue?.onBound(e.assocId, e.link)
       break
     case 'assoc.ended': {
       mta.admission.settled(e.assocId)
-      mta.opens.settled(e.assocId)
+      mta.opens[kind].settled(e.assocId)
       mta.countAssociation(kind, e.direction, e.outcome)
       const failed = e.outcome !== 'released'
       const peer = e.peer ?? 'an unknown MTA'
