@@ -2,15 +2,17 @@ import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { Packr } from 'msgpackr'
 import { WebSocket } from 'ws'
+import { startMachineCpu } from './machine-cpu.js'
 
 /**
  * The same stack without xcon: two bare processes, one ws connection, msgpackr frames shaped like
  * xcon's transfers, each acknowledged. `batch` 1 is one frame per message with `window` frames
  * outstanding (the per-message baseline); a larger `batch` carries that many messages per frame
  * and acknowledges them in one frame, with `window` messages outstanding (the batched baseline:
- * the same transfers as xcon's, with no store, the ceiling of the stack). Messages per second.
+ * the same transfers as xcon's, with no store, the ceiling of the stack). Messages per second, and the machine's CPU per message while
+ * they flowed (the server's start-up is not in it).
  */
-export async function rawThroughput (messages: number, opts: { window: number, batch: number }, size = 1024): Promise<number> {
+export async function rawThroughput (messages: number, opts: { window: number, batch: number }, size = 1024): Promise<{ rate: number, cpuMicrosPerMessage: number | null }> {
   const server = spawn(process.execPath, [fileURLToPath(new URL('./raw-server.js', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] })
   try {
     const port = await new Promise<number>((resolve, reject) => {
@@ -26,6 +28,7 @@ export async function rawThroughput (messages: number, opts: { window: number, b
     let sent = 0
     let acked = 0
     let seq = 0
+    const cpu = startMachineCpu()
     const started = process.hrtime.bigint()
     await new Promise<void>((resolve, reject) => {
       const send = (): void => {
@@ -45,8 +48,9 @@ export async function rawThroughput (messages: number, opts: { window: number, b
       send()
     })
     const seconds = Number(process.hrtime.bigint() - started) / 1e9
+    const cpuMicrosPerMessage = cpu.perMessage(messages)
     ws.close()
-    return messages / seconds
+    return { rate: messages / seconds, cpuMicrosPerMessage }
   } finally {
     server.kill('SIGTERM')
   }

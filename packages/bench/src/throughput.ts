@@ -1,18 +1,21 @@
 import { BenchSite, twoMtas, until } from './bench-site.js'
+import { startMachineCpu } from './machine-cpu.js'
 
 /**
  * Two MTAs, one intra-site association, 1 KiB messages, durable on both sides: messages per
- * second from the first submission at SRV-A to the last durable delivery at SRV-B.
+ * second from the first submission at SRV-A to the last durable delivery at SRV-B, and the
+ * machine's CPU per message over that time (the MTAs' start-up is not in it).
  */
-export async function xconThroughput (messages: number): Promise<{ rate: number, seconds: number }> {
+export async function xconThroughput (messages: number): Promise<{ rate: number, seconds: number, cpuMicrosPerMessage: number | null }> {
   const b = await BenchSite.start(twoMtas())
   try {
+    const cpu = startMachineCpu()
     const started = Date.now()
     const submitting = b.submit('SRV-A', 'user1@SRV-B', messages)
     await until(`${messages} deliveries on SRV-B`, async () => (await b.status('SRV-B')).delivered >= messages, 600_000, 200)
     await submitting
     const seconds = (Date.now() - started) / 1000
-    return { rate: messages / seconds, seconds }
+    return { rate: messages / seconds, seconds, cpuMicrosPerMessage: cpu.perMessage(messages) }
   } finally {
     await b.close()
   }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { open, type Database, type Key, type RootDatabase } from 'lmdb'
 import {
   PRIORITIES, envelope as checkEnvelope, type KillPointName,
@@ -26,9 +26,11 @@ function keyOf (record: { queue: string, seq: number, envelope: { priority: Enve
  * key limit, stand for any recipient list.
  */
 function copyKey (envelope: Envelope): string {
-  const h = createHash('sha256').update(envelope.mtsId)
-  for (const r of [...envelope.recipients].sort()) h.update('\n').update(r)
-  return `${envelope.mtsId.slice(0, 200)}|${h.digest('base64url').slice(0, 22)}`
+  // One-shot hash of the joined text: the same digest as hashing the parts in turn (the keys of
+  // stores written before stay valid), in less than half the time of a Hash object (#14).
+  // crypto.hash needs Node 20.12.
+  const text = [envelope.mtsId, ...[...envelope.recipients].sort()].join('\n')
+  return `${envelope.mtsId.slice(0, 200)}|${hash('sha256', text, 'base64url').slice(0, 22)}`
 }
 
 /** Inside a transaction a put's promise only repeats the transaction's outcome, which the caller awaits. */
