@@ -11,8 +11,20 @@ import { MtaStore } from '@xcon/mta'
  * does (each transfer accepted in one transaction, TRANSFER_WINDOW messages in flight), on real
  * LMDB stores in a temporary directory. CPU counts this process's threads, LMDB's writer included.
  * Together with the raw batched wire's CPU this is the floor of what xcon can cost a message.
+ * Then the same writes for `alone` messages one at a time, as a mesh probe travels: the cost of a
+ * commit and its sync, most of it the kernel's.
  */
-export async function storeCeiling (messages: number): Promise<{ senderMicros: number, receiverMicros: number, senderRate: number, receiverRate: number }> {
+export interface StoreCeiling {
+  senderMicros: number
+  receiverMicros: number
+  senderRate: number
+  receiverRate: number
+  /** CPU of the same writes for a message that travels alone (a mesh probe): each write its own commit and sync. */
+  aloneSenderMs: number
+  aloneReceiverMs: number
+}
+
+export async function storeCeiling (messages: number, alone = 300): Promise<StoreCeiling> {
   const dir = mkdtempSync(join(tmpdir(), 'xcon-bench-store-'))
   const content = Buffer.alloc(1024, 0x61)
   const envelope = (i: number): Envelope => ({
@@ -42,7 +54,20 @@ export async function storeCeiling (messages: number): Promise<{ senderMicros: n
         await Promise.all(transfers)
       }
     })
-    return { senderMicros: sender.cpu / messages * 1e6, receiverMicros: receiver.cpu / messages * 1e6, senderRate: messages / sender.seconds, receiverRate: messages / receiver.seconds }
+    const aloneSender = await measure(join(dir, 'alone-sender'), async s => {
+      for (let i = 0; i < alone; i++) await s.dequeue(await s.submit([{ queue: 'SRV-B', envelope: envelope(i), content, transferFailures: 0, enqueuedAt: Date.now() }], []))
+    })
+    const aloneReceiver = await measure(join(dir, 'alone-receiver'), async s => {
+      for (let i = 0; i < alone; i++) await s.accept([{ envelope: envelope(i), mailboxes: ['user1'], onward: [] }])
+    })
+    return {
+      senderMicros: sender.cpu / messages * 1e6,
+      receiverMicros: receiver.cpu / messages * 1e6,
+      senderRate: messages / sender.seconds,
+      receiverRate: messages / receiver.seconds,
+      aloneSenderMs: aloneSender.cpu / alone * 1e3,
+      aloneReceiverMs: aloneReceiver.cpu / alone * 1e3
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
