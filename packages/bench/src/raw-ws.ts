@@ -9,8 +9,8 @@ import { startMachineCpu } from './machine-cpu.js'
  * xcon's transfers, each acknowledged. `batch` 1 is one frame per message with `window` frames
  * outstanding (the per-message baseline); a larger `batch` carries that many messages per frame
  * and acknowledges them in one frame, with `window` messages outstanding (the batched baseline:
- * the same transfers as xcon's, with no store, the ceiling of the stack). Messages per second, and the machine's CPU per message while
- * they flowed (the server's start-up is not in it).
+ * the same transfers as xcon's, with no store, the ceiling of the stack). Messages per second,
+ * and the machine's CPU per message while they flowed (the server's start-up is not in it).
  */
 export async function rawThroughput (messages: number, opts: { window: number, batch: number }, size = 1024): Promise<{ rate: number, cpuMicrosPerMessage: number | null }> {
   const server = spawn(process.execPath, [fileURLToPath(new URL('./raw-server.js', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] })

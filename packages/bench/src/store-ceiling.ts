@@ -4,16 +4,7 @@ import { join } from 'node:path'
 import { TRANSFER_BATCH, TRANSFER_WINDOW, formatMtsId, type Envelope } from '@xcon/core'
 import { MtaStore } from '@xcon/mta'
 
-/**
- * The durable writes one message costs, with no network, no routing and no machines: what the
- * sending MTA's store does (the submission's commit of each 1 KiB record in requests of 5,000,
- * then its removal a transfer of TRANSFER_BATCH at a time) and what the receiving MTA's store
- * does (each transfer accepted in one transaction, TRANSFER_WINDOW messages in flight), on real
- * LMDB stores in a temporary directory. CPU counts this process's threads, LMDB's writer included.
- * Together with the raw batched wire's CPU this is the floor of what xcon can cost a message.
- * Then the same writes for `alone` messages one at a time, as a mesh probe travels: the cost of a
- * commit and its sync, most of it the kernel's.
- */
+/** What the durable writes cost, per message: CPU in µs (ms for one alone), rates in msg/s. */
 export interface StoreCeiling {
   senderMicros: number
   receiverMicros: number
@@ -24,6 +15,16 @@ export interface StoreCeiling {
   aloneReceiverMs: number
 }
 
+/**
+ * The durable writes one message costs, with no network, no routing and no machines: what the
+ * sending MTA's store does (the submission's commit of each 1 KiB record in requests of 5,000,
+ * then its removal a transfer of TRANSFER_BATCH at a time) and what the receiving MTA's store
+ * does (each transfer accepted in one transaction, TRANSFER_WINDOW messages in flight), on real
+ * LMDB stores in a temporary directory. CPU counts this process's threads, LMDB's writer included.
+ * Together with the raw batched wire's CPU this is the floor of what xcon can cost a message.
+ * Then the same writes for `alone` messages one at a time, as a mesh probe travels: the cost of a
+ * commit and its sync, most of it the kernel's.
+ */
 export async function storeCeiling (messages: number, alone = 300): Promise<StoreCeiling> {
   const dir = mkdtempSync(join(tmpdir(), 'xcon-bench-store-'))
   const content = Buffer.alloc(1024, 0x61)

@@ -1,5 +1,6 @@
 export { Mta } from './mta.js'
 export type { MtaState, Submission, QueuedMessage } from '@xcon/core'
 export { MtaStore, type Delivery } from './store.js'
+export { copyKey } from './copy-key.js'
 export { createAdminServer } from './admin-server.js'
 export { createLogger, logEvent } from './logger.js'
