@@ -75,6 +75,10 @@ export async function listenForAssociations (
       return
     }
     const address = socket.remoteAddress ?? 'unknown'
+    // The 101 and the challenge the new association sends at once leave in one write: a syscall
+    // and a segment less for every association (#14's mesh is thousands of them).
+    socket.cork()
+    process.nextTick(() => socket.uncork())
     wss.handleUpgrade(req, socket, head, ws => {
       // One invalid frame on a socket with no error listener would be an uncaught exception.
       ws.on('error', () => undefined)
