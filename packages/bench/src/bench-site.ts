@@ -1,5 +1,5 @@
 import type { MtaStatusDocument } from '@xcon/core'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LocalSite, type DeliveryRecord } from '@xcon/cli'
@@ -44,6 +44,25 @@ export class BenchSite {
 
   pid (name: string): number {
     return this.site.server(name).pid!
+  }
+
+  /** Whether the MTA's process still runs. */
+  alive (name: string): boolean {
+    try {
+      process.kill(this.pid(name), 0)
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  /** The last `lines` lines of the MTA's log, before `close()` removes it. */
+  logTail (name: string, lines: number): string {
+    try {
+      return readFileSync(this.site.server(name).logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n')
+    } catch (err) {
+      return `(no log: ${(err as Error).message})`
+    }
   }
 
   async close (): Promise<void> {

@@ -131,13 +131,15 @@ if (parts.has('scale')) {
       const s = await scale(n)
       scaleResults.push(s)
       const meshGoal = n >= 100 ? '< 30 s at 100' : ''
+      if (s.probeRetries > 0) log(`scale: ${s.probeRetries} probe submissions at ${n} MTAs failed at the HTTP level and were sent again`)
       const mesh = s.meshComplete ? `${s.meshSeconds.toFixed(1)} s` : `not closed: ${s.probes} of ${s.probesExpected} probes in ${s.meshSeconds.toFixed(0)} s, load ${s.loadAverage.toFixed(0)}`
       rows.push({ figure: `${n} MTAs: ready / full mesh probed (open timeout 10 s)`, value: `${s.readySeconds.toFixed(1)} s / ${mesh}`, goal: meshGoal, met: n >= 100 ? s.meshComplete && s.meshSeconds < 30 : null })
       // RSS counts the node binary's pages (about 40 MB) in every process although they are shared; PSS divides them.
       rows.push({ figure: `${n} MTAs, full mesh open: PSS median / max (shared pages divided)`, value: `${s.pssMedianMB.toFixed(0)} / ${s.pssMaxMB.toFixed(0)} MB`, goal: '< 60 MB', met: s.pssMaxMB < 60 })
       rows.push({ figure: `${n} MTAs: RSS median / max, CPU per MTA (light traffic)`, value: `${s.rssMedianMB.toFixed(0)} / ${s.rssMaxMB.toFixed(0)} MB, ${s.cpuPercentPerMta.toFixed(1)} %`, goal: '', met: null })
     } catch (err) {
-      rows.push({ figure: `${n} MTAs`, value: `failed: ${(err as Error).message}`, goal: n >= 100 ? '< 30 s at 100' : '', met: n >= 100 ? false : null })
+      const cause = (err as Error & { cause?: { code?: string, message?: string } }).cause
+      rows.push({ figure: `${n} MTAs`, value: `failed: ${(err as Error).message}${cause === undefined ? '' : ` (${cause.code ?? cause.message ?? ''})`}`, goal: n >= 100 ? '< 30 s at 100' : '', met: n >= 100 ? false : null })
     }
   }
   results.scale = scaleResults

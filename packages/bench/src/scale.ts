@@ -18,6 +18,8 @@ export interface ScaleResult {
   pssMedianMB: number
   pssMaxMB: number
   cpuPercentPerMta: number
+  /** Probe submissions that failed at the HTTP level and were sent again (their MTA still running). */
+  probeRetries: number
 }
 
 export const OPEN_TIMEOUT_FOR_SCALE_MS = 10_000
@@ -47,7 +49,11 @@ export async function scale (n: number, cpuSeconds = 10): Promise<ScaleResult> {
   try {
     const readySeconds = (Date.now() - t0) / 1000
     const t1 = Date.now()
-    await Promise.all(names.map(async from => await b.site.submit(from, { to: names.filter(x => x !== from).map(x => `user1@${x}`), subject: 'probe' })))
+    let probeRetries = 0
+    await Promise.all(names.map(async from => {
+      const retries = await submitProbe(b, from, names.filter(x => x !== from).map(x => `user1@${x}`))
+      probeRetries += retries
+    }))
     // Count probes incrementally: each poll fetches only deliveries after the last one seen.
     const seen = new Map(names.map(x => [x, { after: 0, probes: 0 }]))
     let meshComplete = true
@@ -74,10 +80,32 @@ export async function scale (n: number, cpuSeconds = 10): Promise<ScaleResult> {
     const cpu = pids.map((p, i) => (cpuTicks(p) - before[i]!) / cpuSeconds) // ticks per second = percent of one core
     const rss = pids.map(rssMB).sort((x, y) => x - y)
     const pss = pids.map(pssMB).sort((x, y) => x - y)
-    return { mtas: n, meshComplete, probes, probesExpected: n * (n - 1), loadAverage, readySeconds, meshSeconds, rssMedianMB: rss[Math.floor(rss.length / 2)]!, rssMaxMB: rss.at(-1)!, pssMedianMB: pss[Math.floor(pss.length / 2)]!, pssMaxMB: pss.at(-1)!, cpuPercentPerMta: cpu.reduce((x, y) => x + y, 0) / n }
+    return { mtas: n, meshComplete, probes, probesExpected: n * (n - 1), loadAverage, readySeconds, meshSeconds, rssMedianMB: rss[Math.floor(rss.length / 2)]!, rssMaxMB: rss.at(-1)!, pssMedianMB: pss[Math.floor(pss.length / 2)]!, pssMaxMB: pss.at(-1)!, cpuPercentPerMta: cpu.reduce((x, y) => x + y, 0) / n, probeRetries }
   } finally {
     delete process.env.XCON_OPEN_TIMEOUT_MS
     delete process.env.XCON_BIND_TIMEOUT_MS
     await b.close()
+  }
+}
+
+/**
+ * Submits one MTA's probe; returns how many times it had to be sent again. With a hundred MTAs on
+ * two cores (load average about 150) the bench's own HTTP client can fail a request that the MTA
+ * never saw; one run of five did. A running MTA is asked again (a probe that did arrive twice is
+ * two probes, and the count only needs one from each server); an MTA that has exited fails the
+ * run, with the end of its log, since only the modelled bug may stop an MTA.
+ */
+async function submitProbe (b: BenchSite, from: string, to: string[]): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await b.site.submit(from, { to, subject: 'probe' })
+      return attempt
+    } catch (err) {
+      const cause = (err as Error & { cause?: { code?: string, message?: string } }).cause
+      const why = `${(err as Error).message}${cause === undefined ? '' : ` (${cause.code ?? cause.message ?? ''})`}`
+      if (!b.alive(from)) throw new Error(`${from} exited during the mesh (${why}); the end of its log:\n${b.logTail(from, 5)}`)
+      if (attempt >= 3) throw new Error(`the probe from ${from} failed ${attempt + 1} times, the MTA still running: ${why}`)
+      await new Promise(resolve => setTimeout(resolve, 1000))
+    }
   }
 }
