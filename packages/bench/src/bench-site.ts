@@ -75,6 +75,13 @@ export class BenchSite {
   }
 }
 
+/** An error's message with its cause's code (fetch says only "fetch failed" and puts the reason there). */
+export function errorText (err: unknown): string {
+  const e = err as Error & { cause?: { code?: string, message?: string } }
+  const cause = e.cause?.code ?? e.cause?.message
+  return `${e.message}${cause === undefined ? '' : ` (${cause})`}`
+}
+
 /** Polls until `check` is true or `timeoutMs` passes; returns the elapsed ms, or throws. */
 export async function until (what: string, check: () => Promise<boolean>, timeoutMs: number, intervalMs = 50): Promise<number> {
   const start = Date.now()

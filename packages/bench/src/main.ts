@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { backlogMemory } from './backlog-memory.js'
+import { errorText } from './bench-site.js'
 import { failureDetection } from './failure-detection.js'
 import { postfixRelay } from './postfix.js'
 import { rawThroughput } from './raw-ws.js'
@@ -138,8 +139,7 @@ if (parts.has('scale')) {
       rows.push({ figure: `${n} MTAs, full mesh open: PSS median / max (shared pages divided)`, value: `${s.pssMedianMB.toFixed(0)} / ${s.pssMaxMB.toFixed(0)} MB`, goal: '< 60 MB', met: s.pssMaxMB < 60 })
       rows.push({ figure: `${n} MTAs: RSS median / max, CPU per MTA (light traffic)`, value: `${s.rssMedianMB.toFixed(0)} / ${s.rssMaxMB.toFixed(0)} MB, ${s.cpuPercentPerMta.toFixed(1)} %`, goal: '', met: null })
     } catch (err) {
-      const cause = (err as Error & { cause?: { code?: string, message?: string } }).cause
-      rows.push({ figure: `${n} MTAs`, value: `failed: ${(err as Error).message}${cause === undefined ? '' : ` (${cause.code ?? cause.message ?? ''})`}`, goal: n >= 100 ? '< 30 s at 100' : '', met: n >= 100 ? false : null })
+      rows.push({ figure: `${n} MTAs`, value: `failed: ${errorText(err)}`, goal: n >= 100 ? '< 30 s at 100' : '', met: n >= 100 ? false : null })
     }
   }
   results.scale = scaleResults

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
-import { BenchSite, until } from './bench-site.js'
+import { BenchSite, errorText, until } from './bench-site.js'
 
 export interface ScaleResult {
   mtas: number
@@ -89,11 +89,12 @@ export async function scale (n: number, cpuSeconds = 10): Promise<ScaleResult> {
 }
 
 /**
- * Submits one MTA's probe; returns how many times it had to be sent again. With a hundred MTAs on
- * two cores (load average about 150) the bench's own HTTP client can fail a request that the MTA
- * never saw; one run of five did. A running MTA is asked again (a probe that did arrive twice is
- * two probes, and the count only needs one from each server); an MTA that has exited fails the
- * run, with the end of its log, since only the modelled bug may stop an MTA.
+ * Submits one MTA's probe; returns how many times it had to be sent again. With a hundred MTAs
+ * on two cores (load average about 150), one run of five failed on a bare "fetch failed" from
+ * the bench's own HTTP client (its cause went unrecorded; the error now names it). A running MTA
+ * is asked again (a probe that arrives twice is two probes, and the count needs one from each
+ * server); an MTA that has exited fails the run with the end of its log, since only the
+ * modelled bug may stop an MTA.
  */
 async function submitProbe (b: BenchSite, from: string, to: string[]): Promise<number> {
   for (let attempt = 0; ; attempt++) {
@@ -101,8 +102,7 @@ async function submitProbe (b: BenchSite, from: string, to: string[]): Promise<n
       await b.site.submit(from, { to, subject: 'probe' })
       return attempt
     } catch (err) {
-      const cause = (err as Error & { cause?: { code?: string, message?: string } }).cause
-      const why = `${(err as Error).message}${cause === undefined ? '' : ` (${cause.code ?? cause.message ?? ''})`}`
+      const why = errorText(err)
       if (!b.alive(from)) throw new Error(`${from} exited during the mesh (${why}); the end of its log:\n${b.logTail(from, 5)}`)
       if (attempt >= 3) throw new Error(`the probe from ${from} failed ${attempt + 1} times, the MTA still running: ${why}`)
       await new Promise(resolve => setTimeout(resolve, 1000))
