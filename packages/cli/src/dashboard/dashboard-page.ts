@@ -93,21 +93,42 @@ function spark (values) {
   return '<svg width="' + w + '" height="' + h + '"><polyline points="' + pts + '" fill="none" stroke="#1f77b4"/></svg>'
 }
 
+// Each MTA's card is made once, with its buttons; each update rewrites only the card's body, and
+// only when it changed. Rewriting the buttons every second could take a click whose press and
+// release landed on two different nodes.
 function drawMtas (mtas) {
-  $('mtas').innerHTML = mtas.map(m => {
-    const cb = m.controlBlocks
-    const total = cb ? cb.capacity - 1 : 1
-    const bar = cb ? '<div class="bar" title="free ' + cb.free + ', in use ' + cb.inUse + ', leaked ' + cb.leaked + '"><div class="free" style="width:' + (100 * cb.free / total) + '%"></div><div class="inuse" style="width:' + (100 * cb.inUse / total) + '%"></div><div class="leaked" style="width:' + (100 * cb.leaked / total) + '%"></div></div>' : '<div class="bar"></div>'
-    const est = !cb ? '' : cb.free === 0 ? 'no free control block: every open is a 9156 (restart the MTA)' : cb.exhaustionSeconds !== null && cb.exhaustionSeconds !== undefined ? 'no free block in about ' + Math.round(cb.exhaustionSeconds / 60) + ' min of MTA time at this leak rate' : ''
-    const queues = (m.queues || []).map(q => {
-      const h = ((history[m.name] ||= {})[q.peer] ||= [])
-      return '<tr><td>' + esc(q.peer) + '</td><td>' + q.depth + '</td><td>' + spark(h) + '</td><td>' + esc(q.state || '') + '</td></tr>'
-    }).join('')
-    return '<div class="mta" data-server="' + esc(m.name) + '"><h2>' + esc(m.name) + ' <small>' + esc(m.site) + (m.build ? ', build ' + m.build : '') + '</small> <span class="state ' + m.state + '">' + m.state + '</span></h2>' +
-      (cb ? '<div>control blocks: <span class="free-count">' + cb.free + '</span> free, ' + cb.inUse + ' in use, <span class="leaked-count">' + cb.leaked + '</span> leaked of ' + cb.capacity + '</div>' : '<div>control blocks: <span class="free-count">-</span></div>') +
-      bar + '<div class="estimate">' + est + '</div><table class="queues">' + queues + '</table>' +
-      VERBS.map(v => '<button data-verb="' + v + '" data-server="' + esc(m.name) + '">' + v + '</button>').join('') + '</div>'
+  const box = $('mtas')
+  const names = new Set(mtas.map(m => m.name))
+  for (const card of [...box.children]) if (!names.has(card.dataset.server)) card.remove()
+  for (const m of mtas) {
+    let card = [...box.children].find(c => c.dataset.server === m.name)
+    if (!card) {
+      card = document.createElement('div')
+      card.className = 'mta'
+      card.dataset.server = m.name
+      card.innerHTML = '<div class="body"></div><div class="verbs">' + VERBS.map(v => '<button data-verb="' + v + '" data-server="' + esc(m.name) + '">' + v + '</button>').join('') + '</div>'
+      box.appendChild(card)
+    }
+    const html = cardBody(m)
+    if (card.drawn !== html) {
+      card.querySelector('.body').innerHTML = html
+      card.drawn = html
+    }
+  }
+}
+
+function cardBody (m) {
+  const cb = m.controlBlocks
+  const total = cb ? cb.capacity - 1 : 1
+  const bar = cb ? '<div class="bar" title="free ' + cb.free + ', in use ' + cb.inUse + ', leaked ' + cb.leaked + '"><div class="free" style="width:' + (100 * cb.free / total) + '%"></div><div class="inuse" style="width:' + (100 * cb.inUse / total) + '%"></div><div class="leaked" style="width:' + (100 * cb.leaked / total) + '%"></div></div>' : '<div class="bar"></div>'
+  const est = !cb ? '' : cb.free === 0 ? 'no free control block: every open is a 9156 (restart the MTA)' : cb.exhaustionSeconds !== null && cb.exhaustionSeconds !== undefined ? 'no free block in about ' + Math.round(cb.exhaustionSeconds / 60) + ' min of MTA time at this leak rate' : ''
+  const queues = (m.queues || []).map(q => {
+    const h = ((history[m.name] ||= {})[q.peer] ||= [])
+    return '<tr><td>' + esc(q.peer) + '</td><td>' + q.depth + '</td><td>' + spark(h) + '</td><td>' + esc(q.state || '') + '</td></tr>'
   }).join('')
+  return '<h2>' + esc(m.name) + ' <small>' + esc(m.site) + (m.build ? ', build ' + m.build : '') + '</small> <span class="state ' + m.state + '">' + m.state + '</span></h2>' +
+    (cb ? '<div>control blocks: <span class="free-count">' + cb.free + '</span> free, ' + cb.inUse + ' in use, <span class="leaked-count">' + cb.leaked + '</span> leaked of ' + cb.capacity + '</div>' : '<div>control blocks: <span class="free-count">-</span></div>') +
+    bar + '<div class="estimate">' + est + '</div><table class="queues">' + queues + '</table>'
 }
 
 function drawTail () {
