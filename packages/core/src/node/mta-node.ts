@@ -113,14 +113,13 @@ export class MtaNode {
     const accept: AcceptTransfer = async (frame, peer, channel) => await this.acceptTransfer(frame, peer, channel)
     this.pool = createPool('site', config, ports.transport('site', accept), ports.clock, e => onPoolEvent(this, 'site', e))
     this.connectorPool = createPool('connector', config, ports.transport('connector', accept), ports.clock, e => onPoolEvent(this, 'connector', e))
-    const poolOf = (channel: string): Actor<typeof poolMachine> => channel === 'site' ? this.pool : this.connectorPool
     const host: QueueHost = {
       config,
       log: this.log,
       store: this.store,
       clock: this.clock,
-      open: (target, assocId, channel) => { this.opens[channel === 'site' ? 'site' : 'connector'].request(assocId, () => poolOf(channel).send(poolOpen(assocId, 'outbound', target, channel))) },
-      release: (assocId, channel) => poolOf(channel).send(poolRelease(assocId)),
+      open: (target, assocId, channel) => { this.opens[poolKindOf(channel)].request(assocId, () => this.poolOf(channel).send(poolOpen(assocId, 'outbound', target, channel))) },
+      release: (assocId, channel) => this.poolOf(channel).send(poolRelease(assocId)),
       nonDelivery: async (item, reason, diagnostic) => await this.nonDelivery(item, reason, diagnostic),
       onDown: (queue) => { this.rerouteAround(queue).catch((err: Error) => this.log.error({ err }, `rerouting around ${queue.key} failed`)) }
     }
@@ -182,6 +181,11 @@ export class MtaNode {
       else list.push(r)
     }
     for (const [key, items] of byQueue) this.queueFor(key)?.add(items)
+  }
+
+  /** The pool of a channel: `site`, or a connector's name. */
+  private poolOf (channel: string): Actor<typeof poolMachine> {
+    return poolKindOf(channel) === 'site' ? this.pool : this.connectorPool
   }
 
   /** Outbound opens waiting for their turn in either pool (status `opensWaiting`, and its gauge). */
@@ -270,7 +274,7 @@ export class MtaNode {
       if (this.floods.admit('callers over the binding limit', address)) this.log.warn({ category: 'Security', address, channel }, `inbound association from ${address} refused: ${busy}`)
       return { closeCode: 4429, reason: closeReason(busy) }
     }
-    const pool = channel === 'site' ? this.pool : this.connectorPool
+    const pool = this.poolOf(channel)
     const assocId = `in-${++this.inboundCount}`
     attach(assocId)
     this.admission.admitted(assocId, address)
@@ -482,4 +486,9 @@ export class MtaNode {
     this.pool.stop()
     this.connectorPool.stop()
   }
+}
+
+/** Which pool a channel's associations take a control block from: `site`, or any connector. */
+function poolKindOf (channel: string): PoolKind {
+  return channel === 'site' ? 'site' : 'connector'
 }
