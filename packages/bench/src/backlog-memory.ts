@@ -5,14 +5,16 @@ export interface MemorySample { rssMB: number, anonMB: number, fileMB: number }
 export interface BacklogMemory {
   messages: number
   idle: MemorySample
-  /** 2 s after the last submission: the intake's garbage is still on the heap. */
+  /** QUEUED_SECONDS after the last submission: the intake's garbage is still on the heap. */
   queued: MemorySample
-  /** SETTLE_SECONDS after it, once V8's memory reducer has collected that garbage (it runs about 12 s after a busy spell ends). */
+  /** SETTLE_SECONDS after it, once V8's memory reducer has collected that garbage. */
   settled: MemorySample
   restarted: MemorySample
   restartSeconds: number
 }
 
+/** When the first sample is taken after the last submission. */
+export const QUEUED_SECONDS = 2
 /** Long enough for V8's idle-time collection after the intake (measured: it ran 12 s after the last request). */
 export const SETTLE_SECONDS = 30
 
@@ -37,9 +39,9 @@ export async function backlogMemory (messages: number): Promise<BacklogMemory> {
   try {
     const idle = memory(b.pid('SRV-A'))
     await b.submit('SRV-A', 'user1@SRV-B', messages)
-    await new Promise(resolve => setTimeout(resolve, 2000))
+    await new Promise(resolve => setTimeout(resolve, QUEUED_SECONDS * 1000))
     const queued = memory(b.pid('SRV-A'))
-    await new Promise(resolve => setTimeout(resolve, (SETTLE_SECONDS - 2) * 1000))
+    await new Promise(resolve => setTimeout(resolve, (SETTLE_SECONDS - QUEUED_SECONDS) * 1000))
     const settled = memory(b.pid('SRV-A'))
     const t0 = Date.now()
     await b.site.restart('SRV-A')
