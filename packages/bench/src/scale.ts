@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { loadavg } from 'node:os'
+import { availableParallelism, loadavg } from 'node:os'
 import { BenchSite, errorText, until } from './bench-site.js'
 
 export interface ScaleResult {
@@ -18,6 +18,12 @@ export interface ScaleResult {
   pssMedianMB: number
   pssMaxMB: number
   cpuPercentPerMta: number
+  /** Every MTA's CPU (user + system) from the first probe submitted to the last delivered, light traffic included. */
+  meshCpuSeconds: number
+  /** `meshCpuSeconds` per probe delivered: one association opened, bound, carrying it and released, both sides. */
+  cpuMsPerProbe: number
+  /** `meshCpuSeconds` over the machine's cores: the shortest the mesh could take if nothing but CPU held it back. */
+  meshCpuFloorSeconds: number
   /** Probe submissions that failed at the HTTP level and were sent again (their MTA still running). */
   probeRetries: number
 }
@@ -48,6 +54,8 @@ export async function scale (n: number, cpuSeconds = 10): Promise<ScaleResult> {
   const b = await BenchSite.start(topology)
   try {
     const readySeconds = (Date.now() - t0) / 1000
+    const pids = names.map(x => b.pid(x))
+    const atStart = pids.map(cpuTicks)
     const t1 = Date.now()
     let probeRetries = 0
     await Promise.all(names.map(async from => {
@@ -75,13 +83,18 @@ export async function scale (n: number, cpuSeconds = 10): Promise<ScaleResult> {
     const probes = [...seen.values()].reduce((sum, s) => sum + Math.min(s.probes, n - 1), 0)
     const loadAverage = loadavg()[0]!
     const meshSeconds = (Date.now() - t1) / 1000
-    const pids = names.map(x => b.pid(x))
+    const meshCpuSeconds = pids.map(cpuTicks).reduce((sum, t, i) => sum + t - atStart[i]!, 0) / 100
     const before = pids.map(cpuTicks)
     await new Promise(resolve => setTimeout(resolve, cpuSeconds * 1000))
     const cpu = pids.map((p, i) => (cpuTicks(p) - before[i]!) / cpuSeconds) // ticks per second = percent of one core
     const rss = pids.map(rssMB).sort((x, y) => x - y)
     const pss = pids.map(pssMB).sort((x, y) => x - y)
-    return { mtas: n, meshComplete, probes, probesExpected: n * (n - 1), loadAverage, readySeconds, meshSeconds, rssMedianMB: rss[Math.floor(rss.length / 2)]!, rssMaxMB: rss.at(-1)!, pssMedianMB: pss[Math.floor(pss.length / 2)]!, pssMaxMB: pss.at(-1)!, cpuPercentPerMta: cpu.reduce((x, y) => x + y, 0) / n, probeRetries }
+    return { mtas: n, meshComplete, probes, probesExpected: n * (n - 1), loadAverage, readySeconds, meshSeconds, rssMedianMB: rss[Math.floor(rss.length / 2)]!, rssMaxMB: rss.at(-1)!, pssMedianMB: pss[Math.floor(pss.length / 2)]!, pssMaxMB: pss.at(-1)!, cpuPercentPerMta: cpu.reduce((x, y) => x + y, 0) / n,
+      meshCpuSeconds,
+      cpuMsPerProbe: probes === 0 ? 0 : meshCpuSeconds * 1000 / probes,
+      meshCpuFloorSeconds: meshCpuSeconds / availableParallelism(),
+      probeRetries
+    }
   } finally {
     delete process.env.XCON_OPEN_TIMEOUT_MS
     delete process.env.XCON_BIND_TIMEOUT_MS
