@@ -32,10 +32,13 @@ export const OPEN_TIMEOUT_FOR_SCALE_MS = 10_000
 
 const rssMB = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
 const pssMB = (pid: number): number => Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))![1]) / 1024
-const cpuTicks = (pid: number): number => {
+/** USER_HZ: /proc reports CPU time in clock ticks, 100 per second on Linux. */
+const TICKS_PER_SECOND = 100
+/** The CPU seconds, user and system, that `pid` has used so far. */
+const cpuUsedSeconds = (pid: number): number => {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return Number(f[11]) + Number(f[12]) // utime + stime, in clock ticks (100 per second on Linux)
+  return (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND // utime + stime
 }
 
 /**
@@ -55,7 +58,7 @@ export async function scale (n: number, cpuSeconds = 10): Promise<ScaleResult> {
   try {
     const readySeconds = (Date.now() - t0) / 1000
     const pids = names.map(x => b.pid(x))
-    const atStart = pids.map(cpuTicks)
+    const atStart = pids.map(cpuUsedSeconds)
     const t1 = Date.now()
     let probeRetries = 0
     await Promise.all(names.map(async from => {
@@ -83,10 +86,10 @@ export async function scale (n: number, cpuSeconds = 10): Promise<ScaleResult> {
     const probes = [...seen.values()].reduce((sum, s) => sum + Math.min(s.probes, n - 1), 0)
     const loadAverage = loadavg()[0]!
     const meshSeconds = (Date.now() - t1) / 1000
-    const meshCpuSeconds = pids.map(cpuTicks).reduce((sum, t, i) => sum + t - atStart[i]!, 0) / 100
-    const before = pids.map(cpuTicks)
+    const meshCpuSeconds = pids.map(cpuUsedSeconds).reduce((sum, t, i) => sum + t - atStart[i]!, 0)
+    const before = pids.map(cpuUsedSeconds)
     await new Promise(resolve => setTimeout(resolve, cpuSeconds * 1000))
-    const cpu = pids.map((p, i) => (cpuTicks(p) - before[i]!) / cpuSeconds) // ticks per second = percent of one core
+    const cpu = pids.map((p, i) => 100 * (cpuUsedSeconds(p) - before[i]!) / cpuSeconds) // percent of one core
     const rss = pids.map(rssMB).sort((x, y) => x - y)
     const pss = pids.map(pssMB).sort((x, y) => x - y)
     return { mtas: n, meshComplete, probes, probesExpected: n * (n - 1), loadAverage, readySeconds, meshSeconds, rssMedianMB: rss[Math.floor(rss.length / 2)]!, rssMaxMB: rss.at(-1)!, pssMedianMB: pss[Math.floor(pss.length / 2)]!, pssMaxMB: pss.at(-1)!, cpuPercentPerMta: cpu.reduce((x, y) => x + y, 0) / n,
