@@ -99,9 +99,13 @@ function spark (values) {
 function drawMtas (mtas) {
   const box = $('mtas')
   const names = new Set(mtas.map(m => m.name))
-  for (const card of [...box.children]) if (!names.has(card.dataset.server)) card.remove()
+  const cards = new Map()
+  for (const card of [...box.children]) {
+    if (names.has(card.dataset.server)) cards.set(card.dataset.server, card)
+    else card.remove()
+  }
   for (const m of mtas) {
-    let card = [...box.children].find(c => c.dataset.server === m.name)
+    let card = cards.get(m.name)
     if (!card) {
       card = document.createElement('div')
       card.className = 'mta'

@@ -1,8 +1,6 @@
-import type { Actor } from 'xstate'
 import { lostConnection, noFreeControlBlocks, rpcBindFailed, socketConnectRefused, type MtaEvent } from '../events.js'
 import { LOG_TAG } from '../log-schema.js'
 import type { PoolEmitted } from '../pool/pool.events.js'
-import type { poolMachine } from '../pool/pool.machine.js'
 import type { FloodGate, LogSink } from './ports.js'
 
 /** The intra-site pool (network type 5, the one that leaks) or the connector pool (network type 1). */
@@ -19,8 +17,6 @@ export interface AssociationListener {
 /** What the pools' events need of the MTA. */
 export interface PoolEventHost {
   readonly log: LogSink
-  readonly pool: Actor<typeof poolMachine>
-  readonly connectorPool: Actor<typeof poolMachine>
   readonly queues: ReadonlyMap<string, AssociationListener>
   readonly admission: { settled: (assocId: string) => void }
   readonly opens: Record<PoolKind, { settled: (assocId: string) => void }>
@@ -38,7 +34,6 @@ export interface PoolEventHost {
  * leaked control blocks, and the news each outbound queue needs about its associations.
  */
 export function onPoolEvent (mta: PoolEventHost, kind: PoolKind, e: PoolEmitted): void {
-  const pool = kind === 'site' ? mta.pool : mta.connectorPool
   const channel = e.channel
   const queue = e.direction !== 'outbound' ? undefined : channel === 'site' ? mta.queues.get(`server:${e.peer ?? ''}`) : mta.queues.get(`connector:${channel}`)
   switch (e.type) {
@@ -80,11 +75,10 @@ export function onPoolEvent (mta: PoolEventHost, kind: PoolKind, e: PoolEmitted)
       }
       if (e.leaked) {
         mta.leaked(kind)
-        const ctx = pool.getSnapshot().context
         mta.log.warn(
           // Exchange logged nothing when a control block went missing (that is the bug); xcon's tag "leak" lets the countdown be filtered: xcon logs --event leak.
-          { tag: LOG_TAG.leak, category: 'Resource', controlBlock: e.controlBlock, peer, direction: e.direction, outcome: e.outcome, free: e.free, leaked: ctx.leaked.length, capacity: ctx.capacity },
-          `control block ${e.controlBlock} (network type ${ctx.networkType}) was not returned after the failed ${e.direction} association with ${peer} (${e.outcome}); ${e.free} of ${ctx.capacity} free, ${ctx.leaked.length} lost`
+          { tag: LOG_TAG.leak, category: 'Resource', controlBlock: e.controlBlock, peer, direction: e.direction, outcome: e.outcome, free: e.free, leaked: e.lost, capacity: e.capacity },
+          `control block ${e.controlBlock} (network type ${e.networkType}) was not returned after the failed ${e.direction} association with ${peer} (${e.outcome}); ${e.free} of ${e.capacity} free, ${e.lost} lost`
         )
       }
       queue?.onEnded(e.assocId, e.wasBound, failed, `${e.outcome}: ${e.reason}`)

@@ -35,6 +35,10 @@ export type PoolEmitted =
     wasBound: boolean
     leaked: boolean
     free: number
+    /** The pool after this end: control blocks lost so far, configured blocks, and its network type (for the leak's log line). */
+    lost: number
+    capacity: number
+    networkType: number
   }
 
 export function poolOpen (assocId: string, direction: Direction, peer?: string, channel = 'site'): PoolOpenEvent {

@@ -139,7 +139,10 @@ export const poolMachine = setup({
           reason: event.reason,
           wasBound: block.state === 'bound',
           leaked,
-          free: freeBlocks(next)
+          free: freeBlocks(next),
+          lost: leakedList.length,
+          capacity: context.capacity,
+          networkType: context.networkType
         })
       })
     }
