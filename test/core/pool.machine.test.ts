@@ -71,7 +71,7 @@ describe('pool machine', () => {
     clock.increment(2999)
     expect(emitted.some(e => e.type === 'assoc.ended')).toBe(false)
     clock.increment(1)
-    expect(emitted.find(e => e.type === 'assoc.ended')).toMatchObject({ outcome: 'timeout', leaked: true, wasBound: false })
+    expect(emitted.find(e => e.type === 'assoc.ended')).toMatchObject({ outcome: 'timeout', leaked: true, wasBound: false, free: 6, lost: 1, capacity: 8, networkType: 5 })
     expect(free()).toBe(6)
   })
 
