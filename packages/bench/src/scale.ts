@@ -22,6 +22,8 @@ export interface ScaleResult {
   meshCpuSeconds: number
   /** `meshCpuSeconds` per probe delivered: one association opened, bound, carrying it and released, both sides. */
   cpuMsPerProbe: number
+  /** The machine's cores, which `meshCpuFloorSeconds` divides by. */
+  cores: number
   /** `meshCpuSeconds` over the machine's cores: the shortest the mesh could take if nothing but CPU held it back. */
   meshCpuFloorSeconds: number
   /** Probe submissions that failed at the HTTP level and were sent again (their MTA still running). */
@@ -39,6 +41,11 @@ const cpuUsedSeconds = (pid: number): number => {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND // utime + stime
+}
+/** Every process's CPU seconds now, and the sum of what each used since `since` (read at the same instant). */
+const cpuNow = (pids: number[], since: number[]): { now: number[], used: number } => {
+  const now = pids.map(cpuUsedSeconds)
+  return { now, used: now.reduce((sum, t, i) => sum + t - since[i]!, 0) }
 }
 
 /**
@@ -58,6 +65,7 @@ export async function scale (n: number, cpuSeconds = 10): Promise<ScaleResult> {
   try {
     const readySeconds = (Date.now() - t0) / 1000
     const pids = names.map(x => b.pid(x))
+    const cores = availableParallelism()
     const atStart = pids.map(cpuUsedSeconds)
     const t1 = Date.now()
     let probeRetries = 0
@@ -86,16 +94,16 @@ export async function scale (n: number, cpuSeconds = 10): Promise<ScaleResult> {
     const probes = [...seen.values()].reduce((sum, s) => sum + Math.min(s.probes, n - 1), 0)
     const loadAverage = loadavg()[0]!
     const meshSeconds = (Date.now() - t1) / 1000
-    const meshCpuSeconds = pids.map(cpuUsedSeconds).reduce((sum, t, i) => sum + t - atStart[i]!, 0)
-    const before = pids.map(cpuUsedSeconds)
+    const mesh = cpuNow(pids, atStart)
     await new Promise(resolve => setTimeout(resolve, cpuSeconds * 1000))
-    const cpu = pids.map((p, i) => 100 * (cpuUsedSeconds(p) - before[i]!) / cpuSeconds) // percent of one core
+    const idleCpuSeconds = cpuNow(pids, mesh.now).used
     const rss = pids.map(rssMB).sort((x, y) => x - y)
     const pss = pids.map(pssMB).sort((x, y) => x - y)
-    return { mtas: n, meshComplete, probes, probesExpected: n * (n - 1), loadAverage, readySeconds, meshSeconds, rssMedianMB: rss[Math.floor(rss.length / 2)]!, rssMaxMB: rss.at(-1)!, pssMedianMB: pss[Math.floor(pss.length / 2)]!, pssMaxMB: pss.at(-1)!, cpuPercentPerMta: cpu.reduce((x, y) => x + y, 0) / n,
-      meshCpuSeconds,
-      cpuMsPerProbe: probes === 0 ? 0 : meshCpuSeconds * 1000 / probes,
-      meshCpuFloorSeconds: meshCpuSeconds / availableParallelism(),
+    return { mtas: n, meshComplete, probes, probesExpected: n * (n - 1), loadAverage, readySeconds, meshSeconds, rssMedianMB: rss[Math.floor(rss.length / 2)]!, rssMaxMB: rss.at(-1)!, pssMedianMB: pss[Math.floor(pss.length / 2)]!, pssMaxMB: pss.at(-1)!, cpuPercentPerMta: 100 * idleCpuSeconds / cpuSeconds / n,
+      meshCpuSeconds: mesh.used,
+      cpuMsPerProbe: probes === 0 ? 0 : mesh.used * 1000 / probes,
+      cores,
+      meshCpuFloorSeconds: mesh.used / cores,
       probeRetries
     }
   } finally {
