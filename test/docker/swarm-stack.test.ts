@@ -57,9 +57,11 @@ describe.skipIf(skip !== '')('a Swarm stack driven by xcon --stack', () => {
     // Still down: Swarm restarted nothing.
     expect((await status()).find(m => m.name === 'SRV-D')).toMatchObject({ state: 'down' })
     // 9156 is logged by the next open that finds no block, which can come a retry after free hit 0.
-    const story = async (): Promise<Array<Record<string, any>>> => (await xcon('logs', '--server', 'SRV-A,SRV-D', '--event', 'action,9156', '--json')).trim().split('\n').map(l => JSON.parse(l) as Record<string, any>)
-    await waitFor('9156 on SRV-A', async () => (await story()).some(r => r.eventId === 9156 && r.server === 'SRV-A'), 90_000, 1000)
-    expect((await story())[0]).toMatchObject({ tag: 'action', action: 'kill', server: 'SRV-D' })
+    const story = await waitFor('9156 on SRV-A', async () => {
+      const lines = (await xcon('logs', '--server', 'SRV-A,SRV-D', '--event', 'action,9156', '--json')).trim().split('\n').map(l => JSON.parse(l) as Record<string, any>)
+      return lines.some(r => r.eventId === 9156 && r.server === 'SRV-A') ? lines : undefined
+    }, 90_000, 1000)
+    expect(story[0]).toMatchObject({ tag: 'action', action: 'kill', server: 'SRV-D' })
 
     expect(await xcon('start', 'SRV-D')).toContain('SRV-D: running')
     await xcon('restart', 'SRV-A')
