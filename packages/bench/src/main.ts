@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { associationCost } from './association-cost.js'
 import { backlogMemory, QUEUED_SECONDS, SETTLE_SECONDS } from './backlog-memory.js'
 import { errorText } from './bench-site.js'
 import { failureDetection } from './failure-detection.js'
@@ -126,6 +127,15 @@ if (parts.has('status')) {
   else rows.push({ figure: `xcon status --docker, 4 containers: median / max of ${docker.runs}`, value: `${docker.medianSeconds.toFixed(2)} s / ${docker.maxSeconds.toFixed(2)} s`, goal: '< 1 s', met: docker.maxSeconds < 1 })
 }
 if (parts.has('scale')) {
+  log('scale: one association at a time between two MTAs, then over bare ws...')
+  try {
+    const a = await associationCost()
+    results.associationCost = a
+    rows.push({ figure: `one message per association, 2 MTAs, warm, ${a.associations} of them: CPU sender / receiver`, value: `${a.senderMs.toFixed(2)} ms / ${a.receiverMs.toFixed(2)} ms (with its HTTP submission and delivery poll)`, goal: '', met: null })
+    rows.push({ figure: '  the same frames over bare ws, no store: CPU client / server', value: `${a.rawClientMs.toFixed(2)} ms / ${a.rawServerMs.toFixed(2)} ms`, goal: '', met: null })
+  } catch (err) {
+    rows.push({ figure: 'one message per association, 2 MTAs', value: `failed: ${errorText(err)}`, goal: '', met: null })
+  }
   const scaleResults: ScaleResult[] = []
   for (const n of sizes) {
     log(`scale: a full mesh of ${n} MTAs...`)

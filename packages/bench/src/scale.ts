@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { availableParallelism, loadavg } from 'node:os'
 import { BenchSite, errorText, until } from './bench-site.js'
+import { cpuUsedSeconds } from './process-cpu.js'
 
 export interface ScaleResult {
   mtas: number
@@ -34,14 +35,6 @@ export const OPEN_TIMEOUT_FOR_SCALE_MS = 10_000
 
 const rssMB = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
 const pssMB = (pid: number): number => Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))![1]) / 1024
-/** USER_HZ: /proc reports CPU time in clock ticks, 100 per second on Linux. */
-const TICKS_PER_SECOND = 100
-/** The CPU seconds, user and system, that `pid` has used so far. */
-const cpuUsedSeconds = (pid: number): number => {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND // utime + stime
-}
 /** Every process's CPU seconds now, and the sum of what each used since `since` (read at the same instant). */
 const cpuNow = (pids: number[], since: number[]): { now: number[], used: number } => {
   const now = pids.map(cpuUsedSeconds)
