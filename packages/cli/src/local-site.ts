@@ -37,7 +37,7 @@ const MTA_MAIN = join(dirname(fileURLToPath(import.meta.resolve('@xcon/mta'))), 
  * - Four times V8's interrupt budget (67584 bytes of bytecode run before a function is considered
  *   for TurboFan): the optimising compiler then works on code that stays hot, not on every path one
  *   association has just taken. Measured with the scale bench: a probe's CPU at 50 MTAs 15.0–15.4
- *   → 8.1–9.1 ms, the 100-MTA mesh 87–90 → 54 s; peak transfer rate unchanged (29.6–30.5 →
+ *   → 8.1–9.1 ms, the 100-MTA mesh 87–90 → 54–59 s; peak transfer rate unchanged (29.6–30.5 →
  *   28.7–32.7k msg/s over three runs each). Sixteen times cost 10–20 % of the peak; --no-opt half.
  * The Dockerfile's ENTRYPOINT passes the same flags. XCON_NODE_FLAGS replaces them (for example
  * "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile every MTA; "" for Node's defaults).
