@@ -9,7 +9,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 xcon="node $root/packages/cli/bin/xcon.js"
 rm -rf "$dir" && mkdir -p "$dir/prof"
 printf 'sites:\n  CORP: { secret: prof, servers: [SRV-A, SRV-B] }\ndefaults: { build: 2653, timeScale: 600, controlBlocks: 20, traffic: off }\n' > "$dir/topology.yaml"
-XCON_NODE_FLAGS="--max-semi-space-size=4 --interrupt-budget=270336 --cpu-prof --cpu-prof-dir=$dir/prof" $xcon up -d --topology "$dir/topology.yaml" --data "$dir/site" > /dev/null
+XCON_NODE_FLAGS="--max-semi-space-size=4 --interrupt-budget=270336 --v8-pool-size=1 --cpu-prof --cpu-prof-dir=$dir/prof" $xcon up -d --topology "$dir/topology.yaml" --data "$dir/site" > /dev/null
 b_admin=$(node -e "console.log(require('$dir/site/site.json').servers['SRV-B'].adminPort)")
 start=$(date +%s.%N)
 $xcon send --from SRV-A --to user1@SRV-B --count "$n" --size 1024 --data "$dir/site" > /dev/null

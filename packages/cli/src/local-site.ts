@@ -39,10 +39,14 @@ const MTA_MAIN = join(dirname(fileURLToPath(import.meta.resolve('@xcon/mta'))), 
  *   association has just taken. Measured with the scale bench: a probe's CPU at 50 MTAs 15.0–15.4
  *   → 8.1–9.1 ms, the 100-MTA mesh 87–90 → 54–59 s; peak transfer rate unchanged (29.6–30.5 →
  *   28.7–32.7k msg/s over three runs each). Sixteen times cost 10–20 % of the peak; --no-opt half.
+ * - One thread for V8's background jobs (concurrent marking, compiling) instead of four: a hundred
+ *   MTAs' four hundred threads only contend for two cores. Measured: a probe at 100 MTAs 10.6–11.4
+ *   → 9.2–9.7 ms, the mesh 54.5–58.7 → 47.5–49.8 s, PSS median 36 → 32 MB; peak transfer rate
+ *   26.8–31.9k → 32.6–33.7k msg/s (three runs each).
  * The Dockerfile's ENTRYPOINT passes the same flags. XCON_NODE_FLAGS replaces them (for example
  * "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile every MTA; "" for Node's defaults).
  */
-const MTA_NODE_FLAGS = ['--max-semi-space-size=4', '--interrupt-budget=270336']
+const MTA_NODE_FLAGS = ['--max-semi-space-size=4', '--interrupt-budget=270336', '--v8-pool-size=1']
 function mtaNodeFlags (): string[] {
   const custom = process.env.XCON_NODE_FLAGS
   return custom === undefined ? MTA_NODE_FLAGS : custom.split(/\s+/).filter(f => f !== '')
