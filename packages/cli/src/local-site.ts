@@ -35,14 +35,15 @@ const MTA_MAIN = join(dirname(fileURLToPath(import.meta.resolve('@xcon/mta'))), 
  * - A 4 MB young-generation semi-space instead of 16 MB: measured on 10 and 25 idle MTAs, about
  *   10 MB less resident memory each, for a few per cent of peak transfer rate (1 MB costs 20 %).
  * - Four times V8's interrupt budget (67584 bytes of bytecode run before a function is considered
- *   for TurboFan): the optimising compiler then works on code that stays hot, not on every path one
- *   association has just taken. Measured with the scale bench: a probe's CPU at 50 MTAs 15.0–15.4
- *   → 8.1–9.1 ms, the 100-MTA mesh 87–90 → 54–59 s; peak transfer rate unchanged (29.6–30.5 →
- *   28.7–32.7k msg/s over three runs each). Sixteen times cost 10–20 % of the peak; --no-opt half.
+ *   for TurboFan): most likely, the optimising compiler then works on code that stays hot, not on
+ *   every path one association has just taken. Measured with the scale bench: a probe's CPU at 50
+ *   MTAs 15.0–15.4 → 8.1–9.1 ms, the 100-MTA mesh 87–90 → 54–59 s; peak transfer rate unchanged
+ *   (29.6–30.5 → 28.7–32.7k msg/s over three runs each). Sixteen times cost 10–20 % of the peak;
+ *   --no-opt half.
  * - One thread for V8's background jobs (concurrent marking, compiling) instead of four: a hundred
  *   MTAs' four hundred threads only contend for two cores. Measured: a probe at 100 MTAs 10.6–11.4
- *   → 9.2–9.7 ms, the mesh 54.5–58.7 → 47.5–49.8 s, PSS median 36 → 32 MB; peak transfer rate
- *   26.8–31.9k → 32.6–33.7k msg/s (three runs each).
+ *   → 9.1–9.7 ms, the mesh 54.5–58.7 → 46.9–49.8 s, PSS median 36 → 31–32 MB (six runs); peak
+ *   transfer rate 26.8–31.9k → 32.6–33.7k msg/s (three runs each).
  * The Dockerfile's ENTRYPOINT passes the same flags. XCON_NODE_FLAGS replaces them (for example
  * "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile every MTA; "" for Node's defaults).
  */
