@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { Packr } from 'msgpackr'
 import { WebSocket } from 'ws'
-import { BenchSite } from './bench-site.js'
+import { BenchSite, until } from './bench-site.js'
 import { cpuUsedSeconds } from './process-cpu.js'
+import { startRawServer } from './raw-server-process.js'
 
 export interface AssociationCost {
   associations: number
@@ -41,12 +40,11 @@ async function xconAssociations (n: number): Promise<{ senderMs: number, receive
     const one = async (): Promise<void> => {
       await b.site.submit('SRV-A', { to: ['user1@SRV-B'], subject: 'association' })
       await sleep(40)
-      for (let tries = 0; ; tries++) {
+      await until('the association bench\'s message delivered', async () => {
         const page = await b.deliveries('SRV-B', after)
-        if (page.length > 0) { after = page.at(-1)!.seq; break }
-        if (tries > 250) throw new Error('a message of the association bench was not delivered in 5 s')
-        await sleep(20)
-      }
+        if (page.length > 0) after = page.at(-1)!.seq
+        return page.length > 0
+      }, 5000, 20)
       await sleep(30)
     }
     for (let i = 0; i < WARM_UP; i++) await one()
@@ -70,20 +68,15 @@ async function xconAssociations (n: number): Promise<{ senderMs: number, receive
 
 /** Outbound associations SRV-A has ended so far, from its /metrics. */
 async function outboundAssociations (b: BenchSite): Promise<number> {
-  const s = b.site.server('SRV-A')
-  const text = await (await fetch(`http://127.0.0.1:${s.adminPort}/metrics`)).text()
+  const text = await (await fetch(b.site.metricsUrl('SRV-A'))).text()
   let total = 0
   for (const m of text.matchAll(/^xcon_association_attempts_total\{([^}]*)\} (\d+)$/gm)) if (m[1]!.includes('direction="outbound"')) total += Number(m[2])
   return total
 }
 
 async function rawAssociations (n: number): Promise<{ rawClientMs: number, rawServerMs: number }> {
-  const server = spawn(process.execPath, [fileURLToPath(new URL('./raw-association-server.js', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const { server, port } = await startRawServer('raw-association-server.js')
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      server.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())))
-      server.once('exit', code => reject(new Error(`raw association server exited with ${code}`)))
-    })
     const packr = new Packr({ useRecords: false })
     const content = Buffer.alloc(1024, 0x61)
     const one = async (i: number): Promise<void> => {

@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { Packr } from 'msgpackr'
 import { WebSocket } from 'ws'
 import { startMachineCpu } from './machine-cpu.js'
+import { startRawServer } from './raw-server-process.js'
 
 /**
  * The same stack without xcon: two bare processes, one ws connection, msgpackr frames shaped like
@@ -13,12 +12,8 @@ import { startMachineCpu } from './machine-cpu.js'
  * and the machine's CPU per message while they flowed (the server's start-up is not in it).
  */
 export async function rawThroughput (messages: number, opts: { window: number, batch: number }, size = 1024): Promise<{ rate: number, cpuMicrosPerMessage: number | null }> {
-  const server = spawn(process.execPath, [fileURLToPath(new URL('./raw-server.js', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const { server, port } = await startRawServer('raw-server.js')
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      server.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())))
-      server.once('exit', code => reject(new Error(`raw server exited with ${code}`)))
-    })
     const packr = new Packr({ useRecords: false })
     const ws = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false })
     await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject) })
