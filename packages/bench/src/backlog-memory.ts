@@ -32,7 +32,8 @@ function memory (pid: number): MemorySample {
  * private part should hardly move with the backlog. The mapped part grows with it: each commit
  * reads the B-tree pages it appends to through LMDB's map, and the kernel maps the pages around
  * each one it faults in (fault-around), the new records among them. Those are clean page-cache
- * pages, which the kernel reclaims under pressure, but RSS counts them.
+ * pages, which the kernel reclaims under pressure, but RSS counts them while they are mapped
+ * (the store's remapChunks unmaps the chunks no read holds).
  */
 export async function backlogMemory (messages: number): Promise<BacklogMemory> {
   const b = await BenchSite.start(twoMtas(), ['SRV-A'])

@@ -43,7 +43,11 @@ export class MtaStore implements MailStore {
 
   /** `reach` is called at each point of the exactly-once argument (XCON_KILL_AT kills the process there). */
   constructor (path: string, private readonly reach: (point: KillPointName) => void = () => undefined) {
-    this.root = open({ path, compression: false })
+    // remapChunks: LMDB maps the file in chunks and unmaps those no read holds, so the store's
+    // pages the kernel maps around each commit's reads leave the process's RSS (with 200,000
+    // queued, 76 → 63 MB mapped; README "Resident memory"). The file format is the same, and the
+    // transfer bench's rate did not move beyond its noise.
+    this.root = open({ path, compression: false, remapChunks: true })
     this.queue = this.root.openDB({ name: 'queue' })
     this.deliveries = this.root.openDB({ name: 'deliveries' })
     this.seen = this.root.openDB({ name: 'seen' })
