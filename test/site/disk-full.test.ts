@@ -1,29 +1,17 @@
-import { execFileSync } from 'node:child_process'
-import { mkdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs'
+import { rmSync, statfsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import nodemailer from 'nodemailer'
 import { afterEach, describe, expect, it } from 'vitest'
 import { TestSite, closeAllSites, countByMtsId, waitFor } from '../support/site-harness.js'
+import { canMountTmpfs, mountTmpfs, unmountTmpfs } from '../support/tmpfs.js'
 
-const mounts: string[] = []
 afterEach(async () => {
-  // Lazily, so that a process still holding files there cannot keep the test's directory busy.
-  for (const m of mounts.splice(0)) { try { execFileSync('umount', ['-l', m]) } catch { /* not mounted */ } }
+  unmountTmpfs()
   await closeAllSites()
 })
 
-/** Mounting a small tmpfs needs root (CI and these machines have it); say so loudly otherwise. */
-const canMount = ((): boolean => {
-  if (process.getuid?.() !== 0) return false
-  const probe = `/tmp/xcon-mount-probe-${process.pid}`
-  try {
-    mkdirSync(probe, { recursive: true })
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe])
-    execFileSync('umount', [probe])
-    return true
-  } catch { return false } finally { rmSync(probe, { recursive: true, force: true }) }
-})()
-if (!canMount) console.log('\n*** SKIPPING the full-disk test: it needs root to mount a small tmpfs ***\n')
+const canMount = canMountTmpfs
+if (!canMount) console.log('\n*** SKIPPING the full-disk tests: they need root to mount a small tmpfs ***\n')
 
 const SITE = `sites:
   CORP:
@@ -39,9 +27,7 @@ describe('a full disk', () => {
     const t = await TestSite.start(SITE, { only: ['SRV-A'] })
     // SRV-B's store lives on a 48 MB disk of its own.
     const dir = join(t.site.dataDir, 'data', 'SRV-B')
-    mkdirSync(dir, { recursive: true })
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=48m', 'tmpfs', dir])
-    mounts.push(dir)
+    mountTmpfs(dir, '48m')
     t.site.spawn('SRV-B')
     await t.site.waitReady('SRV-B')
     const before = await t.send('SRV-A', 'user1@SRV-B', 50, 'before')
@@ -77,5 +63,52 @@ describe('a full disk', () => {
     expect((await t.status('SRV-B')).state).toBe('running')
     smtp.close()
     await t.site.kill('SRV-B')
+  })
+
+  it.skipIf(!canMount)('closes intake with 9411 and keeps running when its own intake fills the disk between two looks, answering 507 and never 500', async () => {
+    // Issue #30: 12 MB free, just over the 10 MB reserve, and mail as fast as the MTA takes it.
+    const t = await TestSite.start(SITE, { only: ['SRV-B'] })
+    const dir = join(t.site.dataDir, 'data', 'SRV-A')
+    mountTmpfs(dir, '24m')
+    const s = statfsSync(dir)
+    writeFileSync(join(dir, 'filler'), Buffer.alloc(Math.max(0, s.bavail * s.bsize - 12 * 1024 * 1024)))
+    await t.site.kill('SRV-B')
+    t.site.spawn('SRV-A')
+    await t.site.waitReady('SRV-A')
+
+    const a = t.site.server('SRV-A')
+    const body = JSON.stringify({ to: 'user1@SRV-B', subject: 'fill', body: 'x'.repeat(64 * 1024) })
+    const accepted: string[] = []
+    const answers = new Map<number, number>()
+    const errors = new Set<string>()
+    // Four clients, each until its first refusal: bounded by the disk (24 MB) and by 400 requests.
+    await Promise.all([0, 1, 2, 3].map(async () => {
+      for (let i = 0; i < 100; i++) {
+        const res = await fetch(`http://${a.adminHost}:${a.adminPort}/submit`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+        answers.set(res.status, (answers.get(res.status) ?? 0) + 1)
+        const json = await res.json() as { mtsIds?: string[], error?: { code: string } }
+        if (res.status === 200) accepted.push(...json.mtsIds!)
+        else { errors.add(`${res.status} ${json.error?.code ?? ''}`); break }
+      }
+    }))
+    expect([...errors]).toEqual(['507 XCON_ERR_DISK_FULL'])
+    expect(answers.get(500)).toBeUndefined()
+    expect(accepted.length).toBeGreaterThan(0)
+    expect(t.logs('SRV-A', 9411).length).toBeGreaterThan(0)
+    const status = await t.status('SRV-A')
+    expect(status.state).toBe('running')
+    expect(status.intake.open).toBe(false)
+    // What it accepted, it holds: every one queued for SRV-B, and none of the refused.
+    expect(status.queues[0].depth).toBe(accepted.length)
+    expect(t.logs('SRV-A').filter(r => r.level >= 60)).toEqual([])
+
+    // Space returns, the peer comes back: each accepted message arrives once.
+    rmSync(join(dir, 'filler'))
+    t.site.spawn('SRV-B')
+    await t.site.waitReady('SRV-B')
+    await waitFor('SRV-A taking mail again', async () => (await t.status('SRV-A')).intake.open, 15_000)
+    await waitFor(`${accepted.length} on SRV-B`, async () => (await t.deliveries('SRV-B')).length >= accepted.length, 60_000)
+    expect(countByMtsId(await t.deliveries('SRV-B'))).toEqual(new Map(accepted.map(id => [id, 1])))
+    expect((await t.status('SRV-A')).state).toBe('running')
   })
 })

@@ -1,7 +1,7 @@
 import { open, type Database, type Key, type RootDatabase } from 'lmdb'
 import { copyKey } from './copy-key.js'
 import {
-  PRIORITIES, envelope as checkEnvelope, type KillPointName,
+  PRIORITIES, StoreFailedError, envelope as checkEnvelope, type KillPointName,
   type DeliveryRecord, type Envelope, type MailStore, type QueuedMessage, type StoreCheck, type StoreCounters
 } from '@xcon/core'
 
@@ -19,6 +19,38 @@ function keyOf (record: { queue: string, seq: number, envelope: { priority: Enve
 
 /** Inside a transaction a put's promise only repeats the transaction's outcome, which the caller awaits. */
 const settled = (): void => undefined
+
+/** How long a failed commit's cause may take to arrive after its failure (LMDB sends it at once). */
+const CAUSE_WAIT_MS = 1000
+
+/**
+ * The reason a write failed. LMDB rejects every write of a failed commit with a bare "Commit
+ * failed" whose `commitError` is a second promise, rejected with the cause (ENOSPC, EIO for a
+ * short write on tmpfs, MDB_MAP_FULL): read here, so that it is never an unhandled rejection,
+ * which would end the process (issue #30).
+ */
+async function causeOf (err: unknown): Promise<unknown> {
+  const pending = (err as { commitError?: unknown } | undefined)?.commitError
+  if (!(pending instanceof Promise)) return err
+  let timer: NodeJS.Timeout | undefined
+  const cause = await Promise.race([
+    pending.then(() => err, (c: unknown) => c),
+    new Promise<unknown>(resolve => { timer = setTimeout(() => resolve(err), CAUSE_WAIT_MS) })
+  ])
+  clearTimeout(timer)
+  return cause
+}
+
+/** A failed write as the MTA reports it: XCON_ERR_STORE_FAILED, with LMDB's cause (and its errno code) kept. */
+async function storeFailure (err: unknown): Promise<StoreFailedError> {
+  const cause = await causeOf(err)
+  const code = (cause as { code?: unknown } | undefined)?.code
+  const text = `a write to the store failed: ${(cause as Error | undefined)?.message ?? String(cause)}${typeof code === 'string' || typeof code === 'number' ? ` (${code})` : ''}`
+  return Object.assign(new StoreFailedError(text), { cause })
+}
+
+/** What one transaction changed in the counts kept in memory, undone if it does not commit. */
+interface TxnCounts { delivered: number, duplicatesSuppressed: number, depths: Map<string, number> }
 
 /**
  * The MTA's durable state in one LMDB environment: outbound queues, delivered mail, the copies
@@ -40,6 +72,8 @@ export class MtaStore implements MailStore {
    * start need not count them. After an unclean stop the check counts them afresh.
    */
   private readonly depths = new Map<string, number>()
+  /** The counts the transaction callback running now has changed (callbacks run one at a time). */
+  private txnCounts: TxnCounts | undefined
 
   /** `reach` is called at each point of the exactly-once argument (XCON_KILL_AT kills the process there). */
   constructor (path: string, private readonly reach: (point: KillPointName) => void = () => undefined) {
@@ -47,7 +81,11 @@ export class MtaStore implements MailStore {
     // pages the kernel maps around each commit's reads leave the process's RSS (with 200,000
     // queued, 76 → 63 MB mapped; README "Resident memory"). The file format is the same, and the
     // transfer bench's rate did not move beyond its noise.
-    this.root = open({ path, compression: false, remapChunks: true })
+    // eventTurnBatching off: every write here is an explicit transaction, and lmdb-js's event-turn
+    // batch adds a commit promise of its own that nothing can handle, so a failed commit (a full
+    // disk) would be an unhandled rejection and end the process (issue #30). The transfer bench:
+    // 22.8k-23.9k msg/s without it, 22.1k-24.9k with it, the store's own writes unchanged.
+    this.root = open({ path, compression: false, remapChunks: true, eventTurnBatching: false })
     this.queue = this.root.openDB({ name: 'queue' })
     this.deliveries = this.root.openDB({ name: 'deliveries' })
     this.seen = this.root.openDB({ name: 'seen' })
@@ -83,14 +121,13 @@ export class MtaStore implements MailStore {
       }
     }
     for (const [q, n] of Object.entries(queues)) this.depths.set(q, n)
-    await this.root.transaction(() => {
+    await this.write(() => {
       for (const r of removed) { this.damaged.put(r.key, r.value ?? null).catch(settled); this.queue.remove(r.key as QueueKey).catch(settled) }
       for (const r of rebuilt) { this.queue.remove(r.key as QueueKey).catch(settled); this.queue.put(keyOf(r.record), r.record).catch(settled) }
       // Until the next clean close the written counts are stale: only a clean close trusts them again.
       this.meta.put('depthsKept', 0).catch(settled)
       this.meta.put('open', 1).catch(settled)
     })
-    await this.root.flushed
     return { unclean, queues, messages: Object.values(queues).reduce((n, m) => n + m, 0), removed: removed.length, rebuilt: rebuilt.length }
   }
 
@@ -122,12 +159,11 @@ export class MtaStore implements MailStore {
    */
   async submit (queued: Array<Omit<QueuedMessage, 'seq'>>, locals: Array<{ envelope: Envelope, mailboxes: string[] }>): Promise<QueuedMessage[]> {
     const records: QueuedMessage[] = []
-    await this.root.transaction(() => {
+    await this.write(() => {
       records.push(...this.enqueueInTxn(queued))
       for (const local of locals) this.deliverInTxn(local.envelope, local.mailboxes)
       this.putCounters()
     })
-    await this.root.flushed
     return records
   }
 
@@ -139,7 +175,7 @@ export class MtaStore implements MailStore {
    */
   async accept (messages: ReadonlyArray<{ envelope: Envelope, mailboxes: string[], onward: Array<Omit<QueuedMessage, 'seq'>> }>): Promise<Array<{ duplicate: boolean, records: QueuedMessage[] }>> {
     const out: Array<{ duplicate: boolean, records: QueuedMessage[] }> = []
-    await this.root.transaction(() => {
+    await this.write(() => {
       const here = new Set<string>()
       const half = Math.floor(messages.length / 2)
       for (const [i, { envelope, mailboxes, onward }] of messages.entries()) {
@@ -147,6 +183,7 @@ export class MtaStore implements MailStore {
         const key = copyKey(envelope)
         if (here.has(key) || this.seen.get(key) !== undefined) {
           this.counters.duplicatesSuppressed++
+          if (this.txnCounts !== undefined) this.txnCounts.duplicatesSuppressed++
           out.push({ duplicate: true, records: [] })
           continue
         }
@@ -156,7 +193,6 @@ export class MtaStore implements MailStore {
       }
       this.putCounters()
     })
-    await this.root.flushed
     this.reach('after-commit')
     return out
   }
@@ -164,7 +200,7 @@ export class MtaStore implements MailStore {
   /** Moves queued messages to other queues in one transaction (rerouting around a failed connector). */
   async requeue (moves: Array<{ from: QueuedMessage, to: Omit<QueuedMessage, 'seq'> }>): Promise<QueuedMessage[]> {
     const records: QueuedMessage[] = []
-    await this.root.transaction(() => {
+    await this.write(() => {
       for (const m of moves) {
         this.queue.remove(keyOf(m.from)).catch(settled)
         this.count(m.from.queue, -1)
@@ -172,7 +208,6 @@ export class MtaStore implements MailStore {
       records.push(...this.enqueueInTxn(moves.map(m => m.to)))
       this.putCounters()
     })
-    await this.root.flushed
     return records
   }
 
@@ -194,18 +229,47 @@ export class MtaStore implements MailStore {
         kind: envelope.kind, submitted: envelope.submitTime, at, hops: envelope.trace.map(h => h.server)
       }).catch(settled)
       this.counters.delivered++
+      if (this.txnCounts !== undefined) this.txnCounts.delivered++
     }
     this.seen.put(key, at).catch(settled)
   }
 
   private count (queue: string, by: number): void {
-    this.depths.set(queue, Math.max(0, (this.depths.get(queue) ?? 0) + by))
+    const before = this.depths.get(queue) ?? 0
+    const after = Math.max(0, before + by)
+    this.depths.set(queue, after)
+    const t = this.txnCounts
+    if (t !== undefined) t.depths.set(queue, (t.depths.get(queue) ?? 0) + after - before)
+  }
+
+  /**
+   * Runs `fn` in one write transaction and, when `durable`, waits for the flush. Every write of
+   * the store comes through here: a commit that fails (a full disk) rejects with
+   * StoreFailedError and its cause, and the counts kept in memory lose what `fn` added, so a
+   * refused submission is neither queued nor counted. The MTS-ID and sequence counters are not
+   * wound back: a gap is harmless, a number used twice would not be.
+   */
+  private async write (fn: () => void, durable = true): Promise<void> {
+    const counts: TxnCounts = { delivered: 0, duplicatesSuppressed: 0, depths: new Map() }
+    try {
+      await this.root.transaction(() => {
+        this.txnCounts = counts
+        try { fn() } finally { this.txnCounts = undefined }
+      })
+      if (durable) await this.root.flushed
+    } catch (err) {
+      this.counters.delivered -= counts.delivered
+      this.counters.duplicatesSuppressed -= counts.duplicatesSuppressed
+      for (const [queue, by] of counts.depths) this.depths.set(queue, Math.max(0, (this.depths.get(queue) ?? 0) - by))
+      throw await storeFailure(err)
+    }
   }
 
   /** Removes messages the next hop acknowledged (or that were answered with an NDR), in one transaction. */
   async dequeue (records: readonly QueuedMessage[]): Promise<void> {
     this.reach('after-ack')
-    await this.root.transaction(() => {
+    // Not waited for on disk: a removal lost in a crash only sends the copy again, and the peer suppresses it.
+    await this.write(() => {
       for (const record of records) {
         const key = keyOf(record)
         // Counted only if it is there: a second removal of the same message changes nothing.
@@ -213,17 +277,17 @@ export class MtaStore implements MailStore {
         this.count(record.queue, -1)
         this.queue.remove(key).catch(settled)
       }
-    })
+    }, false)
   }
 
   /** Saves a message's transfer failure count so a restart does not reset it. */
   async updateQueued (record: QueuedMessage): Promise<void> {
-    await this.queue.put(keyOf(record), record)
+    await this.write(() => { this.queue.put(keyOf(record), record).catch(settled) }, false)
   }
 
   async countNdr (): Promise<void> {
     this.counters.ndrs++
-    await this.meta.put('ndrs', this.counters.ndrs)
+    await this.write(() => { this.meta.put('ndrs', this.counters.ndrs).catch(settled) }, false)
   }
 
   /** Deliveries in order, optionally after a sequence number (for paging). */
@@ -240,13 +304,12 @@ export class MtaStore implements MailStore {
   /** Writes the queue counts down, marks the store closed cleanly (so the next start skips the full check), and closes it. */
   async close (): Promise<void> {
     try {
-      await this.root.transaction(() => {
+      await this.write(() => {
         for (const { key } of this.meta.getRange({ start: 'depth:', end: 'depth;' })) this.meta.remove(key).catch(settled)
         for (const [q, n] of this.depths) if (n > 0) this.meta.put(`depth:${q}`, n).catch(settled)
         this.meta.put('depthsKept', 1).catch(settled)
         this.meta.put('open', 0).catch(settled)
       })
-      await this.root.flushed
     } finally {
       await this.root.close()
     }

@@ -301,8 +301,6 @@ export class MtaNode {
     // Every door checks the same limits: the admin API and the IMS both come through here.
     const over = this.overLimit(content.byteLength, s.to.length)
     if (over !== undefined) throw over
-    // Reports are the MTA's own mail, and the disk reserve is there for them.
-    if (s.kind !== 'report') this.disk.assertIntake()
     const originator = this.originator(s)
     // What a peer's frame validator would refuse must be refused here, at the door, not loop in a queue.
     const long = [originator, ...s.to].find(a => a.length > MAX_ADDRESS_LENGTH)
@@ -312,6 +310,8 @@ export class MtaNode {
     const unknown = unknownRecipients(config.topology, s.to)
     const known = unknown.length === 0 ? s.to : s.to.filter(t => !unknown.some(u => u.address === t))
     const r = this.route(known)
+    // Reports are the MTA's own mail, and the disk reserve is there for them.
+    if (s.kind !== 'report') this.disk.assertRoom(count * (r.hops.size + r.local.length), count * r.hops.size * content.byteLength)
     const queued: Array<Omit<QueuedMessage, 'seq'>> = []
     const locals: Array<{ envelope: Envelope, mailboxes: string[] }> = []
     const envelopes: Envelope[] = []
@@ -325,9 +325,9 @@ export class MtaNode {
     try {
       records = await this.store.submit(queued, locals)
     } catch (err) {
-      if (!this.disk.isSpaceError(err)) throw err
-      this.disk.failed(err as Error)
-      throw new DiskFullError(`the store has no room (${clip((err as Error).message)})`)
+      // Nothing of it was stored: the client is told, and may send it again.
+      if (this.disk.writeFailed(err)) throw new DiskFullError(`the store has no room (${clip((err as Error).message)})`)
+      throw err
     }
     this.enqueue(records)
     if (s.kind !== 'report') this.submitted += count
@@ -406,6 +406,17 @@ export class MtaNode {
       if (!decision.ok) return refuse(i, decision.code, decision.text, true)
       taken.push({ index: i, envelope: decision.arrived, mailboxes: decision.route.local, onward: this.copies(decision.arrived, content, decision.route, now) })
     })
+    const mail = taken.filter(t => t.envelope.kind !== 'report')
+    if (mail.length > 0) {
+      try {
+        this.disk.assertRoom(mail.reduce((n, t) => n + t.mailboxes.length + t.onward.length, 0), mail.reduce((n, t) => n + t.onward.reduce((b, o) => b + o.content.byteLength, 0), 0))
+      } catch (err) {
+        if (!(err instanceof DiskFullError)) throw err
+        // No room for this transfer's mail: it stays with the sender, who sends it again later.
+        for (const t of mail) refuse(t.index, err.code, `the receiving MTA takes no new mail until it has disk space again (9411): ${err.message}`, false)
+        taken.splice(0, taken.length, ...taken.filter(t => t.envelope.kind === 'report'))
+      }
+    }
     if (taken.length > 0) {
       try {
         const stored = await this.store.accept(taken)
@@ -416,9 +427,8 @@ export class MtaNode {
           this.enqueue(records)
         })
       } catch (err) {
-        const space = this.disk.isSpaceError(err)
-        if (space) this.disk.failed(err as Error)
-        else this.log.error({ err, messages: taken.length, peer }, 'could not store a transfer')
+        const space = this.disk.writeFailed(err)
+        if (!space) this.log.error({ err, messages: taken.length, peer }, 'could not store a transfer')
         for (const { index } of taken) {
           if (space) refuse(index, 'XCON_ERR_DISK_FULL', `the receiving MTA's store has no room (${(err as Error).message})`, false)
           else refuse(index, 'XCON_ERR_STORE_FAILED', (err as Error).message, false)

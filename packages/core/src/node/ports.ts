@@ -100,12 +100,13 @@ export function isTransferLink (v: unknown): v is TransferLink {
 export interface Intake {
   readonly intakeOpen: boolean
   readonly freeBytes: number | undefined
-  /** Throws DiskFullError while intake is closed. */
-  assertIntake: () => void
-  /** A write failed for want of space: intake closes now. */
-  failed: (err: Error) => void
-  /** True for a store error that means the disk is full. */
-  isSpaceError: (err: unknown) => boolean
+  /**
+   * Throws DiskFullError while intake is closed, or when a commit of `records` records holding
+   * `bytes` of content would take the disk under the reserve (intake then closes).
+   */
+  assertRoom: (records: number, bytes: number) => void
+  /** A write to the store failed: true when for want of space, and intake has closed (9411). */
+  writeFailed: (err: unknown) => boolean
 }
 
 /** Rate-limits what strangers make the MTA log (FloodLog in the shell). */

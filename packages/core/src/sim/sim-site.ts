@@ -33,9 +33,8 @@ const NO_HEARTBEAT_MS = 365 * 86_400_000
 const OPEN_INTAKE: Intake = {
   intakeOpen: true,
   freeBytes: undefined,
-  assertIntake: () => undefined,
-  failed: () => undefined,
-  isSpaceError: () => false
+  assertRoom: () => undefined,
+  writeFailed: () => false
 }
 
 /**
