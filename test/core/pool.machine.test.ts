@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createActor, SimulatedClock } from 'xstate'
 import {
-  ALL_FAILURE_KINDS, associationMachine, freeBlocks, poolDrain, poolMachine, poolOpen, poolRelease,
+  ALL_FAILURE_KINDS, associationMachine, freeBlocks, poolDisplace, poolDrain, poolMachine, poolOpen, poolRelease,
   type PoolEmitted, type PoolInput
 } from '@xcon/core'
 import { memoryNetwork, type PeerState } from '../support/memory-network.js'
@@ -126,5 +126,26 @@ describe('pool machine', () => {
     open('B')
     expect(emitted.at(-1)).toMatchObject({ type: 'cb.refused', peer: 'B' })
     expect(free()).toBe(7)
+  })
+
+  it('ends an inbound association that has not bound when it is displaced, as unauthenticated, and leaks nothing for it by default', () => {
+    const net = memoryNetwork({ INBOUND: 'silent', HEALTHY: 'up' })
+    const machine = poolMachine.provide({ actors: { association: associationMachine.provide({ actors: { transport: net.transport } }) } })
+    const actor = createActor(machine, { input: { capacity: 3, networkType: 5, leakPolicy: { leaks: true, kinds: ['refused', 'timeout', 'reset', 'bind-rejected', 'aborted'], probability: 1 }, seed: 1, timing }, clock: new SimulatedClock() })
+    const emitted: PoolEmitted[] = []
+    actor.on('*', e => { emitted.push(e) })
+    actor.start()
+    actor.send(poolOpen('in-1', 'inbound'))
+    actor.send(poolOpen('out-1', 'outbound', 'HEALTHY'))
+    expect(freeBlocks(actor.getSnapshot().context)).toBe(0)
+    // A bound association is not the pool's to displace.
+    actor.send(poolDisplace('out-1', 'a newer caller'))
+    expect('out-1' in actor.getSnapshot().context.held).toBe(true)
+    // The silent caller's block comes back before the next event: a newcomer can have it at once.
+    actor.send(poolDisplace('in-1', 'a newer caller'))
+    expect(emitted.filter(e => e.type === 'assoc.ended')).toEqual([expect.objectContaining({ assocId: 'in-1', outcome: 'unauthenticated', reason: 'a newer caller', leaked: false })])
+    actor.send(poolOpen('in-2', 'inbound'))
+    expect(emitted.filter(e => e.type === 'cb.exhausted')).toEqual([])
+    expect('in-2' in actor.getSnapshot().context.held).toBe(true)
   })
 })

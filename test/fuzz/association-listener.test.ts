@@ -3,6 +3,7 @@ import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { KNOWN_CRASHERS, FUZZ_SEED, fuzzCount, payload, upgradePath } from '../support/fuzz-inputs.js'
+import { upgradeRequest } from '../support/raw-caller.js'
 import { TestSite, closeAllSites, countByMtsId, siteYaml, waitFor } from '../support/site-harness.js'
 
 afterEach(closeAllSites)
@@ -38,7 +39,7 @@ async function rawUpgrade (port: number, path: string): Promise<string> {
     s.on('error', () => undefined)
     s.on('data', (d) => { got += d.toString('latin1'); s.destroy() })
     s.on('close', () => { clearTimeout(timer); resolve(got.split('\r\n', 1)[0] ?? '') })
-    s.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`)
+    s.write(upgradeRequest(path))
   })
 }
 

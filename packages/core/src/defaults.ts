@@ -107,6 +107,12 @@ export const MAX_OPENING = 8
 /** Inbound associations from one address that have not bound yet. Design choice. */
 export const MAX_UNBOUND_PER_ADDRESS = 16
 /**
+ * How long a caller that has not bound keeps its place against newer callers when a limit is
+ * full (CallerLimits). A real peer binds within milliseconds of connecting; a third of the bind
+ * timeout spares one on a machine too busy to answer at once. Design choice (issue #30).
+ */
+export const BIND_GRACE_MS = 1_000
+/**
  * Free space below which the MTA takes no new mail. Exchange's MTA shut down below 10 MB on the
  * MTADATA disk (event 9411, Q181948); xcon keeps running and refuses intake instead.
  */

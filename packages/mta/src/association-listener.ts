@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http'
 import type { Socket } from 'node:net'
 import { WebSocketServer, type WebSocket } from 'ws'
-import type { MtaConfig } from '@xcon/core'
+import { CallerLimits, type MtaConfig } from '@xcon/core'
 import type { FloodLog } from './flood-log.js'
 import type { Logger } from './logger.js'
 import { channelAuth } from './ws-transport.js'
@@ -20,17 +20,38 @@ export function channelOfPath (url: string | undefined): string | undefined {
   }
 }
 
+/** How long a refused caller has to answer the close frame before its socket is ended anyway (ws would wait 30 s). */
+export const REFUSAL_CLOSE_MS = 250
+
+/** Closes a caller's WebSocket with `code`, and ends the socket if the caller does not answer the close in REFUSAL_CLOSE_MS. */
+export function refuseSocket (ws: WebSocket, code: number, reason: string): void {
+  ws.close(code, reason)
+  const timer = setTimeout(() => ws.terminate(), REFUSAL_CLOSE_MS)
+  timer.unref()
+  ws.once('close', () => clearTimeout(timer))
+}
+
+/** The listener, once listening: `proven` marks a caller's connection as bound (it is never displaced after that). */
+export interface AssociationListener {
+  http: Server
+  wss: WebSocketServer
+  port: number
+  proven: (ws: WebSocket) => void
+}
+
 /**
  * The MTA's association listener: intra-site associations on /xcon/association, each connector's
  * on /xcon/connector/NAME; any other path, or a connector this server does not serve, gets a 404
  * before any WebSocket is made. It never lets one caller take every socket: TCP connections are
- * limited per remote address and in total, a connection that sends no complete upgrade request
- * is closed after the bind timeout, and every socket has an error listener before anything can
- * arrive on it.
+ * limited per remote address and in total, and at a full limit the oldest connection that has
+ * not bound an association within the bind grace makes room for the newcomer (CallerLimits), so
+ * a site's own MTAs, which bind at once, are never shut out by strangers, on loopback where they
+ * share one address too. A connection that sends no complete upgrade request is closed after the
+ * bind timeout, and every socket has an error listener before anything can arrive on it.
  */
 export async function listenForAssociations (
   config: MtaConfig, log: Logger, floods: FloodLog, onInbound: (ws: WebSocket, channel: string, address: string) => void
-): Promise<{ http: Server, wss: WebSocketServer, port: number }> {
+): Promise<AssociationListener> {
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxFrameBytes, perMessageDeflate: false })
   const http = createServer({
     // Node checks these every connectionsCheckingInterval: silent sockets go after the bind timeout.
@@ -38,27 +59,32 @@ export async function listenForAssociations (
     requestTimeout: config.timing.bindTimeoutMs * 2,
     connectionsCheckingInterval: Math.min(1000, config.timing.bindTimeoutMs)
   }, (_req, res) => { res.writeHead(404).end() })
-  const perAddress = new Map<string, number>()
-  let total = 0
+  const { limits } = config
+  const connections = new CallerLimits<Socket>({ total: limits.maxConnections, perAddress: limits.maxConnectionsPerAddress, graceMs: limits.bindGraceMs })
+  const socketOf = new WeakMap<WebSocket, Socket>()
   http.on('connection', (socket: Socket) => {
     socket.on('error', () => undefined)
     const address = socket.remoteAddress ?? 'unknown'
-    const mine = perAddress.get(address) ?? 0
-    if (total >= config.limits.maxConnections || mine >= config.limits.maxConnectionsPerAddress) {
+    const now = Date.now()
+    const room = connections.room(address, now)
+    if (!room.ok) {
       if (floods.admit('connections over the limit', address)) {
-        log.warn({ category: 'Security', address, total, fromAddress: mine, limits: config.limits }, `connection from ${address} refused: ${total >= config.limits.maxConnections ? `${total} connections open, the limit` : `${mine} from this address, the limit`}`)
+        log.warn({ category: 'Security', address, total: connections.size, limits: { maxConnections: limits.maxConnections, maxConnectionsPerAddress: limits.maxConnectionsPerAddress } }, `connection from ${address} refused: connections open ${room.reason}`)
       }
       socket.destroy()
       return
     }
-    total++
-    perAddress.set(address, mine + 1)
-    socket.once('close', () => {
-      total--
-      const n = (perAddress.get(address) ?? 1) - 1
-      if (n <= 0) perAddress.delete(address)
-      else perAddress.set(address, n)
-    })
+    if (room.displace !== undefined) {
+      const old = room.displace
+      const from = connections.addressOf(old)
+      connections.remove(old)
+      old.destroy()
+      if (floods.admit('connections displaced before they bound', from ?? 'unknown')) {
+        log.info({ category: 'Security', address: from, newcomer: address }, `connection from ${from ?? 'unknown'} closed: no association bound on it within ${limits.bindGraceMs} ms, and the connection limit was full when ${address} called`)
+      }
+    }
+    connections.add(socket, address, now)
+    socket.once('close', () => connections.remove(socket))
   })
   http.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     // Not HTTP, or too slow to say what it wants: close it, and count rather than log each one.
@@ -71,7 +97,8 @@ export async function listenForAssociations (
     socket.on('error', () => undefined)
     const channel = channelOfPath(req.url)
     if (channel === undefined || channelAuth(config, channel) === undefined) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n')
+      // Ended once the answer is written: a caller that never closes its side holds nothing here.
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n', () => socket.destroy())
       return
     }
     const address = socket.remoteAddress ?? 'unknown'
@@ -82,6 +109,7 @@ export async function listenForAssociations (
     wss.handleUpgrade(req, socket, head, ws => {
       // One invalid frame on a socket with no error listener would be an uncaught exception.
       ws.on('error', () => undefined)
+      socketOf.set(ws, socket)
       onInbound(ws, channel, address)
     })
   })
@@ -91,7 +119,11 @@ export async function listenForAssociations (
     http.listen(config.server.port ?? 0, listenHost(config.server.host), () => resolve())
   })
   http.on('error', (err) => log.error({ err }, 'association listener error'))
-  return { http, wss, port: (http.address() as { port: number }).port }
+  const proven = (ws: WebSocket): void => {
+    const socket = socketOf.get(ws)
+    if (socket !== undefined) connections.proven(socket)
+  }
+  return { http, wss, port: (http.address() as { port: number }).port, proven }
 }
 
 /** Listen on the address peers use if it is a loopback or literal IP; on every interface otherwise (containers). */

@@ -1,8 +1,7 @@
-import type { Server } from 'node:http'
 import type { Registry } from 'prom-client'
-import type { WebSocket, WebSocketServer } from 'ws'
+import type { WebSocket } from 'ws'
 import { MtaNode, SmtpQueue, type Clock, type MtaConfig, type MtaStatusDocument, type Submission } from '@xcon/core'
-import { listenForAssociations } from './association-listener.js'
+import { listenForAssociations, refuseSocket, type AssociationListener } from './association-listener.js'
 import { systemClock } from './clock.js'
 import { DiskGuard } from './disk-guard.js'
 import { FloodLog } from './flood-log.js'
@@ -28,8 +27,7 @@ export class Mta {
   private readonly pendingInbound = new Map<string, WebSocket>()
   /** Made at the first scrape: prom-client is a tenth of a start-up, and most MTAs of a large site are never scraped. */
   private registry: Registry | undefined
-  private http: Server | undefined
-  private wss: WebSocketServer | undefined
+  private listener: AssociationListener | undefined
 
   constructor (readonly config: MtaConfig, deps: { log: Logger, storePath: string, clock?: Clock }) {
     this.log = deps.log
@@ -44,7 +42,7 @@ export class Mta {
       intake: this.disk,
       floods: this.floods,
       pid: process.pid,
-      transport: (_kind, acceptTransfer) => wsTransport({ floods: this.floods, config, log: this.log, pendingInbound: this.pendingInbound, acceptTransfer, transferTimeoutMs: 30_000 })
+      transport: (_kind, acceptTransfer) => wsTransport({ floods: this.floods, config, log: this.log, pendingInbound: this.pendingInbound, acceptTransfer, transferTimeoutMs: 30_000, proven: ws => this.listener?.proven(ws) })
     })
   }
 
@@ -61,8 +59,7 @@ export class Mta {
       await this.disk.start()
       await this.startIms()
       const listener = await listenForAssociations(this.config, this.log, this.floods, (ws, channel, address) => this.onInbound(ws, channel, address))
-      this.http = listener.http
-      this.wss = listener.wss
+      this.listener = listener
       const smtpPort = await this.imsListener?.listen()
       return { port: listener.port, smtpPort }
     })
@@ -80,9 +77,18 @@ export class Mta {
     this.node.ims = { listener: this.imsListener, queue }
   }
 
-  private onInbound (ws: WebSocket, channel: string, address: string): void {
-    const refused = this.node.admitInbound(channel, address, id => this.pendingInbound.set(id, ws), id => this.pendingInbound.delete(id))
-    if (refused !== undefined) ws.close(refused.closeCode, refused.reason)
+  private onInbound (ws: WebSocket, channel: string, address: string, waitedMs = 0): void {
+    const refused = this.node.admitInbound(channel, address, id => this.pendingInbound.set(id, ws), id => this.pendingInbound.delete(id), waitedMs)
+    if (refused === undefined) return
+    const retry = refused.retryInMs
+    if (retry === undefined) { refuseSocket(ws, refused.closeCode, refused.reason); return }
+    // Asked to wait for a place: no challenge yet, and nothing to do if the caller goes away meanwhile.
+    const timer = setTimeout(() => {
+      ws.off('close', cancel)
+      if (ws.readyState === ws.OPEN) this.onInbound(ws, channel, address, waitedMs + retry)
+    }, retry)
+    const cancel = (): void => clearTimeout(timer)
+    ws.once('close', cancel)
   }
 
   async submit (s: Submission): Promise<string> {
@@ -113,10 +119,10 @@ export class Mta {
    */
   async stop (graceMs = 3000): Promise<void> {
     if (this.state === 'stopping' || this.state === 'stopped') return
-    this.http?.close()
+    this.listener?.http.close()
     await this.imsListener?.close()
     await this.node.stop(graceMs)
-    for (const ws of this.wss?.clients ?? []) ws.terminate()
+    for (const ws of this.listener?.wss.clients ?? []) ws.terminate()
     this.disk.stop()
     this.floods.close()
   }

@@ -55,6 +55,8 @@ export interface TransportDeps {
   transferTimeoutMs: number
   /** Counts what unauthenticated callers do, for one summary line now and then. */
   floods: FloodLog
+  /** An inbound caller bound: its connection is never displaced for a newer one. */
+  proven: (ws: WebSocket) => void
 }
 
 interface CallbackArgs {
@@ -260,6 +262,7 @@ function inbound (deps: TransportDeps, { input, sendBack, receive }: CallbackArg
           return
         }
         caller = frame.server
+        deps.proven(ws)
         ws.send(encodeFrame({
           type: 'bind_ok', server: config.server.name, site: config.site.name, build: config.server.build,
           proof: bindProof(auth.secret, 'bind-back', auth.realm, frame.server, config.server.name, nonce)

@@ -57,7 +57,8 @@ export type TransportEvent =
 /** Commands an association gives its transport. */
 export type TransportCommand = { type: 'transport.ping' } | { type: 'transport.release' }
 
-export type AssociationEvent = TransportEvent | { type: 'assoc.release' }
+/** `assoc.displace`: a newer caller needs the control block of this inbound association, which has not bound. */
+export type AssociationEvent = TransportEvent | { type: 'assoc.release' } | { type: 'assoc.displace', reason: string }
 
 export interface AssociationContext extends AssociationInput {
   outcome: 'released' | FailureKind
@@ -82,6 +83,9 @@ export const associationMachine = setup({
     fail: assign((_, params: { kind: FailureKind, reason: string }) => ({ outcome: params.kind, reason: params.reason })),
     /** No bind in time: for a caller of ours a timeout; for one that called us, a caller that never proved the secret. */
     failBind: assign(({ context }, params: { reason: string }) => ({ outcome: context.direction === 'inbound' ? 'unauthenticated' as const : 'timeout' as const, reason: params.reason }))
+  },
+  guards: {
+    inbound: ({ context }) => context.direction === 'inbound'
   },
   actors: {
     // Placeholder: a transport that never answers. The MTA and the tests provide real ones.
@@ -111,12 +115,14 @@ export const associationMachine = setup({
       after: { openTimeout: { target: 'failed', actions: { type: 'failBind', params: { reason: 'no answer to connect within the open timeout' } } } },
       on: {
         'transport.connected': 'binding',
+        'assoc.displace': { guard: 'inbound', target: 'failed', actions: { type: 'failBind', params: ({ event }) => ({ reason: event.reason }) } },
         'transport.closed': { target: 'failed', actions: { type: 'fail', params: { kind: 'aborted', reason: 'closed while connecting' } } }
       }
     },
     binding: {
       after: { bindTimeout: { target: 'failed', actions: { type: 'failBind', params: { reason: 'no bind within the bind timeout' } } } },
       on: {
+        'assoc.displace': { guard: 'inbound', target: 'failed', actions: { type: 'failBind', params: ({ event }) => ({ reason: event.reason }) } },
         'transport.bound': { target: 'bound', actions: assign({ peer: ({ event }) => event.peer, link: ({ event }) => event.link }) },
         'transport.closed': { target: 'failed', actions: { type: 'fail', params: { kind: 'bind-rejected', reason: 'closed during bind' } } }
       }

@@ -4,7 +4,7 @@ import { FAILURE_KINDS } from '../association/association.machine.js'
 import { leaksConnectionResources, parseBuild } from '../builds.js'
 import {
   BIND_TIMEOUT_MS, CONTROL_BLOCKS, ENVELOPE_HEADROOM_BYTES, HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS,
-  MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS, MAX_MESSAGE_BYTES, MAX_RECIPIENTS, MAX_UNBOUND_PER_ADDRESS, MAX_OPENING,
+  MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS, MAX_MESSAGE_BYTES, MAX_RECIPIENTS, MAX_UNBOUND_PER_ADDRESS, MAX_OPENING, BIND_GRACE_MS,
   MIN_FREE_BYTES, NETWORK_TYPE_RPC, OPEN_TIMEOUT_MS, RELEASE_TIMEOUT_MS, TRANSFER_WINDOW, TRANSFER_WINDOW_BYTES,
   TRANSFER_BATCH, TRANSFER_BATCH_BYTES, MAX_TRANSFER_MESSAGES
 } from '../defaults.js'
@@ -57,6 +57,8 @@ export interface MtaLimits {
   /** Inbound associations not yet bound (their caller has proved nothing), in total and from one address. */
   maxUnbound: number
   maxUnboundPerAddress: number
+  /** At a full limit, a caller that has not bound for this long gives its place to a newer one (CallerLimits). XCON_BIND_GRACE_MS. */
+  bindGraceMs: number
   /** Outbound associations connecting or binding at once; more wait their turn (OpenGate). XCON_MAX_OPENING. */
   maxOpening: number
   /** Below this much free space where the store lives, the MTA takes no new mail (event 9411). */
@@ -129,6 +131,7 @@ export function resolveMtaConfig (topology: Topology, serverName: string, env: E
     // Strangers may hold at most half the pool while they fail to bind; the rest stays for the site.
     maxUnbound: positive('XCON_MAX_UNBOUND', Math.max(1, Math.floor((server.controlBlocks - 1) / 2))),
     maxUnboundPerAddress: positive('XCON_MAX_UNBOUND_PER_ADDRESS', MAX_UNBOUND_PER_ADDRESS),
+    bindGraceMs: num('XCON_BIND_GRACE_MS', n => Number.isInteger(n) && n >= 0, 'a whole number of milliseconds') ?? BIND_GRACE_MS,
     maxOpening: positive('XCON_MAX_OPENING', MAX_OPENING),
     minFreeBytes: num('XCON_MIN_FREE_BYTES', n => Number.isInteger(n) && n >= 0, 'a whole number of bytes') ?? MIN_FREE_BYTES
   }

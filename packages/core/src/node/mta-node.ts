@@ -8,7 +8,7 @@ import {
   mtaDn, nonDeliveryGenerated, queueRebuilt, serviceStarted, serviceStopped, storeCheckComplete, storeCheckStarted, type MtaEvent
 } from '../events.js'
 import { formatMtsId, type Envelope } from '../message.js'
-import { poolDrain, poolOpen, poolRelease } from '../pool/pool.events.js'
+import { poolDisplace, poolDrain, poolOpen, poolRelease } from '../pool/pool.events.js'
 import { freeBlocks, type poolMachine } from '../pool/pool.machine.js'
 import type { TransferAckFrame, TransferFrame, TransferOutcome } from '../protocol/frames.js'
 import { PeerQueue, type QueueHost } from '../queue/peer-queue.js'
@@ -18,7 +18,7 @@ import { classifyAddress } from '../routing/gwart.js'
 import { route, type Route } from '../routing/route.js'
 import { createPool, type TransportLogic } from './create-pool.js'
 import { LEAK_RATE_WINDOW_OPEN_INTERVALS, LeakClock } from './exhaustion-estimate.js'
-import { InboundAdmission } from './inbound-admission.js'
+import { CallerLimits } from './caller-limits.js'
 import { OpenGate } from './open-gate.js'
 import { logEvent } from './log-event.js'
 import { mtaStatus } from './mta-status.js'
@@ -55,6 +55,11 @@ export interface ExtraQueue {
 export interface InboundRefusal {
   closeCode: number
   reason: string
+  /**
+   * Not refused yet: every caller binding now is within its bind grace, and the oldest one's
+   * runs out in this long. Ask again then, with the time waited so far (admitInbound).
+   */
+  retryInMs?: number
 }
 
 /**
@@ -85,7 +90,8 @@ export class MtaNode {
   submitted = 0
   /** When the intra-site pool kept control blocks: the exhaustion estimate reads it. */
   readonly leaks = new LeakClock()
-  readonly admission: InboundAdmission
+  /** Inbound associations that hold a control block and have not bound yet (their callers have proved nothing). */
+  readonly admission: CallerLimits<string>
   /**
    * Outbound opens wait here for their turn, MAX_OPENING at a time in each pool: association ids
    * are only a pool's own (a connector may share a server's name), and connector opens never wait
@@ -108,7 +114,7 @@ export class MtaNode {
     this.floods = ports.floods
     this.pid = ports.pid
     this.startedAt = ports.clock.now()
-    this.admission = new InboundAdmission(config.limits)
+    this.admission = new CallerLimits({ total: config.limits.maxUnbound, perAddress: config.limits.maxUnboundPerAddress, graceMs: config.limits.bindGraceMs })
     this.opens = { site: new OpenGate(config.limits.maxOpening), connector: new OpenGate(config.limits.maxOpening) }
     const accept: AcceptTransfer = async (frame, peer, channel) => await this.acceptTransfer(frame, peer, channel)
     this.pool = createPool('site', config, ports.transport('site', accept), ports.clock, e => onPoolEvent(this, 'site', e))
@@ -265,25 +271,47 @@ export class MtaNode {
    * A caller connected on `channel` from `address`: it gets a control block and an inbound
    * association (`attach` hands the shell's socket to it first, under the association's id), or
    * a refusal to close the socket with. Callers that have proved nothing hold at most half the
-   * pool (InboundAdmission); with no control block free the bind is refused (9156).
+   * pool; when that is full, or the pool has no free block, the oldest of them that has had the
+   * bind grace gives its block to the newcomer (CallerLimits), so slow strangers cannot shut out
+   * a real peer; while every one of them is within the grace, the newcomer is asked to wait
+   * (`retryInMs`) rather than refused. With no control block free and none to take back, the
+   * bind is refused (9156).
    */
-  admitInbound (channel: string, address: string, attach: (assocId: string) => void, detach: (assocId: string) => void): InboundRefusal | undefined {
+  admitInbound (channel: string, address: string, attach: (assocId: string) => void, detach: (assocId: string) => void, waitedMs = 0): InboundRefusal | undefined {
     if (this.state !== 'running') return { closeCode: 1001, reason: 'the MTA is closing down' }
-    const busy = this.admission.refusal(address)
-    if (busy !== undefined) {
+    const now = this.clock.now()
+    const room = this.admission.room(address, now)
+    if (!room.ok) {
+      const busy = `inbound associations still binding: ${room.reason}`
+      // A real peer that met strangers within their grace waits a moment, rather than fail (a
+      // failure a pre-SP4 peer might pay for with a control block); at most a bind timeout.
+      if (room.retryInMs !== undefined && waitedMs + room.retryInMs <= this.config.timing.bindTimeoutMs) return { closeCode: 4429, reason: closeReason(busy), retryInMs: room.retryInMs }
       if (this.floods.admit('callers over the binding limit', address)) this.log.warn({ category: 'Security', address, channel }, `inbound association from ${address} refused: ${busy}`)
       return { closeCode: 4429, reason: closeReason(busy) }
     }
     const pool = this.poolOf(channel)
+    // A pool with no free block, some of it held by strangers that have had their grace: one gives way.
+    const displace = room.displace ?? (freeBlocks(pool.getSnapshot().context) > 0 ? undefined : this.admission.displaceable(now, id => id in pool.getSnapshot().context.held))
+    if (displace !== undefined) this.displace(displace, address)
     const assocId = `in-${++this.inboundCount}`
     attach(assocId)
-    this.admission.admitted(assocId, address)
+    this.admission.add(assocId, address, now)
     pool.send(poolOpen(assocId, 'inbound', undefined, channel))
     if (assocId in pool.getSnapshot().context.held) return undefined
     // No control block: the caller sees a failure (9156 logged by onPoolEvent).
     detach(assocId)
-    this.admission.settled(assocId)
+    this.admission.remove(assocId)
     return { closeCode: 4503, reason: 'no free control blocks' }
+  }
+
+  /** Ends an inbound association that has not bound, for a newer caller from `newcomer`: as unauthenticated, like its bind timeout. */
+  private displace (assocId: string, newcomer: string): void {
+    const from = this.admission.addressOf(assocId) ?? 'unknown'
+    this.admission.remove(assocId)
+    const reason = `not bound within ${this.config.limits.bindGraceMs} ms; its control block went to a newer caller from ${newcomer}`
+    const pool = [this.pool, this.connectorPool].find(p => assocId in p.getSnapshot().context.held)
+    pool?.send(poolDisplace(assocId, reason))
+    if (this.floods.admit('callers displaced before they bound', from)) this.log.info({ category: 'Security', assoc: assocId, address: from, newcomer }, `inbound association ${assocId} from ${from} ${reason}`)
   }
 
   /** Accepts mail from a client: durably queued or delivered before the MTS-ID is returned. */

@@ -21,7 +21,7 @@ export interface StatusSource {
   readonly queues: ReadonlyMap<string, PeerQueue>
   readonly ims: { listener: { port: number | undefined }, queue: { status: () => SmtpQueueStatus } } | undefined
   readonly disk: { intakeOpen: boolean, freeBytes: number | undefined }
-  readonly admission: { unbound: number }
+  readonly admission: { size: number }
   readonly opensWaiting: number
   readonly storeCheck: StoreCheck | undefined
   readonly store: { counters: StoreCounters }
@@ -71,7 +71,7 @@ export function mtaStatus (mta: StatusSource): MtaStatusDocument {
     // Intake closes below the disk reserve (9411); queued mail still goes out.
     intake: { open: mta.disk.intakeOpen, freeBytes: mta.disk.freeBytes ?? null, minFreeBytes: mta.config.limits.minFreeBytes },
     limits: { maxMessageBytes: mta.config.limits.maxMessageBytes, maxRecipients: mta.config.limits.maxRecipients },
-    inboundUnbound: mta.admission.unbound,
+    inboundUnbound: mta.admission.size,
     opensWaiting: mta.opensWaiting,
     // What the store check at start-up found: unclean is true after a kill -9 (MTACHECK, 2219/2206/2207).
     storeCheck: mta.storeCheck === undefined

@@ -18,7 +18,7 @@ export interface AssociationListener {
 export interface PoolEventHost {
   readonly log: LogSink
   readonly queues: ReadonlyMap<string, AssociationListener>
-  readonly admission: { settled: (assocId: string) => void }
+  readonly admission: { remove: (assocId: string) => void }
   readonly opens: Record<PoolKind, { settled: (assocId: string) => void }>
   readonly floods: FloodGate
   event: (e: MtaEvent, fields?: Record<string, unknown>) => void
@@ -51,13 +51,13 @@ export function onPoolEvent (mta: PoolEventHost, kind: PoolKind, e: PoolEmitted)
       mta.log.debug({ category: 'Resource', assoc: e.assocId, peer: e.peer, direction: e.direction, controlBlock: e.controlBlock, free: e.free }, `control block ${e.controlBlock} acquired`)
       break
     case 'assoc.bound':
-      mta.admission.settled(e.assocId)
+      mta.admission.remove(e.assocId)
       mta.opens[kind].settled(e.assocId)
       mta.log.info({ category: 'Interface', assoc: e.assocId, peer: e.peer, direction: e.direction, controlBlock: e.controlBlock, pool: kind }, `${e.direction} ${kind === 'site' ? 'association' : 'connector association'} with ${e.peer} bound`)
       queue?.onBound(e.assocId, e.link)
       break
     case 'assoc.ended': {
-      mta.admission.settled(e.assocId)
+      mta.admission.remove(e.assocId)
       mta.opens[kind].settled(e.assocId)
       mta.countAssociation(kind, e.direction, e.outcome)
       const failed = e.outcome !== 'released'

@@ -7,6 +7,8 @@ import type { Direction, FailureKind } from '../association/association.machine.
 export interface PoolOpenEvent { type: 'pool.open'; assocId: string; peer?: string | undefined; direction: Direction; channel?: string | undefined }
 /** Asks the pool to release one association cleanly. */
 export interface PoolReleaseEvent { type: 'pool.release'; assocId: string }
+/** A newer caller needs the block of an inbound association that has not bound: it ends as unauthenticated. */
+export interface PoolDisplaceEvent { type: 'pool.displace'; assocId: string; reason: string }
 /** Closing down: refuse new associations and release the bound ones. */
 export interface PoolDrainEvent { type: 'pool.drain' }
 /** From an association: it is bound (the peer is known now, also for inbound ones). */
@@ -14,7 +16,7 @@ export interface AssociationBoundEvent { type: 'assoc.bound'; assocId: string; p
 /** From an association: it is over, released cleanly or failed. */
 export interface AssociationEndedEvent { type: 'assoc.ended'; assocId: string; outcome: 'released' | FailureKind; reason: string }
 
-export type PoolEvent = PoolOpenEvent | PoolReleaseEvent | PoolDrainEvent | AssociationBoundEvent | AssociationEndedEvent
+export type PoolEvent = PoolOpenEvent | PoolReleaseEvent | PoolDisplaceEvent | PoolDrainEvent | AssociationBoundEvent | AssociationEndedEvent
 
 /** What the pool tells the MTA (through `actor.on`), which turns them into log events and queue work. */
 /** Every event carries `channel`: `site`, or the connector the association is for. */
@@ -46,6 +48,9 @@ export function poolOpen (assocId: string, direction: Direction, peer?: string, 
 }
 export function poolRelease (assocId: string): PoolReleaseEvent {
   return { type: 'pool.release', assocId }
+}
+export function poolDisplace (assocId: string, reason: string): PoolDisplaceEvent {
+  return { type: 'pool.displace', assocId, reason }
 }
 export function poolDrain (): PoolDrainEvent {
   return { type: 'pool.drain' }

@@ -69,7 +69,11 @@ export const poolMachine = setup({
   actors: { association: associationMachine },
   guards: {
     hasFreeBlock: ({ context }) => freeBlocks(context) > 0,
-    isHeld: ({ context, event }) => 'assocId' in event && event.assocId in context.held
+    isHeld: ({ context, event }) => 'assocId' in event && event.assocId in context.held,
+    isBindingInbound: ({ context, event }) => {
+      const block = 'assocId' in event ? context.held[event.assocId] : undefined
+      return block?.direction === 'inbound' && block.state === 'opening'
+    }
   },
   actions: {
     refuseClosingDown: emit(({ event }) => {
@@ -92,6 +96,7 @@ export const poolMachine = setup({
   initial: 'running',
   on: {
     'pool.release': { guard: 'isHeld', actions: sendTo(({ event }) => event.assocId, { type: 'assoc.release' }) },
+    'pool.displace': { guard: 'isBindingInbound', actions: sendTo(({ event }) => event.assocId, ({ event }) => ({ type: 'assoc.displace' as const, reason: event.reason })) },
     'assoc.bound': {
       guard: 'isHeld',
       actions: [

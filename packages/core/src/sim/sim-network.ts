@@ -200,12 +200,18 @@ export class SimNetwork {
   }
 
   /** The connect reached the listener: a control block and an inbound association, or a refusal. */
-  private arrive (c: Connection, listener: SimHost): void {
+  private arrive (c: Connection, listener: SimHost, waitedMs = 0): void {
     if (c.closed || this.hosts.get(listener.name) !== listener || listener.node === undefined) return
     const key = `${listener.name}\n`
     let id = ''
-    const refused = listener.node.admitInbound(c.channel, `sim:${c.from}`, assocId => { id = assocId; this.pending.set(key + assocId, c) }, assocId => this.pending.delete(key + assocId))
+    const refused = listener.node.admitInbound(c.channel, `sim:${c.from}`, assocId => { id = assocId; this.pending.set(key + assocId, c) }, assocId => this.pending.delete(key + assocId), waitedMs)
     this.pending.delete(key + id)
+    if (refused?.retryInMs !== undefined) {
+      // Every caller binding there is within its grace: this one asks again when the oldest's runs out.
+      const retry = refused.retryInMs
+      listener.scope.setTimeout(() => this.arrive(c, listener, waitedMs + retry), retry)
+      return
+    }
     const l = this.link(c.from, c.to)
     if (refused === undefined && c.in === undefined) {
       // The association actor did not take the connection: it ends at once, as a socket with no session does.
