@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs'
-import { BenchSite, twoMtas } from './bench-site.js'
+import { readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { BenchSite, twoMtas, until } from './bench-site.js'
 
 export interface MemorySample { rssMB: number, anonMB: number, fileMB: number }
 export interface BacklogMemory {
@@ -11,6 +12,13 @@ export interface BacklogMemory {
   settled: MemorySample
   restarted: MemorySample
   restartSeconds: number
+  /** The peer back: how long the backlog took to drain, and memory when the queue was empty and SETTLE_SECONDS later. */
+  drainSeconds: number
+  drained: MemorySample
+  drainedSettled: MemorySample
+  /** The store's file on disk with the backlog queued, and SETTLE_SECONDS after it drained. */
+  storeQueuedMB: number
+  storeDrainedMB: number
 }
 
 /** When the first sample is taken after the last submission. */
@@ -51,8 +59,24 @@ export async function backlogMemory (messages: number): Promise<BacklogMemory> {
     const status = await b.status('SRV-A')
     const depth = status.queues[0]?.depth
     if (depth !== messages) throw new Error(`SRV-A restarted with ${depth ?? 'no queue'} queued, not ${messages}`)
-    return { messages, idle, queued, settled, restarted: memory(b.pid('SRV-A')), restartSeconds }
+    const restarted = memory(b.pid('SRV-A'))
+    const storeQueuedMB = storeMB(b)
+    // The peer comes back and the backlog drains (issue #30: memory must not follow it afterwards).
+    b.site.spawn('SRV-B')
+    await b.site.waitReady('SRV-B', 60_000)
+    const drainMs = await until('the backlog to drain', async () => (await b.status('SRV-A')).queues[0]?.depth === 0, 600_000, 250)
+    const drained = memory(b.pid('SRV-A'))
+    await new Promise(resolve => setTimeout(resolve, SETTLE_SECONDS * 1000))
+    return {
+      messages, idle, queued, settled, restarted, restartSeconds,
+      drainSeconds: drainMs / 1000, drained, drainedSettled: memory(b.pid('SRV-A')), storeQueuedMB, storeDrainedMB: storeMB(b)
+    }
   } finally {
     await b.close()
   }
+}
+
+/** The size of SRV-A's store file on disk, in MB. */
+function storeMB (b: BenchSite): number {
+  return statSync(join(b.site.dataDir, 'data', 'SRV-A', 'store', 'data.mdb')).size / 1024 / 1024
 }

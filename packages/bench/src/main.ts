@@ -11,6 +11,7 @@ import { rawThroughput } from './raw-ws.js'
 import { recovery } from './recovery.js'
 import { scale, type ScaleResult } from './scale.js'
 import { simulationSpeed } from './simulation.js'
+import { slowCallers } from './slow-callers.js'
 import { storeCeiling } from './store-ceiling.js'
 import { dockerStatusLatency, localStatusLatency } from './status-latency.js'
 import { latency, xconThroughput } from './throughput.js'
@@ -19,7 +20,7 @@ import { TRANSFER_BATCH, TRANSFER_WINDOW } from '@xcon/core'
 /**
  * `npm run bench`: every figure of issue #6 measured in one run, each ratio side by side in the
  * same run (these machines are shared and noisy), printed as a table with its goal and written
- * to bench/results/<date>.json. Flags: --only throughput,latency,postfix,recovery,failure,memory,status,scale,simulate
+ * to bench/results/<date>.json. Flags: --only throughput,latency,postfix,recovery,failure,memory,strangers,status,scale,simulate
  * --messages N (default 100000) --scale 10,25,50,100 --backlog N (default 10000) --queued N (default 200000)
  * --postfix-seconds S (default 60: the Postfix relay stops there and reports the rate so far).
  */
@@ -28,7 +29,7 @@ const { values } = parseArgs({
     only: { type: 'string' }, queued: { type: 'string' }, messages: { type: 'string' }, scale: { type: 'string' }, backlog: { type: 'string' }, out: { type: 'string' }, 'postfix-seconds': { type: 'string' }
   }
 })
-const parts = new Set((values.only ?? 'throughput,latency,postfix,recovery,failure,memory,status,scale,simulate').split(','))
+const parts = new Set((values.only ?? 'throughput,latency,postfix,recovery,failure,memory,strangers,status,scale,simulate').split(','))
 const queuedMessages = Number(values.queued ?? 200_000)
 const messages = Number(values.messages ?? 100_000)
 const sizes = (values.scale ?? '10,25,50,100').split(',').map(Number)
@@ -116,6 +117,17 @@ if (parts.has('memory')) {
   rows.push({ figure: `${queuedMessages} queued, ${SETTLE_SECONDS} s after the intake: RSS`, value: mb(m.settled), goal: '< 100 MB', met: m.settled.rssMB < 100 })
   rows.push({ figure: `${queuedMessages} queued: private memory, ${QUEUED_SECONDS} s / ${SETTLE_SECONDS} s after`, value: `${m.queued.anonMB.toFixed(0)} MB / ${m.settled.anonMB.toFixed(0)} MB`, goal: '< 100 MB', met: Math.max(m.queued.anonMB, m.settled.anonMB) < 100 })
   rows.push({ figure: `restarted with ${queuedMessages} queued: RSS`, value: `${mb(m.restarted)}, ready in ${m.restartSeconds.toFixed(1)} s`, goal: '< 100 MB', met: m.restarted.rssMB < 100 })
+  rows.push({ figure: `the peer back, ${queuedMessages} drained in ${m.drainSeconds.toFixed(0)} s: RSS at queue depth 0`, value: mb(m.drained), goal: '', met: null })
+  rows.push({ figure: `drained, ${SETTLE_SECONDS} s later: RSS`, value: mb(m.drainedSettled), goal: '< 100 MB', met: m.drainedSettled.rssMB < 100 })
+  rows.push({ figure: `store file on disk: ${queuedMessages} queued / ${SETTLE_SECONDS} s after the drain`, value: `${m.storeQueuedMB.toFixed(0)} MB / ${m.storeDrainedMB.toFixed(0)} MB`, goal: '', met: null })
+}
+if (parts.has('strangers')) {
+  log('strangers: three callers that never bind hold every place on a pre-SP4 MTA while its peer sends it mail...')
+  const c = await slowCallers()
+  results.slowCallers = c
+  rows.push({ figure: `3 callers that never bind, ${c.strangerConnections} connections in ${c.seconds} s: the peer's mail, delay median / max`, value: `${(c.delayMedianMs / 1000).toFixed(2)} s / ${(c.delayMaxMs / 1000).toFixed(2)} s (${c.messages} messages)`, goal: 'max < 9 s (3 bind timeouts)', met: c.delayMaxMs < 9000 })
+  rows.push({ figure: '  control blocks the peer (pre-SP4) lost meanwhile', value: String(c.peerLeaked), goal: '0', met: c.peerLeaked === 0 })
+  rows.push({ figure: 'a caller refused with 4429 that never answers the close: socket held, median / max of 20', value: `${c.refusedHeldMedianMs} ms / ${c.refusedHeldMaxMs} ms`, goal: '< 1 s (ws alone: 30 s)', met: c.refusedHeldMaxMs < 1000 })
 }
 if (parts.has('status')) {
   log('status: xcon status on the default site, local processes and then containers...')

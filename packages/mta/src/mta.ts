@@ -63,6 +63,11 @@ export class Mta {
       const smtpPort = await this.imsListener?.listen()
       return { port: listener.port, smtpPort }
     })
+    this.store.startMaintenance(done => {
+      const mb = (n: number): string => (n / 1024 / 1024).toFixed(1)
+      if ('error' in done) this.log.warn({ category: 'Field Engineering', err: done.error }, `store compaction failed, the store is as it was: ${done.error.message}`)
+      else this.log.info({ category: 'Field Engineering', ...done }, `store compacted while idle with every queue empty: ${mb(done.beforeBytes)} MB on disk to ${mb(done.afterBytes)} MB in ${done.ms} ms`)
+    })
   }
 
   /** The IMS of a server that has one: its SMTP modules are loaded only then (most servers have none). */

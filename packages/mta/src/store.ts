@@ -1,5 +1,7 @@
-import { open, type Database, type Key, type RootDatabase } from 'lmdb'
+import type { Key } from 'lmdb'
 import { copyKey } from './copy-key.js'
+import { COMPACT_IDLE_MS, dataFileBytes, removeStaleCopy, replaceDataFile, worthCompacting, writeCompactedCopy } from './store-compaction.js'
+import { liveBytes, openStoreEnv, type QueueKey, type StoreEnv } from './store-env.js'
 import {
   PRIORITIES, StoreFailedError, envelope as checkEnvelope, type KillPointName,
   type DeliveryRecord, type Envelope, type MailStore, type QueuedMessage, type StoreCheck, type StoreCounters
@@ -9,9 +11,6 @@ export type { QueuedMessage, StoreCheck }
 /** One copy of a message placed in a mailbox: what GET /deliveries lists (core's admin contract). */
 export type Delivery = DeliveryRecord
 export type Counters = StoreCounters
-
-/** A queue record's key: queue, then priority rank (urgent first), then arrival order. */
-type QueueKey = [string, number, number]
 
 function keyOf (record: { queue: string, seq: number, envelope: { priority: Envelope['priority'] } }): QueueKey {
   return [record.queue, PRIORITIES.indexOf(record.envelope.priority), record.seq]
@@ -60,12 +59,7 @@ interface TxnCounts { delivered: number, duplicatesSuppressed: number, depths: M
  * Queued contents stay on disk; the queues read a window at a time.
  */
 export class MtaStore implements MailStore {
-  private readonly root: RootDatabase
-  private readonly queue: Database<QueuedMessage, QueueKey>
-  private readonly deliveries: Database<Delivery, number>
-  private readonly seen: Database<number, string>
-  private readonly meta: Database<number, string>
-  private readonly damaged: Database<unknown, Key>
+  private env: StoreEnv
   readonly counters: Counters
   /**
    * Messages per queue, counted in memory and written down at a clean close, so that the next
@@ -75,23 +69,20 @@ export class MtaStore implements MailStore {
   /** The counts the transaction callback running now has changed (callbacks run one at a time). */
   private txnCounts: TxnCounts | undefined
 
+  /** Writes under way: maintenance waits for none. */
+  private writing = 0
+  private lastWriteAt = 0
+  /** While set, maintenance holds the store: new writes wait for it. */
+  private maintenance: Promise<void> | undefined
+  /** True only while the environment is closed and reopened: reads see an empty queue (every queue is empty then). */
+  private swapping = false
+  private maintenanceTimer: NodeJS.Timeout | undefined
+
   /** `reach` is called at each point of the exactly-once argument (XCON_KILL_AT kills the process there). */
-  constructor (path: string, private readonly reach: (point: KillPointName) => void = () => undefined) {
-    // remapChunks: LMDB maps the file in chunks and unmaps those no read holds, so the store's
-    // pages the kernel maps around each commit's reads leave the process's RSS (with 200,000
-    // queued, 76 → 63 MB mapped; README "Resident memory"). The file format is the same, and the
-    // transfer bench's rate did not move beyond its noise.
-    // eventTurnBatching off: every write here is an explicit transaction, and lmdb-js's event-turn
-    // batch adds a commit promise of its own that nothing can handle, so a failed commit (a full
-    // disk) would be an unhandled rejection and end the process (issue #30). The transfer bench:
-    // 22.8k-23.9k msg/s without it, 22.1k-24.9k with it, the store's own writes unchanged.
-    this.root = open({ path, compression: false, remapChunks: true, eventTurnBatching: false })
-    this.queue = this.root.openDB({ name: 'queue' })
-    this.deliveries = this.root.openDB({ name: 'deliveries' })
-    this.seen = this.root.openDB({ name: 'seen' })
-    this.meta = this.root.openDB({ name: 'meta' })
-    this.damaged = this.root.openDB({ name: 'mtacheck.out' })
-    const read = (k: string): number => this.meta.get(k) ?? 0
+  constructor (private readonly path: string, private readonly reach: (point: KillPointName) => void = () => undefined) {
+    removeStaleCopy(path)
+    this.env = openStoreEnv(path)
+    const read = (k: string): number => this.env.meta.get(k) ?? 0
     this.counters = { delivered: read('delivered'), duplicatesSuppressed: read('duplicatesSuppressed'), ndrs: read('ndrs'), mtsCounter: read('mtsCounter'), seq: read('seq') }
   }
 
@@ -103,17 +94,17 @@ export class MtaStore implements MailStore {
    * (written before they were kept) is read whole once. Returns what it found.
    */
   async openAndCheck (): Promise<StoreCheck> {
-    const unclean = this.meta.get('open') === 1
+    const unclean = this.env.meta.get('open') === 1
     const queues: Record<string, number> = {}
     const removed: Array<{ key: Key, value: unknown }> = []
     const rebuilt: Array<{ key: Key, record: QueuedMessage }> = []
-    if (!unclean && this.meta.get('depthsKept') === 1) {
+    if (!unclean && this.env.meta.get('depthsKept') === 1) {
       // A clean stop left exact counts: no record is read, however long the backlog.
-      for (const { key, value } of this.meta.getRange({ start: 'depth:', end: 'depth;' })) {
+      for (const { key, value } of this.env.meta.getRange({ start: 'depth:', end: 'depth;' })) {
         if (value > 0) queues[key.slice('depth:'.length)] = value
       }
     } else {
-      for (const { key, value } of this.queue.getRange()) {
+      for (const { key, value } of this.env.queue.getRange()) {
         const record = value as unknown
         if (!isQueuedMessage(record)) { removed.push({ key, value: record }); continue }
         if (!Array.isArray(key) || key.length !== 3) rebuilt.push({ key, record })
@@ -122,11 +113,11 @@ export class MtaStore implements MailStore {
     }
     for (const [q, n] of Object.entries(queues)) this.depths.set(q, n)
     await this.write(() => {
-      for (const r of removed) { this.damaged.put(r.key, r.value ?? null).catch(settled); this.queue.remove(r.key as QueueKey).catch(settled) }
-      for (const r of rebuilt) { this.queue.remove(r.key as QueueKey).catch(settled); this.queue.put(keyOf(r.record), r.record).catch(settled) }
+      for (const r of removed) { this.env.damaged.put(r.key, r.value ?? null).catch(settled); this.env.queue.remove(r.key as QueueKey).catch(settled) }
+      for (const r of rebuilt) { this.env.queue.remove(r.key as QueueKey).catch(settled); this.env.queue.put(keyOf(r.record), r.record).catch(settled) }
       // Until the next clean close the written counts are stale: only a clean close trusts them again.
-      this.meta.put('depthsKept', 0).catch(settled)
-      this.meta.put('open', 1).catch(settled)
+      this.env.meta.put('depthsKept', 0).catch(settled)
+      this.env.meta.put('open', 1).catch(settled)
     })
     return { unclean, queues, messages: Object.values(queues).reduce((n, m) => n + m, 0), removed: removed.length, rebuilt: rebuilt.length }
   }
@@ -137,11 +128,11 @@ export class MtaStore implements MailStore {
    */
   readQueue (queue: string, limit: number, skip: (seq: number) => boolean): QueuedMessage[] {
     const out: QueuedMessage[] = []
-    if (limit <= 0) return out
-    for (const key of this.queue.getKeys({ start: [queue], end: [queue, PRIORITIES.length] })) {
+    if (limit <= 0 || this.swapping) return out
+    for (const key of this.env.queue.getKeys({ start: [queue], end: [queue, PRIORITIES.length] })) {
       const seq = (key as QueueKey)[2]
       if (skip(seq)) continue
-      const record = this.queue.get(key as QueueKey)
+      const record = this.env.queue.get(key as QueueKey)
       if (record !== undefined) out.push(record)
       if (out.length >= limit) break
     }
@@ -181,7 +172,7 @@ export class MtaStore implements MailStore {
       for (const [i, { envelope, mailboxes, onward }] of messages.entries()) {
         if (i === half) this.reach('mid-transfer')
         const key = copyKey(envelope)
-        if (here.has(key) || this.seen.get(key) !== undefined) {
+        if (here.has(key) || this.env.seen.get(key) !== undefined) {
           this.counters.duplicatesSuppressed++
           if (this.txnCounts !== undefined) this.txnCounts.duplicatesSuppressed++
           out.push({ duplicate: true, records: [] })
@@ -202,7 +193,7 @@ export class MtaStore implements MailStore {
     const records: QueuedMessage[] = []
     await this.write(() => {
       for (const m of moves) {
-        this.queue.remove(keyOf(m.from)).catch(settled)
+        this.env.queue.remove(keyOf(m.from)).catch(settled)
         this.count(m.from.queue, -1)
       }
       records.push(...this.enqueueInTxn(moves.map(m => m.to)))
@@ -214,7 +205,7 @@ export class MtaStore implements MailStore {
   private enqueueInTxn (queued: Array<Omit<QueuedMessage, 'seq'>>): QueuedMessage[] {
     return queued.map(q => {
       const record = { ...q, seq: ++this.counters.seq }
-      this.queue.put(keyOf(record), record).catch(settled)
+      this.env.queue.put(keyOf(record), record).catch(settled)
       this.count(q.queue, 1)
       return record
     })
@@ -224,14 +215,14 @@ export class MtaStore implements MailStore {
     const at = Date.now()
     for (const mailbox of mailboxes) {
       const seq = ++this.counters.seq
-      this.deliveries.put(seq, {
+      this.env.deliveries.put(seq, {
         seq, mailbox, mtsId: envelope.mtsId, originator: envelope.originator, subject: envelope.subject,
         kind: envelope.kind, submitted: envelope.submitTime, at, hops: envelope.trace.map(h => h.server)
       }).catch(settled)
       this.counters.delivered++
       if (this.txnCounts !== undefined) this.txnCounts.delivered++
     }
-    this.seen.put(key, at).catch(settled)
+    this.env.seen.put(key, at).catch(settled)
   }
 
   private count (queue: string, by: number): void {
@@ -250,18 +241,75 @@ export class MtaStore implements MailStore {
    * wound back: a gap is harmless, a number used twice would not be.
    */
   private async write (fn: () => void, durable = true): Promise<void> {
+    while (this.maintenance !== undefined) await this.maintenance
     const counts: TxnCounts = { delivered: 0, duplicatesSuppressed: 0, depths: new Map() }
+    this.writing++
     try {
-      await this.root.transaction(() => {
+      await this.env.root.transaction(() => {
         this.txnCounts = counts
         try { fn() } finally { this.txnCounts = undefined }
       })
-      if (durable) await this.root.flushed
+      if (durable) await this.env.root.flushed
     } catch (err) {
       this.counters.delivered -= counts.delivered
       this.counters.duplicatesSuppressed -= counts.duplicatesSuppressed
       for (const [queue, by] of counts.depths) this.depths.set(queue, Math.max(0, (this.depths.get(queue) ?? 0) - by))
       throw await storeFailure(err)
+    } finally {
+      this.writing--
+      this.lastWriteAt = Date.now()
+    }
+  }
+
+  /**
+   * Checks every `everyMs` whether the store is worth compacting and compacts it (compactIfIdle);
+   * `report` hears of each compaction, or of one that failed.
+   */
+  startMaintenance (report: (outcome: { beforeBytes: number, afterBytes: number, ms: number } | { error: Error }) => void, everyMs = COMPACT_IDLE_MS): void {
+    this.maintenanceTimer = setInterval(() => {
+      this.compactIfIdle().then(done => { if (done !== undefined) report(done) }, (err: Error) => report({ error: err }))
+    }, everyMs)
+    this.maintenanceTimer.unref()
+  }
+
+  /**
+   * Compacts the store when it has been idle for COMPACT_IDLE_MS, every queue is empty, and its
+   * file is mostly free pages (worthCompacting): a compacted copy is written while the store
+   * still serves reads, then, with every write held back, the environment is closed, the copy
+   * renamed over its data file and the environment opened again. That gives the disk back and
+   * unmaps every page the drained queues had read. A crash at any point leaves a whole store:
+   * the old file until the rename, the copy after it, and no write in between. Returns what it
+   * did, or undefined when there was nothing to do.
+   */
+  async compactIfIdle (now = Date.now()): Promise<{ beforeBytes: number, afterBytes: number, ms: number } | undefined> {
+    if (this.maintenance !== undefined || this.writing > 0 || now - this.lastWriteAt < COMPACT_IDLE_MS) return undefined
+    if ([...this.depths.values()].some(n => n > 0)) return undefined
+    const beforeBytes = dataFileBytes(this.path)
+    if (!worthCompacting(beforeBytes, liveBytes(this.env))) return undefined
+    let release = (): void => undefined
+    this.maintenance = new Promise<void>(resolve => { release = resolve })
+    const started = Date.now()
+    try {
+      await this.env.root.flushed
+      const copy = await writeCompactedCopy(this.env.root, this.path)
+      this.reach('mid-compaction')
+      // Nothing but microtasks runs from here to the reopen: no timer, socket or request sees a closed store.
+      this.swapping = true
+      try {
+        await this.env.root.close()
+        replaceDataFile(copy, this.path)
+        this.reach('after-compaction')
+      } finally {
+        this.env = openStoreEnv(this.path)
+        this.swapping = false
+      }
+      return { beforeBytes, afterBytes: dataFileBytes(this.path), ms: Date.now() - started }
+    } catch (err) {
+      removeStaleCopy(this.path)
+      throw err
+    } finally {
+      this.maintenance = undefined
+      release()
     }
   }
 
@@ -273,45 +321,48 @@ export class MtaStore implements MailStore {
       for (const record of records) {
         const key = keyOf(record)
         // Counted only if it is there: a second removal of the same message changes nothing.
-        if (!this.queue.doesExist(key)) continue
+        if (!this.env.queue.doesExist(key)) continue
         this.count(record.queue, -1)
-        this.queue.remove(key).catch(settled)
+        this.env.queue.remove(key).catch(settled)
       }
     }, false)
   }
 
   /** Saves a message's transfer failure count so a restart does not reset it. */
   async updateQueued (record: QueuedMessage): Promise<void> {
-    await this.write(() => { this.queue.put(keyOf(record), record).catch(settled) }, false)
+    await this.write(() => { this.env.queue.put(keyOf(record), record).catch(settled) }, false)
   }
 
   async countNdr (): Promise<void> {
     this.counters.ndrs++
-    await this.write(() => { this.meta.put('ndrs', this.counters.ndrs).catch(settled) }, false)
+    await this.write(() => { this.env.meta.put('ndrs', this.counters.ndrs).catch(settled) }, false)
   }
 
   /** Deliveries in order, optionally after a sequence number (for paging). */
   listDeliveries (after = 0, limit = 10_000): Delivery[] {
+    if (this.swapping) throw new StoreFailedError('the store is being compacted: ask again in a moment')
     const out: Delivery[] = []
-    for (const { value } of this.deliveries.getRange({ start: after + 1, limit })) out.push(value)
+    for (const { value } of this.env.deliveries.getRange({ start: after + 1, limit })) out.push(value)
     return out
   }
 
   private putCounters (): void {
-    for (const [k, v] of Object.entries(this.counters)) this.meta.put(k, v).catch(settled)
+    for (const [k, v] of Object.entries(this.counters)) this.env.meta.put(k, v).catch(settled)
   }
 
   /** Writes the queue counts down, marks the store closed cleanly (so the next start skips the full check), and closes it. */
   async close (): Promise<void> {
+    if (this.maintenanceTimer !== undefined) clearInterval(this.maintenanceTimer)
+    while (this.maintenance !== undefined) await this.maintenance
     try {
       await this.write(() => {
-        for (const { key } of this.meta.getRange({ start: 'depth:', end: 'depth;' })) this.meta.remove(key).catch(settled)
-        for (const [q, n] of this.depths) if (n > 0) this.meta.put(`depth:${q}`, n).catch(settled)
-        this.meta.put('depthsKept', 1).catch(settled)
-        this.meta.put('open', 0).catch(settled)
+        for (const { key } of this.env.meta.getRange({ start: 'depth:', end: 'depth;' })) this.env.meta.remove(key).catch(settled)
+        for (const [q, n] of this.depths) if (n > 0) this.env.meta.put(`depth:${q}`, n).catch(settled)
+        this.env.meta.put('depthsKept', 1).catch(settled)
+        this.env.meta.put('open', 0).catch(settled)
       })
     } finally {
-      await this.root.close()
+      await this.env.root.close()
     }
   }
 }

@@ -7,8 +7,10 @@ import { InvalidConfigError } from '../errors.js'
  * - `mid-transfer`: the receiver has written half of a transfer's messages in its transaction, not committed it.
  * - `after-commit`: the receiver's transaction is committed and flushed; its acknowledgement is not sent.
  * - `after-ack`: the sender has the acknowledgement; the removal from its queue has not begun.
+ * - `mid-compaction`: an idle store's compacted copy is written; it has not replaced the store's file.
+ * - `after-compaction`: the copy has replaced the file; the store is not open again.
  */
-export const KILL_POINTS = ['mid-transfer', 'after-commit', 'after-ack'] as const
+export const KILL_POINTS = ['mid-transfer', 'after-commit', 'after-ack', 'mid-compaction', 'after-compaction'] as const
 export type KillPointName = typeof KILL_POINTS[number]
 export interface KillAt { point: KillPointName, nth: number }
 
