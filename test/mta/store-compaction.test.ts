@@ -1,12 +1,16 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Envelope } from '@xcon/core'
 import { MtaStore } from '@xcon/mta'
+import { canMountTmpfs, mountTmpfs, unmountTmpfs } from '../support/tmpfs.js'
 
 const dirs: string[] = []
-afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }) })
+afterEach(() => {
+  unmountTmpfs()
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
 
 function envelope (n: number): Envelope {
   return { mtsId: `c=US;a= ;p=XCON;l=SRV-A-261206000000Z-${n}`, originator: 'user1@SRV-A', recipients: ['user1@SRV-B'], priority: 'normal', submitTime: 0, subject: 's', kind: 'message', trace: [] }
@@ -64,6 +68,34 @@ describe('store compaction', () => {
     await store.submit([copy(1)], [])
     await store.dequeue(store.readQueue('SRV-B', 10, () => false))
     expect(await store.compactIfIdle(LATER)).toBeUndefined()
+    await store.close()
+  })
+
+  it.skipIf(!canMountTmpfs)('leaves the store as it was when there is no room for the copy, and tries again only after a while', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xcon-compact-'))
+    dirs.push(dir)
+    mountTmpfs(dir, '96m')
+    const path = join(dir, 'store')
+    const store = new MtaStore(path)
+    await store.openAndCheck()
+    await store.accept([{ envelope: envelope(-1), mailboxes: ['user1'], onward: [] }])
+    const queued: Awaited<ReturnType<MtaStore['submit']>> = []
+    for (let n = 0; n < 20_000; n += 5000) queued.push(...await store.submit(Array.from({ length: 5000 }, (_, i) => copy(n + i)), []))
+    for (let i = 0; i < queued.length; i += 256) await store.dequeue(queued.slice(i, i + 256))
+    const before = fileBytes(path)
+    // Not a byte left for the copy.
+    const s = statfsSync(dir)
+    writeFileSync(join(dir, 'filler'), new Uint8Array(Number(s.bavail) * Number(s.bsize)))
+    await expect(store.compactIfIdle(LATER)).rejects.toThrow()
+    expect(fileBytes(path)).toBe(before)
+    expect(existsSync(`${path}.compact`)).toBe(false)
+    expect(store.listDeliveries().map(d => d.mtsId)).toEqual([envelope(-1).mtsId])
+
+    rmSync(join(dir, 'filler'))
+    // A minute's wait after a failure, whatever the disk says.
+    expect(await store.compactIfIdle(LATER + 1000)).toBeUndefined()
+    expect(await store.compactIfIdle(LATER + 61_000)).toMatchObject({ beforeBytes: before })
+    expect(store.listDeliveries().map(d => d.mtsId)).toEqual([envelope(-1).mtsId])
     await store.close()
   })
 })

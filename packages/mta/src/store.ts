@@ -19,6 +19,10 @@ function keyOf (record: { queue: string, seq: number, envelope: { priority: Enve
 /** Inside a transaction a put's promise only repeats the transaction's outcome, which the caller awaits. */
 const settled = (): void => undefined
 
+/** After a failed compaction, the first wait before the next try; it doubles up to COMPACT_RETRY_MAX_MS. */
+const COMPACT_RETRY_MS = 60_000
+const COMPACT_RETRY_MAX_MS = 3_600_000
+
 /** How long a failed commit's cause may take to arrive after its failure (LMDB sends it at once). */
 const CAUSE_WAIT_MS = 1000
 
@@ -77,6 +81,9 @@ export class MtaStore implements MailStore {
   /** True only while the environment is closed and reopened: reads see an empty queue (every queue is empty then). */
   private swapping = false
   private maintenanceTimer: NodeJS.Timeout | undefined
+  /** After a compaction failed (no room for its copy, say), none is tried before this, and the wait doubles. */
+  private compactNotBefore = 0
+  private compactBackoffMs = COMPACT_RETRY_MS
 
   /** `reach` is called at each point of the exactly-once argument (XCON_KILL_AT kills the process there). */
   constructor (private readonly path: string, private readonly reach: (point: KillPointName) => void = () => undefined) {
@@ -278,11 +285,12 @@ export class MtaStore implements MailStore {
    * still serves reads, then, with every write held back, the environment is closed, the copy
    * renamed over its data file and the environment opened again. That gives the disk back and
    * unmaps every page the drained queues had read. A crash at any point leaves a whole store:
-   * the old file until the rename, the copy after it, and no write in between. Returns what it
-   * did, or undefined when there was nothing to do.
+   * the old file until the rename, the copy after it, and no write in between. One that fails
+   * leaves the store as it was and is not tried again for a minute, then two, up to an hour.
+   * Returns what it did, or undefined when there was nothing to do.
    */
   async compactIfIdle (now = Date.now()): Promise<{ beforeBytes: number, afterBytes: number, ms: number } | undefined> {
-    if (this.maintenance !== undefined || this.writing > 0 || now - this.lastWriteAt < COMPACT_IDLE_MS) return undefined
+    if (this.maintenance !== undefined || this.writing > 0 || now - this.lastWriteAt < COMPACT_IDLE_MS || now < this.compactNotBefore) return undefined
     if ([...this.depths.values()].some(n => n > 0)) return undefined
     const beforeBytes = dataFileBytes(this.path)
     if (!worthCompacting(beforeBytes, liveBytes(this.env))) return undefined
@@ -303,9 +311,12 @@ export class MtaStore implements MailStore {
         this.env = openStoreEnv(this.path)
         this.swapping = false
       }
+      this.compactBackoffMs = COMPACT_RETRY_MS
       return { beforeBytes, afterBytes: dataFileBytes(this.path), ms: Date.now() - started }
     } catch (err) {
       removeStaleCopy(this.path)
+      this.compactNotBefore = now + this.compactBackoffMs
+      this.compactBackoffMs = Math.min(this.compactBackoffMs * 2, COMPACT_RETRY_MAX_MS)
       throw err
     } finally {
       this.maintenance = undefined
