@@ -61,6 +61,6 @@ describe('exactly once across kill -9 inside a transfer', () => {
   it('refuses a kill point it does not know, naming the variable', async () => {
     const t = await TestSite.start(SITE, { only: ['SRV-A'] })
     t.site.spawn('SRV-B', { XCON_KILL_AT: 'lunchtime' })
-    await expect(t.site.waitReady('SRV-B')).rejects.toThrow('XCON_KILL_AT: expected mid-transfer, after-commit, after-ack and an optional :N (the Nth time), got "lunchtime"')
+    await expect(t.site.waitReady('SRV-B')).rejects.toThrow('XCON_KILL_AT: expected mid-transfer, after-commit, after-ack, mid-compaction, after-compaction and an optional :N (the Nth time), got "lunchtime"')
   })
 })
