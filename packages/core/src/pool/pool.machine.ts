@@ -45,6 +45,17 @@ export function freeBlocks (context: PoolContext): number {
   return context.capacity - LISTEN_CONTROL_BLOCKS - Object.keys(context.held).length - context.leaked.length
 }
 
+/**
+ * The id of the child actor of the association that holds block `index`. Not the association's
+ * own id: XState memoizes transition candidates per event type, and each child that ends sends
+ * its parent `xstate.done.actor.<child id>`, so ids that are never used again would add an entry
+ * to the pool for every association it ever had (issue #31: 5,000 strangers, 0.8 MB). Block
+ * indexes are few and reused.
+ */
+export function childIdOf (index: number): string {
+  return `cb-${index}`
+}
+
 /** The lowest block index in use by nobody, so indexes in events stay small and stable like Exchange's. */
 function lowestFreeIndex (context: PoolContext): number {
   const used = new Set<number>([0, ...Object.values(context.held).map(b => b.index), ...context.leaked.map(b => b.index)])
@@ -81,7 +92,7 @@ export const poolMachine = setup({
       return { type: 'cb.refused' as const, assocId: e.assocId, peer: e.peer, direction: e.direction, channel: e.channel ?? 'site', reason: 'the MTA is closing down' }
     }),
     releaseAll: enqueueActions(({ context, enqueue }) => {
-      for (const block of Object.values(context.held)) enqueue.sendTo(block.assocId, { type: 'assoc.release' })
+      for (const block of Object.values(context.held)) enqueue.sendTo(childIdOf(block.index), { type: 'assoc.release' })
     })
   }
 }).createMachine({
@@ -95,8 +106,8 @@ export const poolMachine = setup({
   }),
   initial: 'running',
   on: {
-    'pool.release': { guard: 'isHeld', actions: sendTo(({ event }) => event.assocId, { type: 'assoc.release' }) },
-    'pool.displace': { guard: 'isBindingInbound', actions: sendTo(({ event }) => event.assocId, ({ event }) => ({ type: 'assoc.displace' as const, reason: event.reason })) },
+    'pool.release': { guard: 'isHeld', actions: sendTo(({ context, event }) => childIdOf(context.held[event.assocId]!.index), { type: 'assoc.release' }) },
+    'pool.displace': { guard: 'isBindingInbound', actions: sendTo(({ context, event }) => childIdOf(context.held[event.assocId]!.index), ({ event }) => ({ type: 'assoc.displace' as const, reason: event.reason })) },
     'assoc.bound': {
       guard: 'isHeld',
       actions: [
@@ -132,7 +143,7 @@ export const poolMachine = setup({
             failed: context.counts.failed + (failed ? 1 : 0)
           }
         })
-        enqueue(stopChild(event.assocId))
+        enqueue(stopChild(childIdOf(block.index)))
         enqueue.emit({
           type: 'assoc.ended',
           assocId: event.assocId,
@@ -167,7 +178,7 @@ export const poolMachine = setup({
                 counts: { ...context.counts, opened: context.counts.opened + 1 }
               })
               enqueue.spawnChild('association', {
-                id: event.assocId,
+                id: childIdOf(index),
                 input: { assocId: event.assocId, peer: event.peer, direction: event.direction, channel, controlBlock: index, timing: context.timing }
               })
               enqueue.emit({ type: 'cb.acquired', assocId: event.assocId, peer: event.peer, direction: event.direction, channel, controlBlock: index, free: freeBlocks(context) - 1 })
