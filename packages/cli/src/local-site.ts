@@ -4,7 +4,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
-  DEFAULT_TOPOLOGY_YAML, allServers, parseBuild, parseTopology, serializeTopology, TRAFFIC_LEVELS, XconError,
+  DEFAULT_TOPOLOGY_YAML, MAX_CONTROL_BLOCKS, MIN_CONTROL_BLOCKS, allServers, isControlBlockCount, parseBuild, parseTopology, serializeTopology, TRAFFIC_LEVELS, XconError,
   type Topology
 } from '@xcon/core'
 import { AdminClient, type DeliveryRecord, type SubmitAnswer } from './admin-client.js'
@@ -76,7 +76,7 @@ export function loadTopology (opts: Omit<UpOptions, 'dataDir' | 'fresh'>): Topol
     }
     if (opts.controlBlocks !== undefined) {
       const n = Number(opts.controlBlocks)
-      if (!Number.isInteger(n) || n < 2 || n > 1210) throw new CliError(`--control-blocks: expected a whole number from 2 to 1210, got "${opts.controlBlocks}"`, 2)
+      if (!isControlBlockCount(n)) throw new CliError(`--control-blocks: expected a whole number from ${MIN_CONTROL_BLOCKS} to ${MAX_CONTROL_BLOCKS}, got "${opts.controlBlocks}"`, 2)
       s.controlBlocks = n
     }
     if (opts.traffic !== undefined) {

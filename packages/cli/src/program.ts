@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander'
-import { formatDuration } from '@xcon/core'
+import { MAX_CONTROL_BLOCKS, MIN_CONTROL_BLOCKS, formatDuration } from '@xcon/core'
 import { join } from 'node:path'
 import { openBackend } from './backends.js'
 import { CliError } from './cli-error.js'
@@ -335,7 +335,7 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
     .option('--topology <file>', 'a topology; by default a site of the MTA and one healthy peer')
     .option('--server <name>', 'the MTA to forecast (default: the first on a build before SP4)')
     .option('--build <build>', 'its build: 2650 (SP3, leaks) or 2653 (SP4)', wholeNumber('--build', 0, 99_999))
-    .option('--control-blocks <n>', 'its control blocks (Exchange default 20)', wholeNumber('--control-blocks', 2, 1210))
+    .option('--control-blocks <n>', 'its control blocks (Exchange default 20)', wholeNumber('--control-blocks', MIN_CONTROL_BLOCKS, MAX_CONTROL_BLOCKS))
     .option('--days <n>', 'how long to simulate at most', wholeNumber('--days', 1, 365), 30)
     .option('--seed <n>', 'the seed of the leak draws and the traffic', wholeNumber('--seed', 0, Number.MAX_SAFE_INTEGER), 260167)
     .option('--chart <file>', 'write a chart of free control blocks until the stop (.svg or .html)')

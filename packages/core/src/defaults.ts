@@ -11,6 +11,15 @@
 export const CONTROL_BLOCKS = 20
 /** Control blocks held by the listener for as long as the MTA runs. CONFIRMED (Q243632: "plus one to listen"). */
 export const LISTEN_CONTROL_BLOCKS = 1
+/** The fewest control blocks that can work: one listens (Q168815). */
+export const MIN_CONTROL_BLOCKS = 2
+/** The most: the TCP/IP control-block ceiling (Q243632). */
+export const MAX_CONTROL_BLOCKS = 1210
+
+/** Whether `n` is a number of control blocks an MTA can have: a whole number from 2 to 1,210. */
+export function isControlBlockCount (n: number): boolean {
+  return Number.isInteger(n) && n >= MIN_CONTROL_BLOCKS && n <= MAX_CONTROL_BLOCKS
+}
 /** Network type of the intra-site RPC transport, printed in event 9156. CONFIRMED (Q168815: 5 = RPC). */
 export const NETWORK_TYPE_RPC = 5
 /** Network type of X.400 over TCP/IP. CONFIRMED (Q168815: 1 = TCP/IP RFC1006). */

@@ -133,6 +133,17 @@ export class ShuttingDownError extends XconError {
   constructor () { super('the MTA is closing down') }
 }
 
+/**
+ * Raised for an inbound caller while every place for callers still binding is taken by callers
+ * within their bind grace, and it has waited a bind timeout (docs/protocol.md, Strangers).
+ */
+export class CallersBindingError extends XconError {
+  readonly code = 'XCON_ERR_CALLERS_BINDING'
+  readonly definite = false
+  override readonly closeCode = 4429
+  constructor (detail: string) { super(`inbound associations still binding: ${detail}`) }
+}
+
 /** Returned by a receiver that could not store a transfer (for example a full disk); the sender retries. */
 export class StoreFailedError extends XconError {
   readonly code = 'XCON_ERR_STORE_FAILED'
@@ -308,5 +319,10 @@ export const CLOSE_CODES = {
   4400: 'malformed frame',
   4401: 'security violation',
   4403: 'wrong site',
+  4426: 'association protocol version not spoken',
+  4429: 'too many callers still binding',
   4503: 'no free control blocks'
 } as const
+
+/** The close codes with which a listener refuses a bind: the caller counts its failure as bind-rejected. */
+export const BIND_REFUSAL_CODES: ReadonlySet<number> = new Set([1001, 4401, 4403, 4426, 4503])

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { WebSocket, type RawData } from 'ws'
 import { fromCallback } from 'xstate'
 import {
-  bindProof, clip, closeReason, decodeFrame, encodeFrame, mtaDn, proofsMatch, protocolViolated, securityViolation,
+  BIND_REFUSAL_CODES, bindProof, clip, closeReason, decodeFrame, encodeFrame, mtaDn, proofsMatch, protocolViolated, securityViolation,
   MalformedFrameError, PROTOCOL_VERSION, ProtocolVersionError, SecurityViolationError, WrongSiteError, XconError,
   type FailureKind, type Frame, type MtaConfig, type TransferAckFrame, type TransferFrame,
   type TransportCommand, type TransportEvent, type TransportInput
@@ -107,7 +107,7 @@ function session (ws: WebSocket, sendBack: (e: TransportEvent) => void, deps: Tr
   ws.on('close', (code, reason) => {
     const text = clip(reason.toString(), 123)
     if (bound && code === 1000) end({ type: 'transport.closed' })
-    else if (!bound && (code === 4401 || code === 4403 || code === 4503 || code === 4426 || code === 1001)) fail('bind-rejected', `closed ${code}${text === '' ? '' : `: ${text}`}`)
+    else if (!bound && BIND_REFUSAL_CODES.has(code)) fail('bind-rejected', `closed ${code}${text === '' ? '' : `: ${text}`}`)
     else fail(bound ? 'reset' : 'aborted', `connection closed (${code}${text === '' ? '' : ` ${text}`})`)
   })
   ws.on('pong', () => { if (!ended) sendBack({ type: 'transport.alive' }) })

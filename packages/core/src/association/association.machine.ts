@@ -1,21 +1,5 @@
 import { assign, fromCallback, sendParent, sendTo, setup } from 'xstate'
-import type { AssociationBoundEvent, AssociationEndedEvent } from '../pool/pool.events.js'
-
-/**
- * How an association attempt or a bound association can fail. The pool decides from the kind
- * whether a pre-SP4 MTA keeps the control block (docs/leak-model.md).
- * - refused: nothing listens at the peer's address (Q170056: socket error 10061)
- * - timeout: no answer to connect, bind or heartbeat in time (a paused or black-holed peer)
- * - reset: the connection dropped without a release (the peer was killed)
- * - bind-rejected: the peer answered the bind with an error (wrong secret, no control blocks)
- * - aborted: the association broke the protocol or closed before it was released cleanly
- * - unauthenticated: an inbound caller that never proved the site secret (silence, garbage, a
- *   name the site does not have). Not a failure of the MTA's own: it leaks only where the leak
- *   policy names it, which it does not by default (docs/leak-model.md).
- */
-export const FAILURE_KINDS = ['refused', 'timeout', 'reset', 'bind-rejected', 'aborted', 'unauthenticated'] as const
-export type FailureKind = typeof FAILURE_KINDS[number]
-export type Direction = 'outbound' | 'inbound'
+import type { AssociationBoundEvent, AssociationEndedEvent, Direction, FailureKind } from './association.events.js'
 
 /** Real-time limits of one association (not Exchange values, so not scaled). */
 export interface AssociationTiming {

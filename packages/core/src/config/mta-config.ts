@@ -1,18 +1,20 @@
 import { parseKillAt, type KillAt } from './kill-point.js'
-import type { AssociationTiming, FailureKind } from '../association/association.machine.js'
-import { FAILURE_KINDS } from '../association/association.machine.js'
+import type { AssociationTiming } from '../association/association.machine.js'
+import { FAILURE_KINDS, type FailureKind } from '../association/association.events.js'
 import { leaksConnectionResources, parseBuild } from '../builds.js'
 import {
   BIND_TIMEOUT_MS, CONTROL_BLOCKS, ENVELOPE_HEADROOM_BYTES, HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS,
   MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS, MAX_MESSAGE_BYTES, MAX_RECIPIENTS, MAX_UNBOUND_PER_ADDRESS, MAX_OPENING, BIND_GRACE_MS,
   MIN_FREE_BYTES, NETWORK_TYPE_RPC, OPEN_TIMEOUT_MS, RELEASE_TIMEOUT_MS, TRANSFER_WINDOW, TRANSFER_WINDOW_BYTES,
-  TRANSFER_BATCH, TRANSFER_BATCH_BYTES, MAX_TRANSFER_MESSAGES
+  TRANSFER_BATCH, TRANSFER_BATCH_BYTES, MAX_TRANSFER_MESSAGES, MIN_CONTROL_BLOCKS, MAX_CONTROL_BLOCKS, isControlBlockCount
 } from '../defaults.js'
 import { InvalidConfigError, UnknownServerError, XconError } from '../errors.js'
 import type { LeakPolicy } from '../pool/leak-policy.js'
 import { retryPolicy, type RetryPolicy } from '../queue/retry-policy.js'
 import { seedFromText } from '../random.js'
 import { TRAFFIC_LEVELS, sitePeers, type ServerSpec, type SiteSpec, type Topology } from '../topology/topology.js'
+
+const CONTROL_BLOCK_RANGE = `a whole number from ${MIN_CONTROL_BLOCKS} to ${MAX_CONTROL_BLOCKS}`
 
 /** Everything one MTA process runs with, resolved and frozen. */
 export interface MtaConfig {
@@ -100,7 +102,7 @@ export function resolveMtaConfig (topology: Topology, serverName: string, env: E
     try { server.build = parseBuild(env.XCON_BUILD) } catch (err) { throw new InvalidConfigError('XCON_BUILD', (err as XconError).message) }
   }
   server.timeScale = num('XCON_TIME_SCALE', n => n > 0, 'a number above 0') ?? server.timeScale
-  server.controlBlocks = num('XCON_CONTROL_BLOCKS', n => Number.isInteger(n) && n >= 2 && n <= 1210, 'a whole number from 2 to 1210') ?? server.controlBlocks
+  server.controlBlocks = num('XCON_CONTROL_BLOCKS', isControlBlockCount, CONTROL_BLOCK_RANGE) ?? server.controlBlocks
   server.queueAlarm = num('XCON_QUEUE_ALARM', n => Number.isInteger(n) && n >= 0, 'a whole number') ?? server.queueAlarm
   server.port = num('XCON_PORT', n => Number.isInteger(n) && n >= 0 && n <= 65535, 'a port') ?? server.port
   server.adminPort = num('XCON_ADMIN_PORT', n => Number.isInteger(n) && n >= 0 && n <= 65535, 'a port') ?? server.adminPort
@@ -154,7 +156,7 @@ export function resolveMtaConfig (topology: Topology, serverName: string, env: E
     // A server's default seed follows from its name, so two runs of one topology leak alike.
     leakSeed: server.leak.seed ?? seedFromText(`${topology.organization}/${server.name}`),
     networkType: NETWORK_TYPE_RPC,
-    connectorControlBlocks: num('XCON_CONNECTOR_CONTROL_BLOCKS', n => Number.isInteger(n) && n >= 2 && n <= 1210, 'a whole number from 2 to 1210') ?? CONTROL_BLOCKS,
+    connectorControlBlocks: num('XCON_CONNECTOR_CONTROL_BLOCKS', isControlBlockCount, CONTROL_BLOCK_RANGE) ?? CONTROL_BLOCKS,
     // A frame carries one whole message and its envelope (docs/protocol.md).
     maxFrameBytes: positive('XCON_MAX_FRAME_BYTES', maxMessageBytes + ENVELOPE_HEADROOM_BYTES),
     transferWindowBytes: positive('XCON_TRANSFER_WINDOW_BYTES', TRANSFER_WINDOW_BYTES),

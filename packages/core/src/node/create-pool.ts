@@ -4,7 +4,7 @@ import type { MtaConfig } from '../config/mta-config.js'
 import type { PoolEmitted } from '../pool/pool.events.js'
 import { poolMachine } from '../pool/pool.machine.js'
 import type { PoolKind } from './pool-events.js'
-import type { Clock } from './ports.js'
+import type { Clock } from '../ports.js'
 
 /** What carries an association: a WebSocket in the shell, an in-memory link in the simulator. */
 export type TransportLogic = CallbackActorLogic<TransportCommand, TransportInput>

@@ -2,7 +2,7 @@ import type { Actor } from 'xstate'
 import type { MtaStatusDocument, SmtpQueueStatus } from '../admin/admin-contract.js'
 import { clip, closeReason } from '../clip.js'
 import type { MtaConfig } from '../config/mta-config.js'
-import { DiskFullError, InvalidAddressError, MessageTooLargeError, TooManyRecipientsError } from '../errors.js'
+import { CallersBindingError, ControlBlocksExhaustedError, DiskFullError, InvalidAddressError, MessageTooLargeError, ShuttingDownError, TooManyRecipientsError, type XconError } from '../errors.js'
 import { MAX_ADDRESS_LENGTH, MAX_SUBJECT_LENGTH } from '../defaults.js'
 import {
   mtaDn, nonDeliveryGenerated, queueRebuilt, serviceStarted, serviceStopped, storeCheckComplete, storeCheckStarted, type MtaEvent
@@ -20,10 +20,10 @@ import { createPool, type TransportLogic } from './create-pool.js'
 import { LEAK_RATE_WINDOW_OPEN_INTERVALS, LeakClock } from './exhaustion-estimate.js'
 import { CallerLimits } from './caller-limits.js'
 import { OpenGate } from './open-gate.js'
-import { logEvent } from './log-event.js'
+import { logEvent } from '../log-event.js'
 import { mtaStatus } from './mta-status.js'
 import { onPoolEvent, type PoolKind } from './pool-events.js'
-import type { Clock, FloodGate, Intake, LogSink, MailStore, QueuedMessage, StoreCheck } from './ports.js'
+import type { Clock, FloodGate, Intake, LogSink, MailStore, QueuedMessage, StoreCheck } from '../ports.js'
 import type { MtaState, Submission } from './submission.js'
 
 /** Stores an inbound transfer and answers it, only after the store is durable. */
@@ -60,6 +60,11 @@ export interface InboundRefusal {
    * runs out in this long. Ask again then, with the time waited so far (admitInbound).
    */
   retryInMs?: number
+}
+
+/** What an inbound caller is told when it is not admitted: the error's close code and its message, cut to fit. */
+function refusal (err: XconError, retryInMs?: number): InboundRefusal {
+  return { closeCode: err.closeCode ?? 4400, reason: closeReason(err.message), ...(retryInMs === undefined ? {} : { retryInMs }) }
 }
 
 /**
@@ -278,16 +283,16 @@ export class MtaNode {
    * bind is refused (9156).
    */
   admitInbound (channel: string, address: string, attach: (assocId: string) => void, detach: (assocId: string) => void, waitedMs = 0): InboundRefusal | undefined {
-    if (this.state !== 'running') return { closeCode: 1001, reason: 'the MTA is closing down' }
+    if (this.state !== 'running') return refusal(new ShuttingDownError())
     const now = this.clock.now()
     const room = this.admission.room(address, now)
     if (!room.ok) {
-      const busy = `inbound associations still binding: ${room.reason}`
+      const busy = new CallersBindingError(room.reason)
       // A real peer that met strangers within their grace waits a moment, rather than fail (a
       // failure a pre-SP4 peer might pay for with a control block); at most a bind timeout.
-      if (room.retryInMs !== undefined && waitedMs + room.retryInMs <= this.config.timing.bindTimeoutMs) return { closeCode: 4429, reason: closeReason(busy), retryInMs: room.retryInMs }
-      if (this.floods.admit('callers over the binding limit', address)) this.log.warn({ category: 'Security', address, channel }, `inbound association from ${address} refused: ${busy}`)
-      return { closeCode: 4429, reason: closeReason(busy) }
+      if (room.retryInMs !== undefined && waitedMs + room.retryInMs <= this.config.timing.bindTimeoutMs) return refusal(busy, room.retryInMs)
+      if (this.floods.admit('callers over the binding limit', address)) this.log.warn({ category: 'Security', address, channel, code: busy.code }, `inbound association from ${address} refused: ${busy.message}`)
+      return refusal(busy)
     }
     const pool = this.poolOf(channel)
     // A pool with no free block, some of it held by strangers that have had their grace: one gives way.
@@ -301,7 +306,8 @@ export class MtaNode {
     // No control block: the caller sees a failure (9156 logged by onPoolEvent).
     detach(assocId)
     this.admission.remove(assocId)
-    return { closeCode: 4503, reason: 'no free control blocks' }
+    const { networkType, capacity } = pool.getSnapshot().context
+    return refusal(new ControlBlocksExhaustedError(networkType, capacity))
   }
 
   /** Ends an inbound association that has not bound, for a newer caller from `newcomer`: as unauthenticated, like its bind timeout. */

@@ -4,7 +4,7 @@ import { BUILDS } from '../builds.js'
 import type { MtaConfig } from '../config/mta-config.js'
 import { freeBlocks, type poolMachine } from '../pool/pool.machine.js'
 import type { PeerQueue } from '../queue/peer-queue.js'
-import type { StoreCheck, StoreCounters } from './ports.js'
+import type { StoreCheck, StoreCounters } from '../ports.js'
 import type { MtaState } from './submission.js'
 
 /** What the status document is made of: the MTA's parts, each read once per request. */

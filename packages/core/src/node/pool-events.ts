@@ -1,7 +1,7 @@
 import { lostConnection, noFreeControlBlocks, rpcBindFailed, socketConnectRefused, type MtaEvent } from '../events.js'
 import { LOG_TAG } from '../log-schema.js'
 import type { PoolEmitted } from '../pool/pool.events.js'
-import type { FloodGate, LogSink } from './ports.js'
+import type { FloodGate, LogSink } from '../ports.js'
 
 /** The intra-site pool (network type 5, the one that leaks) or the connector pool (network type 1). */
 export type PoolKind = 'site' | 'connector'

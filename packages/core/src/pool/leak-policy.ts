@@ -1,4 +1,4 @@
-import { FAILURE_KINDS, type FailureKind } from '../association/association.machine.js'
+import { FAILURE_KINDS, type FailureKind } from '../association/association.events.js'
 import { nextRandom } from '../random.js'
 
 /**

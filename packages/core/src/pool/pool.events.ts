@@ -1,4 +1,4 @@
-import type { Direction, FailureKind } from '../association/association.machine.js'
+import type { AssociationBoundEvent, AssociationEndedEvent, Direction, FailureKind } from '../association/association.events.js'
 
 /**
  * Asks the pool for a control block and an association to `peer` (inbound: peer not yet known).
@@ -11,11 +11,6 @@ export interface PoolReleaseEvent { type: 'pool.release'; assocId: string }
 export interface PoolDisplaceEvent { type: 'pool.displace'; assocId: string; reason: string }
 /** Closing down: refuse new associations and release the bound ones. */
 export interface PoolDrainEvent { type: 'pool.drain' }
-/** From an association: it is bound (the peer is known now, also for inbound ones). */
-export interface AssociationBoundEvent { type: 'assoc.bound'; assocId: string; peer: string; link?: unknown }
-/** From an association: it is over, released cleanly or failed. */
-export interface AssociationEndedEvent { type: 'assoc.ended'; assocId: string; outcome: 'released' | FailureKind; reason: string }
-
 export type PoolEvent = PoolOpenEvent | PoolReleaseEvent | PoolDisplaceEvent | PoolDrainEvent | AssociationBoundEvent | AssociationEndedEvent
 
 /** What the pool tells the MTA (through `actor.on`), which turns them into log events and queue work. */

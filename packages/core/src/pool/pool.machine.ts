@@ -1,5 +1,6 @@
 import { assign, emit, enqueueActions, sendTo, setup, stopChild } from 'xstate'
-import { associationMachine, type AssociationTiming, type Direction, type FailureKind } from '../association/association.machine.js'
+import type { Direction, FailureKind } from '../association/association.events.js'
+import { associationMachine, type AssociationTiming } from '../association/association.machine.js'
 import { LISTEN_CONTROL_BLOCKS } from '../defaults.js'
 import { decideLeak, type LeakPolicy } from './leak-policy.js'
 import type { PoolEmitted, PoolEvent } from './pool.events.js'

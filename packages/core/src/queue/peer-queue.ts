@@ -3,8 +3,8 @@ import type { QueueStatus } from '../admin/admin-contract.js'
 import type { MtaConfig } from '../config/mta-config.js'
 import { AssociationLostError, BatchTooLargeError, XconError } from '../errors.js'
 import { queueBacklogged, queueSubsided } from '../events.js'
-import { logEvent } from '../node/log-event.js'
-import { isTransferLink, type Clock, type LogSink, type MailStore, type QueuedMessage, type TransferLink } from '../node/ports.js'
+import { logEvent } from '../log-event.js'
+import { isTransferLink, type Clock, type LogSink, type MailStore, type QueuedMessage, type TransferLink } from '../ports.js'
 import type { TransferOutcome } from '../protocol/frames.js'
 import { queueMachine, queueStateName } from './queue.machine.js'
 import { QueueWindow } from './queue-window.js'
@@ -42,9 +42,9 @@ export interface QueueRoute {
  * An outbound queue: one per other server of the site (Q158633) and one per connector, as the
  * Queues tab lists them. Its lifecycle (open when there is mail, retry a failed open every open
  * interval, answer the queue with NDRs after the last retry, release an idle association after
- * the disconnect time) is core's queueMachine; this shell sends up to a window of messages in
- * transfers of several each, removes a message only after the peer acknowledged it, and retries
- * failed transfers. Urgent mail goes first.
+ * the disconnect time) is the queueMachine it runs; PeerQueue itself sends up to a window of
+ * messages in transfers of several each, removes a message only after the peer acknowledged it,
+ * and retries failed transfers. Urgent mail goes first.
  */
 export class PeerQueue {
   private readonly waiting: QueueWindow

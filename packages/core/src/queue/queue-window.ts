@@ -1,5 +1,5 @@
 import { PriorityFifo } from './priority-fifo.js'
-import type { QueuedMessage, QueueReader } from '../node/ports.js'
+import type { QueuedMessage, QueueReader } from '../ports.js'
 
 /**
  * The waiting messages of one queue, kept on disk as Exchange kept its queues in DB*.DAT files:

@@ -1,14 +1,6 @@
 import { and, assign, emit, setup } from 'xstate'
 import { afterFailedOpen, type RetryPolicy } from './retry-policy.js'
 
-/**
- * The lifecycle of one outbound queue (one per other server of the site, Q158633, and one per
- * connector): idle → opening → bound → (released) idle, or opening → retryWait → idle after a
- * failed open, every open interval, until the first attempt and all `maxOpenRetries` retries
- * have failed; then draining answers the queue with non-delivery reports (144 × 600 s = 24 h
- * at Exchange's defaults). A bound association with nothing to send is released after the
- * disconnect time (Q193894: 120 s). Pure: the shell sends what happened and does what is emitted.
- */
 export interface QueueLifecycleInput {
   policy: RetryPolicy
   /** Remote servers to try in turn (a Site Connector has several; a server of the site, one). */
@@ -55,6 +47,14 @@ export type QueueLifecycleEmitted =
 
 const mine = ({ context, event }: { context: QueueLifecycleContext, event: QueueLifecycleEvent }): boolean => 'assocId' in event && event.assocId === context.assocId
 
+/**
+ * The lifecycle of one outbound queue (one per other server of the site, Q158633, and one per
+ * connector): idle → opening → bound → (released) idle, or opening → retryWait → idle after a
+ * failed open, every open interval, until the first attempt and all `maxOpenRetries` retries
+ * have failed; then draining answers the queue with non-delivery reports (144 × 600 s = 24 h
+ * at Exchange's defaults). A bound association with nothing to send is released after the
+ * disconnect time (Q193894: 120 s). Pure: the shell sends what happened and does what is emitted.
+ */
 export const queueMachine = setup({
   types: {
     input: {} as QueueLifecycleInput,

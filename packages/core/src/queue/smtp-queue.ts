@@ -1,6 +1,6 @@
 import type { SmtpQueueStatus } from '../admin/admin-contract.js'
 import type { MtaConfig } from '../config/mta-config.js'
-import type { Clock, LogSink, MailStore, QueuedMessage } from '../node/ports.js'
+import type { Clock, LogSink, MailStore, QueuedMessage } from '../ports.js'
 import { QueueWindow } from './queue-window.js'
 import { afterFailedOpen } from './retry-policy.js'
 

@@ -1,6 +1,6 @@
 import type { DeliveryRecord } from '../admin/admin-contract.js'
 import { PRIORITIES, type Envelope } from '../message.js'
-import type { MailStore, QueuedMessage, StoreCheck, StoreCounters } from '../node/ports.js'
+import type { MailStore, QueuedMessage, StoreCheck, StoreCounters } from '../ports.js'
 
 /** The key of one copy (MTS-ID and its sorted recipients): seen twice, it is a retransmission. */
 function copyKey (envelope: Envelope): string {

@@ -1,9 +1,9 @@
 import { fromCallback } from 'xstate'
 import type { TransportCommand, TransportEvent, TransportInput } from '../association/association.machine.js'
-import { AssociationLostError, TransferTimeoutError } from '../errors.js'
+import { AssociationLostError, BIND_REFUSAL_CODES, TransferTimeoutError } from '../errors.js'
 import type { TransportLogic } from '../node/create-pool.js'
 import type { AcceptTransfer, MtaNode } from '../node/mta-node.js'
-import type { TransferLink } from '../node/ports.js'
+import type { TransferLink } from '../ports.js'
 import type { TransferAckFrame, TransferMessage, TransferOutcome } from '../protocol/frames.js'
 import type { ClockScope } from './virtual-clock.js'
 
@@ -44,9 +44,6 @@ interface Connection {
 
 /** The transfer timeout of the process shell (OutboundLink), in MTA-process milliseconds. */
 const TRANSFER_TIMEOUT_MS = 30_000
-
-/** Close codes that the process transport reads as a refused bind (ws-transport.ts). */
-const BIND_REFUSALS = new Set([4401, 4403, 4503, 1001])
 
 /**
  * The site's network in memory: every association between simulated MTAs, with the link faults
@@ -222,7 +219,7 @@ export class SimNetwork {
       // Accepted, then closed with a code (as the WebSocket listener does).
       this.closeConn(c)
       this.deliver(c.out, l.latencyMs, { type: 'transport.connected' })
-      this.deliver(c.out, l.latencyMs, BIND_REFUSALS.has(refused.closeCode)
+      this.deliver(c.out, l.latencyMs, BIND_REFUSAL_CODES.has(refused.closeCode)
         ? { type: 'transport.failed', kind: 'bind-rejected', reason: `closed ${refused.closeCode}: ${refused.reason}` }
         : { type: 'transport.failed', kind: 'aborted', reason: `connection closed (${refused.closeCode} ${refused.reason})` })
       return

@@ -1,4 +1,4 @@
-import type { Clock } from '../node/ports.js'
+import type { Clock } from '../ports.js'
 
 interface Timer {
   at: number

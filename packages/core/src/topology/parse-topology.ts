@@ -1,8 +1,8 @@
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml'
 import { DEFAULT_BUILD, parseBuild } from '../builds.js'
-import { CONTROL_BLOCKS, LEAK_PROBABILITY, QUEUE_ALARM, TIME_SCALE } from '../defaults.js'
+import { CONTROL_BLOCKS, LEAK_PROBABILITY, MAX_CONTROL_BLOCKS, MIN_CONTROL_BLOCKS, QUEUE_ALARM, TIME_SCALE, isControlBlockCount } from '../defaults.js'
 import { TopologyError, XconError } from '../errors.js'
-import { FAILURE_KINDS, type FailureKind } from '../association/association.machine.js'
+import { FAILURE_KINDS, type FailureKind } from '../association/association.events.js'
 import { DEFAULT_LEAK_KINDS } from '../pool/leak-policy.js'
 import { PRIORITIES, type Priority } from '../message.js'
 import {
@@ -164,8 +164,7 @@ function resolveServer (name: string, site: string, own: Record<string, unknown>
     timeScale: value('timeScale', TIME_SCALE, (v, p) => positive(v, p, fail)),
     controlBlocks: value('controlBlocks', CONTROL_BLOCKS, (v, p) => {
       const n = integer(v, p, fail)
-      // Q168815: fewer than 2 cannot work (one listens); Q243632: 1,210 is the TCP/IP ceiling.
-      return n >= 2 && n <= 1210 ? n : fail(p, `control blocks must be from 2 to 1210 (one is the listener's), got ${n}`)
+      return isControlBlockCount(n) ? n : fail(p, `control blocks must be from ${MIN_CONTROL_BLOCKS} to ${MAX_CONTROL_BLOCKS} (one is the listener's), got ${n}`)
     }),
     traffic: value('traffic', { rate: 0, size: DEFAULT_CONTENT_BYTES, priority: 'normal' as Priority }, (v, p) => traffic(v, p, fail)),
     leak: leak(leakRaw, leakPath, fail),

@@ -1,5 +1,5 @@
 import type { Build } from '../builds.js'
-import type { FailureKind } from '../association/association.machine.js'
+import type { FailureKind } from '../association/association.events.js'
 import type { Priority } from '../message.js'
 
 /** Generated traffic of one MTA: messages per second to random mailboxes of its site. */

@@ -1,4 +1,4 @@
-import type { MtaEvent } from '../events.js'
+import type { MtaEvent } from './events.js'
 import type { LogSink } from './ports.js'
 
 /** Logs one Exchange event: `eventId`, `type`, `category` as fields and the event text as the message. */

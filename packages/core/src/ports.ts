@@ -1,6 +1,6 @@
-import type { DeliveryRecord } from '../admin/admin-contract.js'
-import type { Envelope } from '../message.js'
-import type { TransferMessage, TransferOutcome } from '../protocol/frames.js'
+import type { DeliveryRecord } from './admin/admin-contract.js'
+import type { Envelope } from './message.js'
+import type { TransferMessage, TransferOutcome } from './protocol/frames.js'
 
 /**
  * The narrow interfaces through which the MTA's behaviour (MtaNode, PeerQueue) reaches the world.
