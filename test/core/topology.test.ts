@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_TOPOLOGY_YAML, TopologyError, parseTopology, resolveMtaConfig, serializeTopology, InvalidConfigError, UnknownServerError } from '@xcon/core'
+import { DEFAULT_TOPOLOGY_YAML, TopologyError, classifyAddress, parseTopology, resolveMtaConfig, route, serializeTopology, InvalidConfigError, UnknownServerError } from '@xcon/core'
 
 const ISSUE_EXAMPLE = `sites:
   CORP:
@@ -60,6 +60,20 @@ describe('topology', () => {
   it('refuses a missing secret and a server name longer than NetBIOS allows', () => {
     expect(problem('sites:\n  CORP:\n    servers: [SRV-A]\n').message).toBe('site.yaml:2: sites.CORP.secret: is missing')
     expect(problem('sites:\n  CORP:\n    secret: x\n    servers: [A-VERY-LONG-SERVER-NAME]\n').message).toMatch(/^site.yaml:4: sites.CORP.servers\[0\]: "A-VERY-LONG-SERVER-NAME" is not a server name/)
+  })
+})
+
+describe('names from the network', () => {
+  it('find nothing when they are a property of every object: constructor, __proto__, toString', () => {
+    // An upgrade to /xcon/connector/constructor once ended the MTA: the connector map had a prototype.
+    const t = parseTopology(DEFAULT_TOPOLOGY_YAML, 'default')
+    for (const name of [...Object.getOwnPropertyNames(Object.prototype), '__proto__']) {
+      expect(t.servers[name]).toBeUndefined()
+      expect(t.sites[name]).toBeUndefined()
+      expect(t.connectors[name]).toBeUndefined()
+      expect(() => classifyAddress(t, `user1@${name}`)).not.toThrow(TypeError)
+      expect(() => route(t, 'SRV-A', [`user1@${name}`])).not.toThrow(TypeError)
+    }
   })
 })
 

@@ -2,7 +2,7 @@ import { connect } from 'node:net'
 import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
-import { KNOWN_CRASHERS, FUZZ_SEED, fuzzCount, payload, upgradePath } from '../support/fuzz-inputs.js'
+import { KNOWN_CRASHERS, KNOWN_CRASHER_PATHS, FUZZ_SEED, fuzzCount, payload, upgradePath } from '../support/fuzz-inputs.js'
 import { upgradeRequest } from '../support/raw-caller.js'
 import { TestSite, closeAllSites, countByMtsId, siteYaml, waitFor } from '../support/site-harness.js'
 
@@ -55,7 +55,7 @@ describe('the association listener under hostile input', () => {
     })
     // Every stranger was answered with a close, none left hanging.
     expect(codes.get(-1) ?? 0).toBe(0)
-    const paths = fc.sample(upgradePath, { numRuns: fuzzCount(2_000), seed: FUZZ_SEED })
+    const paths = [...KNOWN_CRASHER_PATHS, ...fc.sample(upgradePath, { numRuns: fuzzCount(2_000), seed: FUZZ_SEED })]
     await inPool(paths, 6, async path => { await rawUpgrade(port, path) })
     // A socket refused for want of a control block, then sent an invalid WebSocket frame.
     const status = await t.status('SRV-B')

@@ -76,6 +76,9 @@ export const payload = fc.oneof(
 )
 
 /** Upgrade request paths, hostile ones first among equals. */
+/** Upgrade paths that ended an MTA once, sent on every run: a connector named like a property of Object.prototype. */
+export const KNOWN_CRASHER_PATHS = [...Object.getOwnPropertyNames(Object.prototype), '__proto__'].map(name => `/xcon/connector/${name}`)
+
 export const upgradePath = fc.oneof(
   fc.constantFrom('//', '/xcon/connector/%', '/xcon/connector/%E0%A4%A', '/xcon/association?%', '/%', '/xcon/connector/' + 'a'.repeat(3000), '/xcon/association#x'),
   fc.string({ maxLength: 60 }).map(s => `/${s}`),

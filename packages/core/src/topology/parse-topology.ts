@@ -66,7 +66,8 @@ export function parseTopology (text: string, file: string): Topology {
   const sitesIn = record(top.sites, ['sites'], fail)
   if (Object.keys(sitesIn).length === 0) fail(['sites'], 'name at least one site')
 
-  const sites: Record<string, SiteSpec> = {}
+  // No prototype: names from the network (a connector path, a mail domain) are looked up in these, and `constructor` must not be found.
+  const sites: Record<string, SiteSpec> = Object.create(null)
   const siteOf = new Map<string, string>()
   for (const [siteName, raw] of Object.entries(sitesIn)) {
     const path = ['sites', siteName]
@@ -91,7 +92,7 @@ export function parseTopology (text: string, file: string): Topology {
     if (!Object.values(sites).some(s => s.servers.includes(name))) fail(['servers', name], `server ${name} is not listed in any site (names are case-sensitive)`)
   }
 
-  const servers: Record<string, ServerSpec> = {}
+  const servers: Record<string, ServerSpec> = Object.create(null)
   for (const site of Object.values(sites)) {
     for (const name of site.servers) {
       const own = overrides[name] === undefined ? {} : record(overrides[name], ['servers', name], fail)
@@ -99,7 +100,7 @@ export function parseTopology (text: string, file: string): Topology {
       servers[name] = resolveServer(name, site.name, own, defaults, fail)
     }
   }
-  const connectors: Record<string, ConnectorSpec> = {}
+  const connectors: Record<string, ConnectorSpec> = Object.create(null)
   const connectorsIn = top.connectors === undefined ? {} : record(top.connectors, ['connectors'], fail)
   for (const [name, raw] of Object.entries(connectorsIn)) connectors[name] = connector(name, raw, sites, fail)
   return { organization, domain, ...(adminToken === undefined ? {} : { adminToken }), sites, servers, connectors }
@@ -116,7 +117,7 @@ function connector (name: string, raw: unknown, sites: Record<string, SiteSpec>,
   pair.forEach((s, i) => { if (typeof s !== 'string' || sites[s] === undefined) fail([...path, 'sites', i], `no site ${JSON.stringify(s)} (sites: ${Object.keys(sites).join(', ')})`) })
   if (pair[0] === pair[1]) fail([...path, 'sites'], 'a connector joins two different sites')
   const given = c.bridgeheads === undefined ? {} : record(c.bridgeheads, [...path, 'bridgeheads'], fail)
-  const bridgeheads: Record<string, string[]> = {}
+  const bridgeheads: Record<string, string[]> = Object.create(null)
   for (const site of pair as string[]) {
     const at = [...path, 'bridgeheads', site]
     const b = given[site]
