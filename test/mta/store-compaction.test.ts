@@ -19,20 +19,31 @@ const copy = (n: number) => ({ queue: 'SRV-B', envelope: envelope(n), content: n
 const fileBytes = (path: string): number => statSync(join(path, 'data.mdb')).size
 const LATER = Date.now() + 60_000
 
+/**
+ * A store at `path` with one delivery (and its duplicate key), which must survive, and `count`
+ * copies queued for SRV-B; `drain` removes them as acknowledged transfers of 256 would.
+ */
+async function backlog (path: string, count: number): Promise<{ store: MtaStore, drain: () => Promise<void> }> {
+  const store = new MtaStore(path)
+  await store.openAndCheck()
+  await store.accept([{ envelope: envelope(-1), mailboxes: ['user1'], onward: [] }])
+  const queued: Awaited<ReturnType<MtaStore['submit']>> = []
+  for (let n = 0; n < count; n += 5000) queued.push(...await store.submit(Array.from({ length: Math.min(5000, count - n) }, (_, i) => copy(n + i)), []))
+  const drain = async (): Promise<void> => {
+    for (let i = 0; i < queued.length; i += 256) await store.dequeue(queued.slice(i, i + 256))
+  }
+  return { store, drain }
+}
+
 describe('store compaction', () => {
   it('gives a drained backlog\'s pages back to the disk when idle, and keeps every delivery, duplicate key and counter', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xcon-compact-'))
     dirs.push(dir)
     const path = join(dir, 'store')
-    const store = new MtaStore(path)
-    await store.openAndCheck()
-    // A delivery and a duplicate key that must survive, then 30,000 queued and drained.
-    await store.accept([{ envelope: envelope(-1), mailboxes: ['user1'], onward: [] }])
-    const queued: Awaited<ReturnType<MtaStore['submit']>> = []
-    for (let n = 0; n < 30_000; n += 5000) queued.push(...await store.submit(Array.from({ length: 5000 }, (_, i) => copy(n + i)), []))
+    const { store, drain } = await backlog(path, 30_000)
     // Not while anything is queued.
     expect(await store.compactIfIdle(LATER)).toBeUndefined()
-    for (let i = 0; i < queued.length; i += 256) await store.dequeue(queued.slice(i, i + 256))
+    await drain()
     const before = fileBytes(path)
     expect(before).toBeGreaterThan(32 * 1024 * 1024)
     // Not right after a write: only an idle store compacts.
@@ -76,12 +87,8 @@ describe('store compaction', () => {
     dirs.push(dir)
     mountTmpfs(dir, '96m')
     const path = join(dir, 'store')
-    const store = new MtaStore(path)
-    await store.openAndCheck()
-    await store.accept([{ envelope: envelope(-1), mailboxes: ['user1'], onward: [] }])
-    const queued: Awaited<ReturnType<MtaStore['submit']>> = []
-    for (let n = 0; n < 20_000; n += 5000) queued.push(...await store.submit(Array.from({ length: 5000 }, (_, i) => copy(n + i)), []))
-    for (let i = 0; i < queued.length; i += 256) await store.dequeue(queued.slice(i, i + 256))
+    const { store, drain } = await backlog(path, 20_000)
+    await drain()
     const before = fileBytes(path)
     // Not a byte left for the copy.
     const s = statfsSync(dir)
