@@ -6,6 +6,7 @@ import { associationCost } from './association-cost.js'
 import { backlogMemory, QUEUED_SECONDS, SETTLE_SECONDS } from './backlog-memory.js'
 import { errorText } from './bench-site.js'
 import { failureDetection } from './failure-detection.js'
+import { poolChurn } from './pool-churn.js'
 import { postfixRelay } from './postfix.js'
 import { rawThroughput } from './raw-ws.js'
 import { recovery } from './recovery.js'
@@ -20,7 +21,7 @@ import { TRANSFER_BATCH, TRANSFER_WINDOW } from '@xcon/core'
 /**
  * `npm run bench`: every figure of issue #6 measured in one run, each ratio side by side in the
  * same run (these machines are shared and noisy), printed as a table with its goal and written
- * to bench/results/<date>.json. Flags: --only throughput,latency,postfix,recovery,failure,memory,strangers,status,scale,simulate
+ * to bench/results/<date>.json. Flags: --only throughput,latency,postfix,recovery,failure,memory,strangers,status,pool,scale,simulate
  * --messages N (default 100000) --scale 10,25,50,100 --backlog N (default 10000) --queued N (default 200000)
  * --postfix-seconds S (default 60: the Postfix relay stops there and reports the rate so far).
  */
@@ -29,7 +30,7 @@ const { values } = parseArgs({
     only: { type: 'string' }, queued: { type: 'string' }, messages: { type: 'string' }, scale: { type: 'string' }, backlog: { type: 'string' }, out: { type: 'string' }, 'postfix-seconds': { type: 'string' }
   }
 })
-const parts = new Set((values.only ?? 'throughput,latency,postfix,recovery,failure,memory,strangers,status,scale,simulate').split(','))
+const parts = new Set((values.only ?? 'throughput,latency,postfix,recovery,failure,memory,strangers,status,pool,scale,simulate').split(','))
 const queuedMessages = Number(values.queued ?? 200_000)
 const messages = Number(values.messages ?? 100_000)
 const sizes = (values.scale ?? '10,25,50,100').split(',').map(Number)
@@ -137,6 +138,15 @@ if (parts.has('status')) {
   rows.push({ figure: `xcon status, 4 local MTAs: median / max of ${local.runs}`, value: `${local.medianSeconds.toFixed(2)} s / ${local.maxSeconds.toFixed(2)} s`, goal: '< 1 s', met: local.maxSeconds < 1 })
   if ('why' in docker) rows.push({ figure: 'xcon status --docker, 4 containers', value: `not run: ${docker.why}`, goal: '< 1 s', met: null })
   else rows.push({ figure: `xcon status --docker, 4 containers: median / max of ${docker.runs}`, value: `${docker.medianSeconds.toFixed(2)} s / ${docker.maxSeconds.toFixed(2)} s`, goal: '< 1 s', met: docker.maxSeconds < 1 })
+}
+if (parts.has('pool')) {
+  log('pool: one association\'s life in the pool machine, with 20, 200 and 1,000 others live...')
+  const churn = [20, 200, 1000].map(live => poolChurn(live))
+  results.poolChurn = churn
+  const at20 = churn[0]!.microsPerAssociation
+  for (const c of churn) {
+    rows.push({ figure: `pool: spawn, bind, release and stop one association with ${c.live} live (${c.associations}, warm)`, value: `${c.microsPerAssociation.toFixed(0)} µs`, goal: c.live === 20 ? '' : 'no more than at 20', met: c.live === 20 ? null : c.microsPerAssociation <= at20 * 1.1 })
+  }
 }
 if (parts.has('scale')) {
   log('scale: one association at a time between two MTAs, then over bare ws...')
