@@ -29,6 +29,11 @@ export function bytesOnDisk (records: number, bytes: number): number {
   return 2 * bytes + 4096 * records + 64 * 1024
 }
 
+/** The bytes an unprivileged writer may still use, from a statfs answer. */
+function freeOf (s: { bavail: number | bigint, bsize: number | bigint }): number {
+  return Number(s.bavail) * Number(s.bsize)
+}
+
 /** True for the errors a write gives when the disk or LMDB's map has no room left (also in a StoreFailedError's cause). */
 export function isSpaceError (err: unknown): boolean {
   for (let e = err as { code?: unknown, message?: unknown, cause?: unknown } | undefined, depth = 0; e !== undefined && e !== null && depth < 4; e = e.cause as typeof e, depth++) {
@@ -104,8 +109,7 @@ export class DiskGuard implements Intake {
   /** statfs at once, for the moments that cannot wait for the next look. */
   private measureNow (): number | undefined {
     try {
-      const s = statfsSync(this.dir)
-      this.freeBytes = Number(s.bavail) * Number(s.bsize)
+      this.freeBytes = freeOf(statfsSync(this.dir))
       this.spent = 0
     } catch { /* the last look stands */ }
     return this.freeBytes
@@ -115,8 +119,7 @@ export class DiskGuard implements Intake {
     const spentBefore = this.spent
     let free: number
     try {
-      const s = await statfs(this.dir)
-      free = Number(s.bavail) * Number(s.bsize)
+      free = freeOf(await statfs(this.dir))
     } catch {
       return
     }

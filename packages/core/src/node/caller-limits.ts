@@ -96,5 +96,4 @@ export class CallerLimits<K> {
     }
     return undefined
   }
-
 }
