@@ -140,12 +140,12 @@ if (parts.has('status')) {
   else rows.push({ figure: `xcon status --docker, 4 containers: median / max of ${docker.runs}`, value: `${docker.medianSeconds.toFixed(2)} s / ${docker.maxSeconds.toFixed(2)} s`, goal: '< 1 s', met: docker.maxSeconds < 1 })
 }
 if (parts.has('pool')) {
-  log('pool: one association\'s life in the pool machine, with 20, 200 and 1,000 others live...')
+  log('pool: one association\'s life (its control block and its machine), with 20, 200 and 1,000 others live...')
   const churn = [20, 200, 1000].map(live => poolChurn(live))
   results.poolChurn = churn
   const at20 = churn[0]!.microsPerAssociation
   for (const c of churn) {
-    rows.push({ figure: `pool: spawn, bind, release and stop one association with ${c.live} live (${c.associations}, warm)`, value: `${c.microsPerAssociation.toFixed(0)} µs`, goal: c.live === 20 ? '' : 'no more than at 20', met: c.live === 20 ? null : c.microsPerAssociation <= at20 * 1.1 })
+    rows.push({ figure: `pool: one association's block, machine, bind and release, with ${c.live} live (${c.associations}, warm)`, value: `${c.microsPerAssociation.toFixed(0)} µs`, goal: c.live === 20 ? '' : 'no more than at 20', met: c.live === 20 ? null : c.microsPerAssociation <= at20 * 1.1 })
   }
 }
 if (parts.has('scale')) {

@@ -61,6 +61,8 @@ export const BIND_TIMEOUT_MS = 3_000
 export const HEARTBEAT_INTERVAL_MS = 1_000
 export const HEARTBEAT_TIMEOUT_MS = 2_000
 export const RELEASE_TIMEOUT_MS = 1_000
+/** How long a sender waits for a transfer's acknowledgement before it counts as a failed transfer (not an Exchange value; the process and the simulator share it). */
+export const TRANSFER_ACK_TIMEOUT_MS = 30_000
 /**
  * Largest message (content) the MTA takes at any door: the admin API, the IMS (SMTP SIZE) and a
  * transfer. Exchange 5.5's MTA Site Configuration had no limit unless set (NOT FOUND as a number):
@@ -111,7 +113,7 @@ export const MAX_TRANSFER_MESSAGES = 1024
  */
 export const MAX_CONNECTIONS = 800
 export const MAX_CONNECTIONS_PER_ADDRESS = 400
-/** Outbound associations one MTA connects or binds at a time (NOT FOUND; design choice, see OpenGate). */
+/** Outbound associations one MTA connects or binds at a time (NOT FOUND; design choice, see PoolInput.maxOpening in pool.machine.ts). */
 export const MAX_OPENING = 8
 /** Inbound associations from one address that have not bound yet. Design choice. */
 export const MAX_UNBOUND_PER_ADDRESS = 16

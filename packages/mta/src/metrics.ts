@@ -29,7 +29,7 @@ export function createMetrics (node: MtaNode): Registry {
   }
   blocks('xcon_control_blocks_capacity', 'Control blocks configured for the pool, the listener\'s included (site: network type 5, Q243632; connector: network type 1).', ctx => ctx.capacity)
   blocks('xcon_control_blocks_free', 'Control blocks free for a new association; at 0 every open fails with event 9156 (KB Q260167).', ctx => freeBlocks(ctx))
-  blocks('xcon_control_blocks_in_use', 'Control blocks held by live associations (Adjacent MTA Associations, MSExchangeMTA).', ctx => Object.keys(ctx.held).length)
+  blocks('xcon_control_blocks_in_use', 'Control blocks held by live associations (Adjacent MTA Associations, MSExchangeMTA).', ctx => ctx.held.size)
   blocks('xcon_control_blocks_leaked', 'Control blocks that failed associations never gave back (pre-SP4 intra-site pool only, KB Q260167); only a restart frees them.', ctx => ctx.leaked.length)
   new Counter({
     name: 'xcon_control_blocks_leaked_total', help: 'Control blocks kept by failed associations since the MTA started, by failure kind (KB Q260167; docs/leak-model.md).', labelNames: ['kind'], registers,
@@ -42,7 +42,7 @@ export function createMetrics (node: MtaNode): Registry {
     name: 'xcon_association_attempts_total', help: 'Associations that ended since the MTA started, by direction and outcome (released, refused 10061/9215, timeout, reset 2035, bind-rejected, aborted, unauthenticated; no-control-block is 9156).', labelNames: ['direction', 'outcome'], registers,
     collect () {
       this.reset()
-      for (const [key, n] of node.associationCounts) {
+      for (const [key, n] of node.counters.associationCounts) {
         const [, direction, outcome] = key.split('|')
         this.inc({ direction: direction!, outcome: outcome! }, n)
       }
@@ -71,7 +71,7 @@ export function createMetrics (node: MtaNode): Registry {
   const total = (name: string, help: string, value: () => number): void => {
     new Counter({ name, help, registers, collect () { this.reset(); this.inc(value()) } })
   }
-  total('xcon_messages_submitted_total', 'Messages clients submitted to this MTA since it started (the admin API and the IMS; not its own reports).', () => node.submitted)
+  total('xcon_messages_submitted_total', 'Messages clients submitted to this MTA since it started (the admin API and the IMS; not its own reports).', () => node.counters.submitted)
   total('xcon_messages_delivered_total', 'Copies of messages placed in this server\'s mailboxes (kept in the store, so they survive restarts).', () => node.store.counters.delivered)
   total('xcon_duplicates_suppressed_total', 'Transfers that carried a copy already delivered or queued, suppressed by MTS-ID and recipients (kept in the store).', () => node.store.counters.duplicatesSuppressed)
   total('xcon_non_delivery_reports_total', 'Non-delivery reports generated (event 290), for example after 144 failed open retries (kept in the store).', () => node.store.counters.ndrs)
@@ -79,7 +79,7 @@ export function createMetrics (node: MtaNode): Registry {
     name: 'xcon_events_total', help: 'Exchange events this MTA logged since it started, by event ID (9156 no control blocks, 9318 bind failed, 2035 lost connection, ...).', labelNames: ['event_id'], registers,
     collect () {
       this.reset()
-      for (const [id, n] of Object.entries(node.eventCounts)) this.inc({ event_id: id }, n)
+      for (const [id, n] of Object.entries(node.counters.eventCounts)) this.inc({ event_id: id }, n)
     }
   })
   new Gauge({

@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client'
 import type { WebSocket } from 'ws'
-import { MtaNode, SmtpQueue, type Clock, type MtaConfig, type MtaStatusDocument, type Submission } from '@xcon/core'
+import { MtaNode, SmtpQueue, TRANSFER_ACK_TIMEOUT_MS, type Clock, type MtaConfig, type MtaStatusDocument, type Submission, type SubmitMail } from '@xcon/core'
 import { listenForAssociations, refuseSocket, type AssociationListener } from './association-listener.js'
 import { systemClock } from './clock.js'
 import { DiskGuard } from './disk-guard.js'
@@ -22,9 +22,9 @@ export class Mta {
   readonly store: MtaStore
   readonly floods: FloodLog
   readonly disk: DiskGuard
+  /** The MTA's submission (core's submission.ts): the admin API's `POST /submit` calls it directly. */
+  readonly submitMany: SubmitMail
   private imsListener: ImsListener | undefined
-  /** Accepted sockets waiting for their inbound association actor, by association id. */
-  private readonly pendingInbound = new Map<string, WebSocket>()
   /** Made at the first scrape: prom-client is a tenth of a start-up, and most MTAs of a large site are never scraped. */
   private registry: Registry | undefined
   private listener: AssociationListener | undefined
@@ -42,8 +42,9 @@ export class Mta {
       intake: this.disk,
       floods: this.floods,
       pid: process.pid,
-      transport: (_kind, acceptTransfer) => wsTransport({ floods: this.floods, config, log: this.log, pendingInbound: this.pendingInbound, acceptTransfer, transferTimeoutMs: 30_000, proven: ws => this.listener?.proven(ws) })
+      transport: (_kind, acceptTransfer) => wsTransport({ floods: this.floods, config, log: this.log, acceptTransfer, transferTimeoutMs: TRANSFER_ACK_TIMEOUT_MS, proven: ws => this.listener?.proven(ws) })
     })
+    this.submitMany = this.node.submitMany
   }
 
   get state () {
@@ -83,7 +84,7 @@ export class Mta {
   }
 
   private onInbound (ws: WebSocket, channel: string, address: string, waitedMs = 0): void {
-    const refused = this.node.admitInbound(channel, address, id => this.pendingInbound.set(id, ws), id => this.pendingInbound.delete(id), waitedMs)
+    const refused = this.node.admitInbound(channel, address, ws, waitedMs)
     if (refused === undefined) return
     const retry = refused.retryInMs
     if (retry === undefined) { refuseSocket(ws, refused.closeCode, refused.reason); return }
@@ -100,9 +101,6 @@ export class Mta {
     return await this.node.submit(s)
   }
 
-  async submitMany (s: Submission, count: number): Promise<string[]> {
-    return await this.node.submitMany(s, count)
-  }
 
   /** The `GET /status` document of this MTA. */
   status (): MtaStatusDocument {

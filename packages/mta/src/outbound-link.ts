@@ -78,7 +78,9 @@ export class OutboundLink {
   }
 
   /**
-   * The association ended: everything in flight stays queued and will be sent again. When the
+   * The association ended: everything in flight stays queued and will be sent again. Its
+   * transfers are dropped unanswered: the queue hears of the loss once, from the association's
+   * end, and puts them back itself. When the
    * peer closed it for a frame too large (1009, a peer with a smaller limit), the largest frame
    * in flight is the one it refused: a single message then fails for good instead of coming
    * back forever, and the messages of a larger transfer go again one per transfer.
@@ -90,8 +92,8 @@ export class OutboundLink {
     if (refusedAsTooLarge) for (const p of this.pending.values()) if (largest === undefined || p.bytes > largest.bytes) largest = p
     for (const p of this.pending.values()) {
       clearTimeout(p.timer)
-      if (p !== largest) p.reject(this.lost)
-      else if (p.messages.length === 1) p.reject(new MessageTooLargeError(p.bytes, undefined, `transfer frame refused by ${this.peer} (1009)`))
+      if (p !== largest) continue
+      if (p.messages.length === 1) p.reject(new MessageTooLargeError(p.bytes, undefined, `transfer frame refused by ${this.peer} (1009)`))
       else p.reject(new BatchTooLargeError(this.peer, p.messages.length, p.bytes))
     }
     this.pending.clear()

@@ -48,8 +48,6 @@ export function channelAuth (config: MtaConfig, channel: string): ChannelAuth | 
 export interface TransportDeps {
   config: MtaConfig
   log: Logger
-  /** Accepted sockets waiting for their inbound association actor, by association id. */
-  pendingInbound: Map<string, WebSocket>
   /** Stores an inbound transfer and answers it (only after the store is durable). */
   acceptTransfer: (frame: TransferFrame, peer: string, channel: string) => Promise<TransferAckFrame>
   transferTimeoutMs: number
@@ -219,8 +217,8 @@ function outbound (deps: TransportDeps, { input, sendBack, receive }: CallbackAr
 function inbound (deps: TransportDeps, { input, sendBack, receive }: CallbackArgs): () => void {
   {
     const { config } = deps
-    const ws = deps.pendingInbound.get(input.assocId)
-    deps.pendingInbound.delete(input.assocId)
+    // The accepted socket comes with the association that owns it (InboundAcceptance).
+    const ws = input.socket instanceof WebSocket ? input.socket : undefined
     const auth = channelAuth(config, input.channel)
     if (ws === undefined || auth === undefined) {
       sendBack({ type: 'transport.failed', kind: 'aborted', reason: 'socket closed before the association started' })

@@ -66,7 +66,7 @@ export interface MtaStatusDocument {
   intake: { open: boolean, freeBytes: number | null, minFreeBytes: number }
   limits: { maxMessageBytes: number, maxRecipients: number }
   inboundUnbound: number
-  /** Outbound opens waiting for a turn: at most XCON_MAX_OPENING connect or bind at once in each pool (OpenGate). */
+  /** Outbound opens waiting for a turn: at most XCON_MAX_OPENING connect or bind at once in each pool (the pool's turns, pool.machine.ts). */
   opensWaiting: number
   /** What the store check at start-up found (MTACHECK: 2219/2206/2207); unclean after a kill -9. */
   storeCheck: { unclean: boolean, queues: Record<string, number>, messages: number, removed: number, rebuilt: number } | null

@@ -1,8 +1,8 @@
 /**
- * What an association is and tells its parent (the pool): the kinds of failure the leak model
- * reads, and the two events every association sends, `assoc.bound` once and `assoc.ended`
- * exactly once. In a file of their own, so that the association and the pool both depend on
- * them and not on each other.
+ * What an association is and tells its owner: the kinds of failure the leak model reads, and the
+ * two events every association emits, `assoc.bound` at most once and `assoc.ended` exactly once.
+ * In a file of their own, so that the association and the pool both depend on them and not on
+ * each other.
  */
 
 /**

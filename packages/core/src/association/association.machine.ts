@@ -1,4 +1,4 @@
-import { assign, fromCallback, sendParent, sendTo, setup } from 'xstate'
+import { assign, emit, fromCallback, sendTo, setup, type CallbackActorLogic } from 'xstate'
 import type { AssociationBoundEvent, AssociationEndedEvent, Direction, FailureKind } from './association.events.js'
 
 /** Real-time limits of one association (not Exchange values, so not scaled). */
@@ -18,6 +18,8 @@ export interface AssociationInput {
   channel: string
   controlBlock: number
   timing: AssociationTiming
+  /** Inbound only: the connection the listener accepted (a WebSocket, or the simulator's), opaque here. */
+  socket?: unknown
 }
 
 /** What the transport actor is started with. */
@@ -27,6 +29,8 @@ export interface TransportInput {
   direction: Direction
   channel: string
   controlBlock: number
+  /** Inbound only: the accepted connection, handed over with the association, not through a map. */
+  socket?: unknown
 }
 
 /** Events a transport reports to its association. */
@@ -40,6 +44,9 @@ export type TransportEvent =
 
 /** Commands an association gives its transport. */
 export type TransportCommand = { type: 'transport.ping' } | { type: 'transport.release' }
+
+/** What carries an association: a WebSocket in the process, an in-memory link in the simulator. */
+export type TransportLogic = CallbackActorLogic<TransportCommand, TransportInput>
 
 /** `assoc.displace`: a newer caller needs the control block of this inbound association, which has not bound. */
 export type AssociationEvent = TransportEvent | { type: 'assoc.release' } | { type: 'assoc.displace', reason: string }
@@ -55,13 +62,15 @@ export interface AssociationContext extends AssociationInput {
  * One association: connect, bind, then stay bound with heartbeats until released or broken.
  * All I/O is in the `transport` actor, which the MTA provides (a WebSocket) and tests replace
  * (an in-memory network); all waiting is in named delays, so a SimulatedClock drives it in tests.
- * It tells its parent `assoc.bound` once and `assoc.ended` exactly once.
+ * It tells its owner (whoever started it, through `actor.on`) `assoc.bound` at most once and
+ * `assoc.ended` exactly once.
  */
 export const associationMachine = setup({
   types: {
     context: {} as AssociationContext,
     events: {} as AssociationEvent,
-    input: {} as AssociationInput
+    input: {} as AssociationInput,
+    emitted: {} as AssociationBoundEvent | AssociationEndedEvent
   },
   actions: {
     fail: assign((_, params: { kind: FailureKind, reason: string }) => ({ outcome: params.kind, reason: params.reason })),
@@ -88,7 +97,7 @@ export const associationMachine = setup({
   invoke: {
     id: 'transport',
     src: 'transport',
-    input: ({ context }) => ({ assocId: context.assocId, peer: context.peer, direction: context.direction, channel: context.channel, controlBlock: context.controlBlock })
+    input: ({ context }) => ({ assocId: context.assocId, peer: context.peer, direction: context.direction, channel: context.channel, controlBlock: context.controlBlock, socket: context.socket })
   },
   initial: 'connecting',
   on: {
@@ -112,7 +121,7 @@ export const associationMachine = setup({
       }
     },
     bound: {
-      entry: sendParent(({ context }): AssociationBoundEvent => ({ type: 'assoc.bound', assocId: context.assocId, peer: context.peer ?? '', link: context.link })),
+      entry: emit(({ context }): AssociationBoundEvent => ({ type: 'assoc.bound', assocId: context.assocId, peer: context.peer ?? '', link: context.link })),
       initial: 'idle',
       states: {
         idle: { after: { heartbeatInterval: 'probing' } },
@@ -137,12 +146,12 @@ export const associationMachine = setup({
       type: 'final',
       entry: [
         assign({ outcome: 'released' as const }),
-        sendParent(({ context }): AssociationEndedEvent => ({ type: 'assoc.ended', assocId: context.assocId, outcome: 'released', reason: 'released' }))
+        emit(({ context }): AssociationEndedEvent => ({ type: 'assoc.ended', assocId: context.assocId, outcome: 'released', reason: 'released' }))
       ]
     },
     failed: {
       type: 'final',
-      entry: sendParent(({ context }): AssociationEndedEvent => ({ type: 'assoc.ended', assocId: context.assocId, outcome: context.outcome, reason: context.reason }))
+      entry: emit(({ context }): AssociationEndedEvent => ({ type: 'assoc.ended', assocId: context.assocId, outcome: context.outcome, reason: context.reason }))
     }
   }
 })

@@ -61,7 +61,7 @@ export interface MtaLimits {
   maxUnboundPerAddress: number
   /** At a full limit, a caller that has not bound for this long gives its place to a newer one (CallerLimits). XCON_BIND_GRACE_MS. */
   bindGraceMs: number
-  /** Outbound associations connecting or binding at once; more wait their turn (OpenGate). XCON_MAX_OPENING. */
+  /** Outbound associations connecting or binding at once; more wait their turn in the pool. XCON_MAX_OPENING. */
   maxOpening: number
   /** Below this much free space where the store lives, the MTA takes no new mail (event 9411). */
   minFreeBytes: number

@@ -5,6 +5,7 @@ import type { MtaConfig } from '../config/mta-config.js'
 import { freeBlocks, type poolMachine } from '../pool/pool.machine.js'
 import type { PeerQueue } from '../queue/peer-queue.js'
 import type { StoreCheck, StoreCounters } from '../ports.js'
+import type { MtaCounters } from './mta-counters.js'
 import type { MtaState } from './submission.js'
 
 /** What the status document is made of: the MTA's parts, each read once per request. */
@@ -21,11 +22,11 @@ export interface StatusSource {
   readonly queues: ReadonlyMap<string, PeerQueue>
   readonly ims: { listener: { port: number | undefined }, queue: { status: () => SmtpQueueStatus } } | undefined
   readonly disk: { intakeOpen: boolean, freeBytes: number | undefined }
-  readonly admission: { size: number }
+  readonly inbound: { admission: { size: number } }
   readonly opensWaiting: number
   readonly storeCheck: StoreCheck | undefined
   readonly store: { counters: StoreCounters }
-  readonly eventCounts: Record<number, number>
+  readonly counters: Pick<MtaCounters, 'eventCounts'>
   secondsToExhaustion: () => number | undefined
 }
 
@@ -33,7 +34,7 @@ export interface StatusSource {
 export function mtaStatus (mta: StatusSource): MtaStatusDocument {
   const ctx = mta.pool.getSnapshot().context
   const cctx = mta.connectorPool.getSnapshot().context
-  const held = [...Object.values(ctx.held), ...Object.values(cctx.held)]
+  const held = [...ctx.held.values(), ...cctx.held.values()]
   const byKind: Record<string, number> = {}
   for (const b of ctx.leaked) byKind[b.kind] = (byKind[b.kind] ?? 0) + 1
   const queues = [...mta.queues.values()]
@@ -58,7 +59,7 @@ export function mtaStatus (mta: StatusSource): MtaStatusDocument {
       exhaustedCount: ctx.counts.exhausted,
       exhaustionSeconds: mta.secondsToExhaustion() ?? null
     },
-    connectorControlBlocks: { capacity: cctx.capacity, free: freeBlocks(cctx), inUse: Object.keys(cctx.held).length, leaked: cctx.leaked.length, networkType: cctx.networkType },
+    connectorControlBlocks: { capacity: cctx.capacity, free: freeBlocks(cctx), inUse: cctx.held.size, leaked: cctx.leaked.length, networkType: cctx.networkType },
     associations: held.map(b => ({ id: b.assocId, peer: b.peer ?? null, direction: b.direction, state: b.state, controlBlock: b.index })),
     queues: queues.filter(q => q.route.channel === 'site').map(q => q.status()),
     connectors: queues.filter(q => q.route.channel !== 'site').map(q => {
@@ -71,7 +72,7 @@ export function mtaStatus (mta: StatusSource): MtaStatusDocument {
     // Intake closes below the disk reserve (9411); queued mail still goes out.
     intake: { open: mta.disk.intakeOpen, freeBytes: mta.disk.freeBytes ?? null, minFreeBytes: mta.config.limits.minFreeBytes },
     limits: { maxMessageBytes: mta.config.limits.maxMessageBytes, maxRecipients: mta.config.limits.maxRecipients },
-    inboundUnbound: mta.admission.size,
+    inboundUnbound: mta.inbound.admission.size,
     opensWaiting: mta.opensWaiting,
     // What the store check at start-up found: unclean is true after a kill -9 (MTACHECK, 2219/2206/2207).
     storeCheck: mta.storeCheck === undefined
@@ -80,7 +81,7 @@ export function mtaStatus (mta: StatusSource): MtaStatusDocument {
     delivered: mta.store.counters.delivered,
     duplicatesSuppressed: mta.store.counters.duplicatesSuppressed,
     ndrs: mta.store.counters.ndrs,
-    events: { ...mta.eventCounts }
+    events: { ...mta.counters.eventCounts }
   }
 }
 

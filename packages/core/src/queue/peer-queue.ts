@@ -1,12 +1,15 @@
 import { createActor, type Actor } from 'xstate'
 import type { QueueStatus } from '../admin/admin-contract.js'
+import { Association, type AssociationEnd, type AssociationOwner, type AssociationPorts } from '../association/association.js'
 import type { MtaConfig } from '../config/mta-config.js'
 import { AssociationLostError, BatchTooLargeError, XconError } from '../errors.js'
 import { queueBacklogged, queueSubsided } from '../events.js'
 import { logEvent } from '../log-event.js'
+import { poolKindOf, type PoolKind } from '../pool/pool.events.js'
 import { isTransferLink, type Clock, type LogSink, type MailStore, type QueuedMessage, type TransferLink } from '../ports.js'
 import type { TransferOutcome } from '../protocol/frames.js'
 import { queueMachine, queueStateName } from './queue.machine.js'
+import { MessagePlaces } from './message-places.js'
 import { QueueWindow } from './queue-window.js'
 import { afterFailedTransfer } from './retry-policy.js'
 
@@ -19,9 +22,8 @@ export interface QueueHost {
   log: LogSink
   store: MailStore
   clock: Clock
-  /** Asks the channel's pool for an outbound association to `target`. Pool events may arrive before it returns. */
-  open: (target: string, assocId: string, channel: string) => void
-  release: (assocId: string, channel: string) => void
+  /** What each pool's associations run on: the queue opens its own, on its channel's pool. */
+  associations: Record<PoolKind, AssociationPorts>
   nonDelivery: (item: QueuedMessage, reason: string, diagnostic: string) => Promise<void>
   /** Called after a failed open of a connector queue, so that its mail can take another connector. */
   onDown?: (queue: PeerQueue) => void
@@ -37,35 +39,23 @@ export interface QueueRoute {
   dn: string
 }
 
-
 /**
  * An outbound queue: one per other server of the site (Q158633) and one per connector, as the
  * Queues tab lists them. Its lifecycle (open when there is mail, retry a failed open every open
  * interval, answer the queue with NDRs after the last retry, release an idle association after
- * the disconnect time) is the queueMachine it runs; PeerQueue itself sends up to a window of
- * messages in transfers of several each, removes a message only after the peer acknowledged it,
- * and retries failed transfers. Urgent mail goes first.
+ * the disconnect time) is the queueMachine it runs. PeerQueue owns the conversation with its
+ * association: it opens it when the lifecycle says, hears alone whether the pool had a block,
+ * when it bound and when it ended, and releases it. It sends up to a window of messages in
+ * transfers of several each, removes a message only after the peer acknowledged it, and retries
+ * failed transfers; where each message is, is one record (MessagePlaces). Urgent mail goes first.
  */
-export class PeerQueue {
+export class PeerQueue implements AssociationOwner {
   private readonly waiting: QueueWindow
-  private readonly inFlight = new Map<number, QueuedMessage>()
-  /** The association each message in flight was sent on: a loss returns exactly those. */
-  private readonly sentOn = new Map<number, string>()
-  private inFlightBytes = 0
-  private readonly delayed = new Map<number, { item: QueuedMessage, timer: unknown }>()
-  /**
-   * Messages out of flight whose next place is being written (removed from the store, answered,
-   * held for a retry): still in the store, so a refill of the window must not read them again.
-   */
-  private readonly settling = new Set<number>()
-  /** Messages to send one per transfer: the peer refused a transfer they were in as too large (1009). */
-  private readonly solo = new Set<number>()
-  /**
-   * Messages that failed for good after their association's end had already put them back in the
-   * queue (a 1009 closes the association before its refusal arrives): answered when next reached.
-   */
-  private readonly doomed = new Map<number, string>()
+  /** Where each message outside the waiting window is: in flight, settling, delayed, or marked. */
+  private readonly places = new MessagePlaces()
   private readonly lifecycle: Actor<typeof queueMachine>
+  /** The queue's association (opening, bound or releasing), which it owns: the pool answers it alone. */
+  private association: Association | undefined
   /** The bound association's link, while there is one. */
   private link: TransferLink | undefined
   /** What the lifecycle was last told: whether mail waits, and whether the queue is empty. */
@@ -75,14 +65,13 @@ export class PeerQueue {
   sent = 0
 
   constructor (readonly key: string, private readonly host: QueueHost, readonly route: QueueRoute) {
-    const held = (seq: number): boolean => this.inFlight.has(seq) || this.delayed.has(seq) || this.settling.has(seq)
-    this.waiting = new QueueWindow(key, host.store, Math.max(512, 2 * host.config.transferWindow), held)
+    this.waiting = new QueueWindow(key, host.store, Math.max(512, 2 * host.config.transferWindow), seq => this.places.held(seq))
     this.lifecycle = createActor(queueMachine, {
       input: { policy: host.config.retry, targets: route.targets, label: route.channel === 'site' ? route.targets[0]! : route.channel, now: () => host.clock.now() },
       clock: { setTimeout: (fn, ms) => host.clock.setTimeout(fn, ms), clearTimeout: id => { host.clock.clearTimeout(id) } }
     })
-    this.lifecycle.on('open', e => { this.host.open(e.target, e.assocId, this.route.channel) })
-    this.lifecycle.on('release', e => { this.host.release(e.assocId, this.route.channel) })
+    this.lifecycle.on('open', e => { this.open(e.target, e.assocId) })
+    this.lifecycle.on('release', e => { if (this.association?.assocId === e.assocId) this.association.release() })
     this.lifecycle.on('pump', () => { this.pump() })
     this.lifecycle.on('down', () => { this.host.onDown?.(this) })
     this.lifecycle.on('ndrAll', e => {
@@ -107,7 +96,7 @@ export class PeerQueue {
     this.send({ type: 'queue.changed', ...now })
   }
 
-  private get bound (): boolean {
+  private get isBound (): boolean {
     return this.lifecycle.getSnapshot().matches('bound')
   }
 
@@ -126,14 +115,14 @@ export class PeerQueue {
   }
 
   get depth (): number {
-    return this.waiting.length + this.inFlight.size + this.delayed.size
+    return this.waiting.length + this.places.inFlight + this.places.delayed
   }
 
   status (): QueueStatus {
     return {
       peer: this.peer,
       depth: this.depth,
-      inFlight: this.inFlight.size,
+      inFlight: this.places.inFlight,
       state: queueStateName(this.lifecycle.getSnapshot().value),
       failedOpens: this.context.failedOpens,
       nextRetryAt: this.context.nextRetryAt === undefined ? null : new Date(this.context.nextRetryAt).toISOString(),
@@ -156,20 +145,28 @@ export class PeerQueue {
   private enqueued (): void {
     this.checkAlarm()
     this.notify()
-    if (this.bound) this.pump()
+    if (this.isBound) this.pump()
   }
 
-  /** The pool had no control block for our open (event 9156 is logged by the MTA). */
-  onExhausted (assocId: string): void {
+  /** Opens an association to `target` on this queue's channel; its news comes back to this queue alone. */
+  private open (target: string, assocId: string): void {
+    const ports = this.host.associations[poolKindOf(this.route.channel)]
+    this.association = new Association(ports, { assocId, direction: 'outbound', peer: target, channel: this.route.channel }, this)
+    this.association.start()
+  }
+
+  /** The pool had no control block for our open (9156, logged with the pool's answer), or the MTA is closing down. */
+  notOpened (assocId: string): void {
+    if (this.association?.assocId === assocId) this.association = undefined
     this.send({ type: 'queue.exhausted', assocId })
   }
 
-  onBound (assocId: string, link: unknown): void {
+  bound (assocId: string, _peer: string, link: unknown): void {
     if (assocId !== this.context.assocId) return
     if (!isTransferLink(link)) {
       // A bound association with nothing to send through would hold the queue: give it back, and the lifecycle retries.
       this.host.log.error({ assoc: assocId, peer: this.peer }, `association ${assocId} bound without a link; releasing it`)
-      this.host.release(assocId, this.route.channel)
+      this.association?.release()
       return
     }
     this.link = link
@@ -177,17 +174,20 @@ export class PeerQueue {
   }
 
   /**
-   * The association ended. What was in flight on it goes back to the front of the queue here, in
-   * the order it was sent, for the next association (not the message's fault, so no retry is used
-   * up); the link's rejections of those transfers, a microtask later, then find nothing to do.
+   * The association ended, and this is the only news of it: the link drops the transfers it had
+   * in flight without answering them. What was in flight on it goes back to the front of the
+   * queue here, in the order it was sent, for the next association (not the message's fault, so
+   * no retry is used up).
    */
-  onEnded (assocId: string, wasBound: boolean, failed: boolean, reason: string): void {
+  ended (end: AssociationEnd): void {
+    const { assocId, wasBound } = end
+    const failed = end.outcome !== 'released'
+    const reason = `${end.outcome}: ${end.reason}`
+    if (this.association?.assocId === assocId) this.association = undefined
     if (this.link?.assocId === assocId) this.link = undefined
-    const lost = [...this.inFlight.values()].filter(item => this.sentOn.get(item.seq) === assocId)
+    const lost = this.places.flyingOnAssociation(assocId)
     for (const item of lost.reverse()) {
-      this.inFlight.delete(item.seq)
-      this.sentOn.delete(item.seq)
-      this.inFlightBytes -= item.content.byteLength
+      this.places.unhold(item)
       this.waiting.unshift(item)
     }
     if (lost.length > 0) this.notify()
@@ -202,11 +202,12 @@ export class PeerQueue {
    */
   private pump (): void {
     const link = this.link
-    if (this.stopped || !this.bound || link === undefined || link.assocId !== this.context.assocId || !link.open) return
+    if (this.stopped || !this.isBound || link === undefined || link.assocId !== this.context.assocId || !link.open) return
     const { transferWindow, transferWindowBytes } = this.host.config
     // The window counts messages and content bytes; one message always goes, however big.
-    while (this.inFlight.size < transferWindow && (this.inFlight.size === 0 || this.inFlightBytes < transferWindowBytes)) {
-      const batch = this.nextBatch(transferWindow - this.inFlight.size, link.assocId)
+    const places = this.places
+    while (places.inFlight < transferWindow && (places.inFlight === 0 || places.inFlightBytes < transferWindowBytes)) {
+      const batch = this.nextBatch(transferWindow - places.inFlight, link.assocId)
       if (batch.length === 0) break
       link.transfer(batch.map(item => ({ envelope: item.envelope, content: item.content }))).then(
         async outcomes => { await this.onOutcomes(batch, outcomes) },
@@ -228,39 +229,31 @@ export class PeerQueue {
     while (batch.length < Math.min(room, transferBatch)) {
       const item = this.waiting.shift()
       if (item === undefined) break
-      const code = this.doomed.get(item.seq)
-      if (code !== undefined) {
-        this.doomed.delete(item.seq)
-        this.settling.add(item.seq)
-        this.answer(item, 'unable-to-transfer', code).finally(() => this.settled(item)).then(() => this.checkAlarm()).catch(this.logFailure)
+      const { doomed, solo } = this.places.marks(item.seq)
+      if (doomed !== undefined) {
+        this.places.settle(item, ['doomed'])
+        this.answer(item, 'unable-to-transfer', doomed).finally(() => this.settled(item)).then(() => this.checkAlarm()).catch(this.logFailure)
         continue
       }
-      const alone = this.solo.has(item.seq)
+      const alone = solo === true
       if (batch.length > 0 && (alone || bytes + item.content.byteLength > transferBatchBytes)) {
         this.waiting.unshift(item)
         break
       }
       batch.push(item)
       bytes += item.content.byteLength
-      this.inFlight.set(item.seq, item)
-      this.sentOn.set(item.seq, assocId)
-      this.inFlightBytes += item.content.byteLength
-      if (alone) {
-        this.solo.delete(item.seq)
-        break
-      }
+      this.places.fly(item, assocId)
+      if (alone) break
     }
     return batch
   }
 
   private leaveFlight (item: QueuedMessage): void {
-    if (this.inFlight.delete(item.seq)) this.inFlightBytes -= item.content.byteLength
-    this.sentOn.delete(item.seq)
-    this.settling.add(item.seq)
+    this.places.settle(item)
   }
 
   private settled (item: QueuedMessage): void {
-    this.settling.delete(item.seq)
+    this.places.settled(item)
   }
 
   /** The peer's answer to a transfer: one outcome per message, each taken on its own. */
@@ -304,13 +297,13 @@ export class PeerQueue {
   }
 
   private onTransferError (batch: QueuedMessage[], err: Error, assocId: string): void {
-    // What onEnded returned to the queue already (the association ended first) is not in flight
+    // What ended() returned to the queue already (the association ended first) is not in flight
     // any more: it only takes the verdict, to be applied when the queue reaches it again.
-    const mine = batch.filter(item => this.sentOn.get(item.seq) === assocId)
+    const mine = batch.filter(item => this.places.flyingOn(item.seq, assocId))
     for (const item of batch) {
       if (mine.includes(item)) continue
-      if (err instanceof BatchTooLargeError) this.solo.add(item.seq)
-      else if (err instanceof XconError && err.definite) this.doomed.set(item.seq, err.code)
+      if (err instanceof BatchTooLargeError) this.places.mark(item, { solo: true })
+      else if (err instanceof XconError && err.definite) this.places.mark(item, { doomed: err.code })
     }
     if (mine.length === 0) return
     for (const item of mine) this.leaveFlight(item)
@@ -321,11 +314,11 @@ export class PeerQueue {
       return
     }
     if (err instanceof AssociationLostError || err instanceof BatchTooLargeError) {
-      // The link failed before its association ended (onEnded returns the rest): the same, for
+      // The link failed before its association ended (ended() returns the rest): the same, for
       // these. A transfer the peer refused as too large goes again one message per transfer, so
       // that only a message that is too large by itself is answered with an NDR.
       for (const item of [...mine].reverse()) {
-        if (err instanceof BatchTooLargeError) this.solo.add(item.seq)
+        if (err instanceof BatchTooLargeError) this.places.mark(item, { solo: true })
         this.waiting.unshift(item)
         this.settled(item)
       }
@@ -357,12 +350,12 @@ export class PeerQueue {
   /** Holds a message (in memory, still in the store) until `ms` from now, then queues it at the front. */
   private retryLater (item: QueuedMessage, ms: number): void {
     const timer = this.host.clock.setTimeout(() => {
-      this.delayed.delete(item.seq)
+      this.places.unhold(item)
       if (this.stopped) return
       this.waiting.unshift(item)
       this.enqueued()
     }, ms)
-    this.delayed.set(item.seq, { item, timer })
+    this.places.delay(item, timer)
   }
 
   /** Answers a message with a non-delivery report and removes it from the store. */
@@ -373,10 +366,9 @@ export class PeerQueue {
 
   /** Answers every waiting message with an NDR, a batch at a time from the store. */
   private async ndrAll (reason: string, diagnostic: string): Promise<void> {
-    const delayed = [...this.delayed.values()].map(d => { this.host.clock.clearTimeout(d.timer); return d.item })
-    this.delayed.clear()
+    const delayed = this.places.takeDelayed(timer => { this.host.clock.clearTimeout(timer) })
     for (const item of delayed) await this.answer(item, reason, diagnostic)
-    await this.waiting.drainEach(BATCH, this.settling, async item => await this.answer(item, reason, diagnostic))
+    await this.waiting.drainEach(BATCH, this.places, async item => await this.answer(item, reason, diagnostic))
     this.checkAlarm()
     this.notify()
   }
@@ -406,18 +398,27 @@ export class PeerQueue {
   /** Ends at once (the MTA was killed): no timer of this queue fires again. */
   halt (): void {
     this.stopped = true
-    for (const d of this.delayed.values()) this.host.clock.clearTimeout(d.timer)
-    this.delayed.clear()
+    this.places.takeDelayed(timer => { this.host.clock.clearTimeout(timer) })
     this.lifecycle.stop()
+    this.association?.halt()
+    this.association = undefined
   }
 
   /** Stops opening and retrying; resolves once nothing is in flight (or after `graceMs`). */
   async stop (graceMs: number): Promise<void> {
     this.stopped = true
     this.send({ type: 'queue.stop' })
-    for (const d of this.delayed.values()) this.host.clock.clearTimeout(d.timer)
+    // Delayed messages stay in the store for the next start; their timers must not fire.
+    this.places.takeDelayed(timer => { this.host.clock.clearTimeout(timer) })
     const { clock } = this.host
     const deadline = clock.now() + graceMs
-    while (this.inFlight.size > 0 && clock.now() < deadline) await new Promise<void>(resolve => { clock.setTimeout(resolve, 20) })
+    while (this.places.inFlight > 0 && clock.now() < deadline) await new Promise<void>(resolve => { clock.setTimeout(resolve, 20) })
+    this.association?.release()
+  }
+
+  /** Ends what a clean stop could not release in time. */
+  haltAssociation (): void {
+    this.association?.halt()
+    this.association = undefined
   }
 }

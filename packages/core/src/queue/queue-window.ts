@@ -74,14 +74,14 @@ export class QueueWindow {
 
   /**
    * Takes every waiting message out, a batch at a time, and hands each to `each` (an NDR and its
-   * removal). A batch is in `hold` while it is answered, so that no refill sends what is being
-   * answered; memory stays bounded by `batch` whatever the backlog.
+   * removal). A batch is settling in `places` while it is answered, so that no refill sends what
+   * is being answered; memory stays bounded by `batch` whatever the backlog.
    */
-  async drainEach (batch: number, hold: Set<number>, each: (item: QueuedMessage) => Promise<void>): Promise<void> {
+  async drainEach (batch: number, places: { settle: (item: QueuedMessage) => void, settled: (item: QueuedMessage) => void }, each: (item: QueuedMessage) => Promise<void>): Promise<void> {
     for (let items = this.take(batch); items.length > 0; items = this.take(batch)) {
-      for (const item of items) hold.add(item.seq)
+      for (const item of items) places.settle(item)
       for (const item of items) {
-        try { await each(item) } finally { hold.delete(item.seq) }
+        try { await each(item) } finally { places.settled(item) }
       }
     }
   }

@@ -30,6 +30,11 @@ export interface SmtpQueueHost {
  * message leaves the queue only after the smart host took it; a smart host that cannot be
  * reached is retried every open interval, and after the last retry the mail is answered with an
  * NDR (the same retry policy as the MTA's own queues). No smart host: every message gets an NDR.
+ *
+ * It does not run the queue machine: that machine's states are an association's (open, bound,
+ * released after the disconnect time), and the smart host has none. Each message is its own SMTP
+ * session, so nothing here is opened, bound or released; what the two queues share is the
+ * decision after a failure (retry every open interval, NDRs after the last), in retry-policy.ts.
  */
 export class SmtpQueue {
   readonly key = 'ims'
@@ -116,7 +121,7 @@ export class SmtpQueue {
     const decision = afterFailedOpen(this.host.config.retry, this.failures, now)
     if (decision.action === 'ndr') {
       this.failures = 0
-      this.waiting.drainEach(500, this.busy, async i => { await this.answer(i, 'maximum-time-expired') })
+      this.waiting.drainEach(500, { settle: i => this.busy.add(i.seq), settled: i => this.busy.delete(i.seq) }, async i => { await this.answer(i, 'maximum-time-expired') })
         .catch((err: Error) => this.host.log.error({ err }, `IMS queue: ${err.message}`))
       return
     }

@@ -4,7 +4,7 @@ import type { Topology } from '../topology/topology.js'
 import type { Route } from './route.js'
 
 /**
- * The MTA's routing decisions as pure functions: MtaNode routes (route.ts), asks these what
+ * The MTA's routing decisions as pure functions: submission and the inbound transfer route (route.ts), asks these what
  * to do, and does the I/O. Each takes what it decides on and nothing else.
  */
 

@@ -1,8 +1,9 @@
 import { fromCallback } from 'xstate'
-import type { TransportCommand, TransportEvent, TransportInput } from '../association/association.machine.js'
+import type { TransportCommand, TransportEvent, TransportInput, TransportLogic } from '../association/association.machine.js'
+import { TRANSFER_ACK_TIMEOUT_MS } from '../defaults.js'
 import { AssociationLostError, BIND_REFUSAL_CODES, TransferTimeoutError } from '../errors.js'
-import type { TransportLogic } from '../node/create-pool.js'
-import type { AcceptTransfer, MtaNode } from '../node/mta-node.js'
+import type { AcceptTransfer } from '../node/inbound-transfer.js'
+import type { MtaNode } from '../node/mta-node.js'
 import type { TransferLink } from '../ports.js'
 import type { TransferAckFrame, TransferMessage, TransferOutcome } from '../protocol/frames.js'
 import type { ClockScope } from './virtual-clock.js'
@@ -42,8 +43,6 @@ interface Connection {
   link: SimLink | undefined
 }
 
-/** The transfer timeout of the process shell (OutboundLink), in MTA-process milliseconds. */
-const TRANSFER_TIMEOUT_MS = 30_000
 
 /**
  * The site's network in memory: every association between simulated MTAs, with the link faults
@@ -65,8 +64,6 @@ export class SimNetwork {
   private readonly links = new Map<string, LinkState>()
   private readonly hosts = new Map<string, SimHost>()
   private readonly conns = new Set<Connection>()
-  /** Connections accepted by a listener, waiting for their inbound association actor. */
-  private readonly pending = new Map<string, Connection>()
 
   link (from: string, to: string): LinkState {
     let l = this.links.get(`${from}>${to}`)
@@ -199,10 +196,8 @@ export class SimNetwork {
   /** The connect reached the listener: a control block and an inbound association, or a refusal. */
   private arrive (c: Connection, listener: SimHost, waitedMs = 0): void {
     if (c.closed || this.hosts.get(listener.name) !== listener || listener.node === undefined) return
-    const key = `${listener.name}\n`
-    let id = ''
-    const refused = listener.node.admitInbound(c.channel, `sim:${c.from}`, assocId => { id = assocId; this.pending.set(key + assocId, c) }, assocId => this.pending.delete(key + assocId), waitedMs)
-    this.pending.delete(key + id)
+    // The connection goes to the inbound association with it, as the WebSocket does on processes.
+    const refused = listener.node.admitInbound(c.channel, `sim:${c.from}`, c, waitedMs)
     if (refused?.retryInMs !== undefined) {
       // Every caller binding there is within its grace: this one asks again when the oldest's runs out.
       const retry = refused.retryInMs
@@ -239,7 +234,7 @@ export class SimNetwork {
   }
 
   private attachInbound (end: End, input: TransportInput): Connection | undefined {
-    const c = this.pending.get(`${end.host.name}\n${input.assocId}`)
+    const c = input.socket as Connection | undefined
     if (c === undefined || c.closed) {
       this.deliver(end, 0, { type: 'transport.failed', kind: 'aborted', reason: 'socket closed before the association started' })
       return undefined
@@ -320,8 +315,8 @@ class SimLink implements TransferLink {
     return new Promise((resolve, reject) => {
       const timer = scope.setTimeout(() => {
         this.pending.delete(seq)
-        reject(new TransferTimeoutError(this.conn.to, messages, TRANSFER_TIMEOUT_MS))
-      }, TRANSFER_TIMEOUT_MS)
+        reject(new TransferTimeoutError(this.conn.to, messages, TRANSFER_ACK_TIMEOUT_MS))
+      }, TRANSFER_ACK_TIMEOUT_MS)
       this.pending.set(seq, { resolve, reject, timer })
       this.net.sendTransfer(this.conn, this.end, { seq, messages }, reply => {
         const p = this.pending.get(reply.seq)
@@ -333,15 +328,11 @@ class SimLink implements TransferLink {
     })
   }
 
+  /** The association ended: what is in flight is dropped unanswered, as OutboundLink does; the queue hears of the loss from the association's end. */
   fail (reason: string): void {
     if (this.lost !== undefined) return
     this.lost = reason
-    if (this.pending.size === 0) return
-    const lost = new AssociationLostError(reason)
-    for (const p of this.pending.values()) {
-      this.end.host.scope.clearTimeout(p.timer)
-      p.reject(lost)
-    }
+    for (const p of this.pending.values()) this.end.host.scope.clearTimeout(p.timer)
     this.pending.clear()
   }
 }

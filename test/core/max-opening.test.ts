@@ -1,38 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { OpenGate, SimSite, parseTopology } from '@xcon/core'
-
-describe('OpenGate (outbound opens at a time)', () => {
-  it('starts at most its limit at once, the rest in arrival order as earlier ones settle', () => {
-    const gate = new OpenGate(2)
-    const started: string[] = []
-    for (const id of ['a', 'b', 'c', 'd']) gate.request(id, () => started.push(id))
-    expect(started).toEqual(['a', 'b'])
-    gate.settled('x') // not one of its opens: nothing moves
-    expect(started).toEqual(['a', 'b'])
-    gate.settled('b')
-    expect(started).toEqual(['a', 'b', 'c'])
-    gate.settled('c')
-    gate.settled('a')
-    expect(started).toEqual(['a', 'b', 'c', 'd'])
-  })
-
-  it('starts nothing that waited once cleared (closedown or kill)', () => {
-    const gate = new OpenGate(1)
-    const started: string[] = []
-    for (const id of ['a', 'b']) gate.request(id, () => started.push(id))
-    gate.clear()
-    gate.settled('a')
-    expect(started).toEqual(['a'])
-  })
-
-  it('lets the next one start when an open settles inside its own start (no control block)', () => {
-    const gate = new OpenGate(1)
-    const started: string[] = []
-    gate.request('a', () => { started.push('a'); gate.settled('a') })
-    gate.request('b', () => started.push('b'))
-    expect(started).toEqual(['a', 'b'])
-  })
-})
+import { SimSite, parseTopology } from '@xcon/core'
 
 const names = Array.from({ length: 9 }, (_, i) => `HUB-${i + 1}`)
 const TOPOLOGY = `
