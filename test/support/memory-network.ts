@@ -1,5 +1,4 @@
-import { fromCallback } from 'xstate'
-import type { TransportCommand, TransportEvent, TransportInput } from '@xcon/core'
+import type { TransportEvent, TransportLogic } from '@xcon/core'
 
 /**
  * An in-memory network for machine tests: each peer is up, down (refuses), silent (a paused or
@@ -10,7 +9,7 @@ export type PeerState = 'up' | 'down' | 'silent' | 'rejecting'
 export function memoryNetwork (initial: Record<string, PeerState> = {}) {
   const peers = new Map<string, PeerState>(Object.entries(initial))
   const state = (peer: string | undefined): PeerState => peers.get(peer ?? '') ?? 'down'
-  const transport = fromCallback<TransportCommand, TransportInput>(({ input, sendBack, receive }) => {
+  const transport: TransportLogic = ({ input, sendBack, receive }) => {
     const send = (e: TransportEvent): void => sendBack(e)
     const peer = input.peer ?? 'INBOUND'
     switch (state(peer)) {
@@ -23,6 +22,6 @@ export function memoryNetwork (initial: Record<string, PeerState> = {}) {
       if (cmd.type === 'transport.ping' && state(peer) === 'up') send({ type: 'transport.alive' })
       if (cmd.type === 'transport.release' && state(peer) === 'up') send({ type: 'transport.closed' })
     })
-  })
+  }
   return { transport, set: (peer: string, s: PeerState) => { peers.set(peer, s) } }
 }

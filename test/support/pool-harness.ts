@@ -1,6 +1,6 @@
 import { SimulatedClock } from 'xstate'
 import {
-  ALL_FAILURE_KINDS, Association, associationMachine, startPool,
+  ALL_FAILURE_KINDS, Association, startPool,
   type AssociationEnd, type AssociationPorts, type AssociationReport, type Direction, type PoolInput
 } from '@xcon/core'
 import { memoryNetwork, type PeerState } from './memory-network.js'
@@ -36,7 +36,7 @@ export function poolHarness (opts: { leaks: boolean, capacity?: number, probabil
   const ports: AssociationPorts = {
     kind: 'site',
     pool,
-    logic: associationMachine.provide({ actors: { transport: net.transport } }),
+    transport: net.transport,
     clock: { now: () => clock.now(), setTimeout: (fn, ms) => clock.setTimeout(fn, ms), clearTimeout: id => { clock.clearTimeout(id as number) } },
     timing: TIMING,
     report

@@ -1,8 +1,8 @@
-import { fromCallback, SimulatedClock } from 'xstate'
+import { SimulatedClock } from 'xstate'
 import {
-  MemoryStore, PeerQueue, associationMachine, parseTopology, resolveMtaConfig, startPool,
+  MemoryStore, PeerQueue, parseTopology, resolveMtaConfig, startPool,
   type AssociationPorts, type AssociationReport, type Clock, type QueuedMessage, type TransferLink, type TransferMessage, type TransferOutcome,
-  type TransportCommand, type TransportEvent, type TransportInput
+  type TransportEvent, type TransportLogic
 } from '@xcon/core'
 
 const TOPOLOGY = `
@@ -51,17 +51,17 @@ export async function queueHarness (env: Record<string, string> = {}) {
   const sent: SentTransfer[] = []
   const live = new Map<string, (e: TransportEvent) => void>()
   let opens = 0
-  const transport = fromCallback<TransportCommand, TransportInput>(({ input, sendBack, receive }) => {
+  const transport: TransportLogic = ({ input, sendBack, receive }) => {
     opens++
     live.set(input.assocId, sendBack)
     sendBack({ type: 'transport.connected' })
     sendBack({ type: 'transport.bound', peer: input.peer ?? '', link: new ManualLink(input.assocId, sent) })
     receive(cmd => { if (cmd.type === 'transport.release') sendBack({ type: 'transport.closed' }) })
     return () => { live.delete(input.assocId) }
-  })
+  }
   const quiet: AssociationReport = { exhausted: () => undefined, acquired: () => undefined, bound: () => undefined, ended: () => undefined }
   const pool = startPool({ capacity: 8, networkType: 5, leakPolicy: { leaks: false, kinds: [], probability: 0 }, seed: 1, maxOpening: 8 }, sim)
-  const ports: AssociationPorts = { kind: 'site', pool, logic: associationMachine.provide({ actors: { transport } }), clock, timing: config.timing, report: quiet }
+  const ports: AssociationPorts = { kind: 'site', pool, transport, clock, timing: config.timing, report: quiet }
   const ndrs: Array<{ mtsId: string, reason: string, diagnostic: string }> = []
   const log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined }
   const queue = new PeerQueue('server:M2', {

@@ -1,7 +1,7 @@
-import { fromCallback, SimulatedClock } from 'xstate'
+import { SimulatedClock } from 'xstate'
 import {
-  Association, associationMachine, startPool,
-  type AssociationOwner, type AssociationPorts, type AssociationReport, type TransportCommand, type TransportInput
+  Association, startPool,
+  type AssociationOwner, type AssociationPorts, type AssociationReport, type TransportLogic
 } from '@xcon/core'
 
 export interface PoolChurn {
@@ -15,11 +15,11 @@ export interface PoolChurn {
 const timing = { openTimeoutMs: 3000, bindTimeoutMs: 3000, heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 2000, releaseTimeoutMs: 1000 }
 
 /** A transport that connects, binds and closes at once, in memory: what is measured is the pool and the association's machine. */
-const instant = fromCallback<TransportCommand, TransportInput>(({ input, sendBack, receive }) => {
+const instant: TransportLogic = ({ input, sendBack, receive }) => {
   sendBack({ type: 'transport.connected' })
   sendBack({ type: 'transport.bound', peer: input.peer ?? 'CALLER' })
   receive(cmd => { if (cmd.type === 'transport.release') sendBack({ type: 'transport.closed' }) })
-})
+}
 
 const quiet: AssociationReport = { exhausted: () => undefined, acquired: () => undefined, bound: () => undefined, ended: () => undefined }
 
@@ -33,7 +33,7 @@ const quiet: AssociationReport = { exhausted: () => undefined, acquired: () => u
 export function poolChurn (live: number, associations = 20_000): PoolChurn {
   const clock = new SimulatedClock()
   const pool = startPool({ capacity: live + 2, networkType: 5, leakPolicy: { leaks: false, kinds: [], probability: 0 }, seed: 1, maxOpening: live + 2 }, clock)
-  const ports: AssociationPorts = { kind: 'site', pool, logic: associationMachine.provide({ actors: { transport: instant } }), clock: { now: () => clock.now(), setTimeout: (fn, ms) => clock.setTimeout(fn, ms), clearTimeout: id => { clock.clearTimeout(id as number) } }, timing, report: quiet }
+  const ports: AssociationPorts = { kind: 'site', pool, transport: instant, clock: { now: () => clock.now(), setTimeout: (fn, ms) => clock.setTimeout(fn, ms), clearTimeout: id => { clock.clearTimeout(id as number) } }, timing, report: quiet }
   let ended = 0
   const owner: AssociationOwner = { notOpened: () => { throw new Error('no control block in the churn') }, bound: () => undefined, ended: () => { ended++ } }
   for (let i = 0; i < live; i++) new Association(ports, { assocId: `held-${i}`, direction: 'outbound', peer: 'PEER', channel: 'site' }, owner).start()

@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import { WebSocket, type RawData } from 'ws'
-import { fromCallback } from 'xstate'
 import {
   BIND_REFUSAL_CODES, bindProof, clip, closeReason, decodeFrame, encodeFrame, mtaDn, proofsMatch, protocolViolated, securityViolation,
   MalformedFrameError, PROTOCOL_VERSION, ProtocolVersionError, SecurityViolationError, WrongSiteError, XconError,
   type FailureKind, type Frame, type MtaConfig, type TransferAckFrame, type TransferFrame,
-  type TransportCommand, type TransportEvent, type TransportInput
+  type TransportCommand, type TransportEvent, type TransportInput, type TransportLogic
 } from '@xcon/core'
 import type { FloodLog } from './flood-log.js'
 import { logEvent, type Logger } from './logger.js'
@@ -280,7 +279,7 @@ function inbound (deps: TransportDeps, { input, sendBack, receive }: CallbackArg
   }
 }
 
-/** The transport actor of every association of this MTA: a WebSocket, calling or listening by direction. */
-export function wsTransport (deps: TransportDeps) {
-  return fromCallback<TransportCommand, TransportInput>((args) => args.input.direction === 'inbound' ? inbound(deps, args) : outbound(deps, args))
+/** The transport of every association of this MTA: a WebSocket, calling or listening by direction. */
+export function wsTransport (deps: TransportDeps): TransportLogic {
+  return (args) => args.input.direction === 'inbound' ? inbound(deps, args) : outbound(deps, args)
 }

@@ -1,16 +1,15 @@
-import { createActor, type Actor } from 'xstate'
+import type { Actor } from 'xstate'
 import type { Clock } from '../ports.js'
 import type { PoolKind, PoolReturn } from '../pool/pool.events.js'
 import type { PoolMachine } from '../pool/pool.machine.js'
 import type { Direction, FailureKind } from './association.events.js'
-import type { AssociationTiming, associationMachine } from './association.machine.js'
+import { AssociationMachine, type AssociationTiming, type TransportLogic } from './association.machine.js'
 
-/** What an association runs on, one set per pool: the pool, the machine with its transport, the clock. */
+/** What an association runs on, one set per pool: the pool, the transport, the clock. */
 export interface AssociationPorts {
   kind: PoolKind
   pool: Actor<PoolMachine>
-  /** The association machine, provided with this pool's transport. */
-  logic: typeof associationMachine
+  transport: TransportLogic
   clock: Clock
   timing: AssociationTiming
   /** What the MTA logs and counts of every association's news (node/association-log.ts). */
@@ -60,11 +59,11 @@ export interface AssociationReport {
  * One association and its control block, run by its owner: ask the pool for a block (the answer
  * comes back here alone), start the association machine on it, tell the pool when it binds, and
  * give the block back with its outcome when it ends. The owner hears `notOpened`, or `bound` then
- * `ended`. The machine is a root actor of its own, not a child of the pool: a pool with children
- * paid for every spawn and stop with a copy of all of them (issue #31).
+ * `ended`. The machine is not a child of the pool: a pool with children paid for every spawn and
+ * stop with a copy of all of them (issue #31).
  */
 export class Association {
-  private actor: Actor<typeof associationMachine> | undefined
+  private machine: AssociationMachine | undefined
   private controlBlock = 0
   private peer: string | undefined
   private wasBound = false
@@ -106,20 +105,16 @@ export class Association {
     this.state = 'running'
     this.controlBlock = controlBlock
     ports.report.acquired(ports.kind, request, controlBlock, free)
-    const { clock } = ports
-    const actor = createActor(ports.logic, {
-      input: { assocId: request.assocId, peer: request.peer, direction: request.direction, channel: request.channel, controlBlock, timing: ports.timing, socket: request.socket },
-      clock: { setTimeout: (fn, ms) => clock.setTimeout(fn, ms), clearTimeout: id => { clock.clearTimeout(id) } }
-    })
-    this.actor = actor
-    actor.on('assoc.bound', e => {
-      this.wasBound = true
-      this.peer = e.peer
-      ports.pool.send({ type: 'cb.bound', assocId: request.assocId, peer: e.peer })
-      ports.report.bound(ports.kind, request, e.peer, controlBlock)
-      this.owner.bound(request.assocId, e.peer, e.link)
-    })
-    actor.on('assoc.ended', e => {
+    const input = { assocId: request.assocId, peer: request.peer, direction: request.direction, channel: request.channel, controlBlock, timing: ports.timing, socket: request.socket }
+    this.machine = new AssociationMachine(input, ports.transport, ports.clock, e => {
+      if (e.type === 'assoc.bound') {
+        this.wasBound = true
+        this.peer = e.peer
+        ports.pool.send({ type: 'cb.bound', assocId: request.assocId, peer: e.peer })
+        ports.report.bound(ports.kind, request, e.peer, controlBlock)
+        this.owner.bound(request.assocId, e.peer, e.link)
+        return
+      }
       this.state = 'over'
       ports.pool.send({ type: 'cb.return', assocId: request.assocId, outcome: e.outcome, reply: r => {
         const end: AssociationEnd = { ...r, assocId: request.assocId, peer: this.peer, direction: request.direction, channel: request.channel, outcome: e.outcome, reason: e.reason, wasBound: this.wasBound }
@@ -127,7 +122,7 @@ export class Association {
         this.owner.ended(end)
       } })
     })
-    actor.start()
+    this.machine.start()
   }
 
   /** Releases it cleanly once bound; a request still waiting for its turn is withdrawn. */
@@ -136,18 +131,18 @@ export class Association {
       this.state = 'over'
       this.ports.pool.send({ type: 'cb.withdraw', assocId: this.assocId })
     } else if (this.state === 'running') {
-      this.actor?.send({ type: 'assoc.release' })
+      this.machine?.send({ type: 'assoc.release' })
     }
   }
 
   /** A newer caller needs the block of this inbound association, which has not bound: it ends as unauthenticated. */
   displace (reason: string): void {
-    if (this.state === 'running') this.actor?.send({ type: 'assoc.displace', reason })
+    if (this.state === 'running') this.machine?.send({ type: 'assoc.displace', reason })
   }
 
   /** Ends at once, as a kill -9 does: its timers and transport stop, and nobody hears of it. */
   halt (): void {
     this.state = 'over'
-    this.actor?.stop()
+    this.machine?.halt()
   }
 }

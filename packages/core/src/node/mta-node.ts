@@ -1,7 +1,7 @@
 import type { Actor } from 'xstate'
 import type { MtaStatusDocument, SmtpQueueStatus } from '../admin/admin-contract.js'
 import type { AssociationPorts } from '../association/association.js'
-import { associationMachine, type TransportLogic } from '../association/association.machine.js'
+import type { TransportLogic } from '../association/association.machine.js'
 import type { MtaConfig } from '../config/mta-config.js'
 import { mtaDn, queueRebuilt, serviceStarted, serviceStopped, storeCheckComplete, storeCheckStarted } from '../events.js'
 import type { PoolKind } from '../pool/pool.events.js'
@@ -98,8 +98,8 @@ export class MtaNode {
     const report = associationLog(log, floods, this.counters)
     const accept = this.acceptTransfer
     const associations: Record<PoolKind, AssociationPorts> = {
-      site: { kind: 'site', pool: this.pool, logic: associationMachine.provide({ actors: { transport: ports.transport('site', accept) } }), clock, timing: config.timing, report },
-      connector: { kind: 'connector', pool: this.connectorPool, logic: associationMachine.provide({ actors: { transport: ports.transport('connector', accept) } }), clock, timing: config.timing, report }
+      site: { kind: 'site', pool: this.pool, transport: ports.transport('site', accept), clock, timing: config.timing, report },
+      connector: { kind: 'connector', pool: this.connectorPool, transport: ports.transport('connector', accept), clock, timing: config.timing, report }
     }
     this.inbound = new InboundAcceptance({ config, clock, log, floods, associations, running: () => this.state === 'running' })
     const host: QueueHost = {

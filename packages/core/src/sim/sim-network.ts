@@ -1,5 +1,4 @@
-import { fromCallback } from 'xstate'
-import type { TransportCommand, TransportEvent, TransportInput, TransportLogic } from '../association/association.machine.js'
+import type { TransportEvent, TransportInput, TransportLogic } from '../association/association.machine.js'
 import { TRANSFER_ACK_TIMEOUT_MS } from '../defaults.js'
 import { AssociationLostError, BIND_REFUSAL_CODES, TransferTimeoutError } from '../errors.js'
 import type { AcceptTransfer } from '../node/inbound-transfer.js'
@@ -21,7 +20,7 @@ export interface SimHost {
   accept: AcceptTransfer | undefined
 }
 
-/** One side of an association, as its transport actor sees it. */
+/** One side of an association, as its transport sees it. */
 interface End {
   readonly host: SimHost
   readonly assocId: string
@@ -134,9 +133,9 @@ export class SimNetwork {
     }
   }
 
-  /** The transport actor of one host's associations. */
+  /** The transport of one host's associations. */
   transport (host: SimHost): TransportLogic {
-    return fromCallback<TransportCommand, TransportInput>(({ input, sendBack, receive }) => {
+    return ({ input, sendBack, receive }) => {
       const end: End = { host, assocId: input.assocId, sendBack, ended: false }
       const conn = input.direction === 'outbound' ? this.connect(end, input) : this.attachInbound(end, input)
       if (conn === undefined) return () => { end.ended = true }
@@ -150,7 +149,7 @@ export class SimNetwork {
         if (!conn.closed && !conn.closing) this.reset(conn, end, this.latency(conn))
         if (conn.closing) this.closeConn(conn)
       }
-    })
+    }
   }
 
   private latency (c: Connection): number {
@@ -206,7 +205,7 @@ export class SimNetwork {
     }
     const l = this.link(c.from, c.to)
     if (refused === undefined && c.in === undefined) {
-      // The association actor did not take the connection: it ends at once, as a socket with no session does.
+      // The association did not take the connection: it ends at once, as a socket with no session does.
       this.reset(c, undefined, l.latencyMs)
       return
     }
