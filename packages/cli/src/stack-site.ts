@@ -35,6 +35,9 @@ function execTransport (container: string): AdminTransport {
   })
 }
 
+/** Deploys tried while Swarm has not made the stack's networks yet (StackSite.up). */
+const DEPLOY_ATTEMPTS = 5
+
 /**
  * The Swarm backend (`--stack NAME`): the MTAs are the services of a stack deployed from the
  * compose file (`NAME_srv-a` …), found by their xcon.server labels; the verbs are docker service
@@ -107,7 +110,18 @@ export class StackSite implements SiteBackend {
   }
 
   async up (): Promise<void> {
-    await this.docker(['stack', 'deploy', '-c', this.file, this.stack])
+    // Swarm creates the stack's overlay networks in the background: right after `swarm init`, or
+    // after a `stack rm` still removing the old ones, a service can be refused with "network …
+    // not found". A deploy is idempotent, so it is tried again, a few times, a second apart.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.docker(['stack', 'deploy', '-c', this.file, this.stack])
+        break
+      } catch (err) {
+        if (attempt >= DEPLOY_ATTEMPTS || !/network \S+ not found/.test((err as Error).message)) throw err
+        await sleep(1000)
+      }
+    }
     await Promise.all(this.names.map(async n => await this.waitReady(n, 120_000)))
   }
 
