@@ -1,20 +1,22 @@
 import { describe, expect, it } from 'vitest'
-import { createActor, SimulatedClock } from 'xstate'
-import { queueMachine, queueStateName, retryPolicy, type QueueLifecycleEmitted } from '@xcon/core'
+import { SimulatedClock } from 'xstate'
+import { QueueLifecycle, retryPolicy, type QueueLifecycleEmitted } from '@xcon/core'
 
 /** One queue's lifecycle on a simulated clock, with a peer that never answers opens (or does, when told). */
 function startQueue (timeScale = 1, targets = ['SRV-B']) {
   const clock = new SimulatedClock()
-  const actor = createActor(queueMachine, { clock, input: { policy: retryPolicy(timeScale), targets, label: 'SRV-B', now: () => clock.now() } })
   const emitted: QueueLifecycleEmitted[] = []
-  actor.on('*', e => { emitted.push(e) })
-  actor.start()
+  const onOpen: Array<(e: Extract<QueueLifecycleEmitted, { type: 'open' }>) => void> = []
+  const actor = new QueueLifecycle(
+    { policy: retryPolicy(timeScale), targets, label: 'SRV-B', clock: { now: () => clock.now(), setTimeout: (fn, ms) => clock.setTimeout(fn, ms), clearTimeout: id => { clock.clearTimeout(id as number) } } },
+    e => { emitted.push(e); if (e.type === 'open') for (const f of onOpen) f(e) }
+  )
   const opens = (): Array<Extract<QueueLifecycleEmitted, { type: 'open' }>> => emitted.filter(e => e.type === 'open') as any
   const lastOpen = (): string => opens().at(-1)!.assocId
   /** The peer refuses every open, as a dead server does. */
-  const refuseOpens = (): void => { actor.on('open', e => { queueMicrotask(() => actor.send({ type: 'queue.ended', assocId: e.assocId, wasBound: false, failed: true, reason: 'refused' })) }) }
-  const state = (): string => queueStateName(actor.getSnapshot().value)
-  return { clock, actor, emitted, opens, lastOpen, refuseOpens, state }
+  const refuseOpens = (): void => { onOpen.push(e => { queueMicrotask(() => actor.send({ type: 'queue.ended', assocId: e.assocId, wasBound: false, failed: true, reason: 'refused' })) }) }
+  const state = (): string => actor.state
+  return { clock, actor, emitted, opens, lastOpen, refuseOpens, state, onOpen }
 }
 
 const flush = async (): Promise<void> => { await new Promise(resolve => setImmediate(resolve)) }
@@ -27,7 +29,7 @@ describe('queue lifecycle machine', () => {
     await flush()
     expect(q.opens()).toHaveLength(1)
     expect(q.state()).toBe('retry-wait')
-    expect(q.actor.getSnapshot().context.nextRetryAt).toBe(600_000)
+    expect(q.actor.context.nextRetryAt).toBe(600_000)
     q.clock.increment(599_999)
     await flush()
     expect(q.opens()).toHaveLength(1)
@@ -62,7 +64,7 @@ describe('queue lifecycle machine', () => {
 
   it('says MTS congestion in the NDRs when the last failures were for want of control blocks (Q230497)', async () => {
     const q = startQueue(600)
-    q.actor.on('open', e => { queueMicrotask(() => q.actor.send({ type: 'queue.exhausted', assocId: e.assocId })) })
+    q.onOpen.push(e => { queueMicrotask(() => q.actor.send({ type: 'queue.exhausted', assocId: e.assocId })) })
     q.actor.send({ type: 'queue.changed', hasMail: true, empty: false })
     for (let i = 0; i < 145; i++) { await flush(); q.clock.increment(1000) }
     expect(q.emitted.find(e => e.type === 'ndrAll')).toEqual({ type: 'ndrAll', reason: 'unable-to-transfer', diagnostic: 'MTS-congestion' })
@@ -84,7 +86,7 @@ describe('queue lifecycle machine', () => {
     q.actor.send({ type: 'queue.bound', assocId: q.lastOpen() })
     expect(q.state()).toBe('bound')
     expect(q.emitted.filter(e => e.type === 'pump')).toHaveLength(1)
-    expect(q.actor.getSnapshot().context.failedOpens).toBe(0)
+    expect(q.actor.context.failedOpens).toBe(0)
     q.actor.send({ type: 'queue.changed', hasMail: false, empty: true })
     q.clock.increment(60_000)
     q.actor.send({ type: 'queue.changed', hasMail: true, empty: false }) // mail: the timer starts over when it goes
@@ -104,7 +106,7 @@ describe('queue lifecycle machine', () => {
     q.actor.send({ type: 'queue.bound', assocId: 'out-SRV-B-99' })
     expect(q.state()).toBe('opening')
     q.actor.send({ type: 'queue.stop' })
-    expect(q.actor.getSnapshot().status).toBe('done')
+    expect(q.actor.done).toBe(true)
     q.clock.increment(600_000)
     expect(q.opens()).toHaveLength(1)
   })

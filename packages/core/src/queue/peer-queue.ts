@@ -1,4 +1,3 @@
-import { createActor, type Actor } from 'xstate'
 import type { QueueStatus } from '../admin/admin-contract.js'
 import { Association, type AssociationEnd, type AssociationOwner, type AssociationPorts } from '../association/association.js'
 import type { MtaConfig } from '../config/mta-config.js'
@@ -8,7 +7,7 @@ import { logEvent } from '../log-event.js'
 import { poolKindOf, type PoolKind } from '../pool/pool.events.js'
 import { isTransferLink, type Clock, type LogSink, type MailStore, type QueuedMessage, type TransferLink } from '../ports.js'
 import type { TransferOutcome } from '../protocol/frames.js'
-import { queueMachine, queueStateName } from './queue.machine.js'
+import { QueueLifecycle, type QueueLifecycleEvent } from './queue.machine.js'
 import { MessagePlaces } from './message-places.js'
 import { QueueWindow } from './queue-window.js'
 import { afterFailedTransfer } from './retry-policy.js'
@@ -43,7 +42,7 @@ export interface QueueRoute {
  * An outbound queue: one per other server of the site (Q158633) and one per connector, as the
  * Queues tab lists them. Its lifecycle (open when there is mail, retry a failed open every open
  * interval, answer the queue with NDRs after the last retry, release an idle association after
- * the disconnect time) is the queueMachine it runs. PeerQueue owns the conversation with its
+ * the disconnect time) is the QueueLifecycle it runs. PeerQueue owns the conversation with its
  * association: it opens it when the lifecycle says, hears alone whether the pool had a block,
  * when it bound and when it ended, and releases it. It sends up to a window of messages in
  * transfers of several each, removes a message only after the peer acknowledged it, and retries
@@ -53,7 +52,7 @@ export class PeerQueue implements AssociationOwner {
   private readonly waiting: QueueWindow
   /** Where each message outside the waiting window is: in flight, settling, delayed, or marked. */
   private readonly places = new MessagePlaces()
-  private readonly lifecycle: Actor<typeof queueMachine>
+  private readonly lifecycle: QueueLifecycle
   /** The queue's association (opening, bound or releasing), which it owns: the pool answers it alone. */
   private association: Association | undefined
   /** The bound association's link, while there is one. */
@@ -66,26 +65,25 @@ export class PeerQueue implements AssociationOwner {
 
   constructor (readonly key: string, private readonly host: QueueHost, readonly route: QueueRoute) {
     this.waiting = new QueueWindow(key, host.store, Math.max(512, 2 * host.config.transferWindow), seq => this.places.held(seq))
-    this.lifecycle = createActor(queueMachine, {
-      input: { policy: host.config.retry, targets: route.targets, label: route.channel === 'site' ? route.targets[0]! : route.channel, now: () => host.clock.now() },
-      clock: { setTimeout: (fn, ms) => host.clock.setTimeout(fn, ms), clearTimeout: id => { host.clock.clearTimeout(id) } }
-    })
-    this.lifecycle.on('open', e => { this.open(e.target, e.assocId) })
-    this.lifecycle.on('release', e => { if (this.association?.assocId === e.assocId) this.association.release() })
-    this.lifecycle.on('pump', () => { this.pump() })
-    this.lifecycle.on('down', () => { this.host.onDown?.(this) })
-    this.lifecycle.on('ndrAll', e => {
-      this.ndrAll(e.reason, e.diagnostic).catch(this.logFailure).finally(() => { this.send({ type: 'queue.drained' }) })
-    })
-    this.lifecycle.start()
+    this.lifecycle = new QueueLifecycle(
+      { policy: host.config.retry, targets: route.targets, label: route.channel === 'site' ? route.targets[0]! : route.channel, clock: host.clock },
+      e => {
+        switch (e.type) {
+          case 'open': this.open(e.target, e.assocId); break
+          case 'release': if (this.association?.assocId === e.assocId) this.association.release(); break
+          case 'pump': this.pump(); break
+          case 'down': this.host.onDown?.(this); break
+          case 'ndrAll': this.ndrAll(e.reason, e.diagnostic).catch(this.logFailure).finally(() => { this.send({ type: 'queue.drained' }) }); break
+        }
+      })
   }
 
   private get context () {
-    return this.lifecycle.getSnapshot().context
+    return this.lifecycle.context
   }
 
-  private send (event: Parameters<Actor<typeof queueMachine>['send']>[0]): void {
-    if (this.lifecycle.getSnapshot().status === 'active') this.lifecycle.send(event)
+  private send (event: QueueLifecycleEvent): void {
+    this.lifecycle.send(event)
   }
 
   /** Tells the lifecycle when mail starts or stops waiting, or the queue empties or fills: only on a change, so sending costs it nothing. */
@@ -97,7 +95,7 @@ export class PeerQueue implements AssociationOwner {
   }
 
   private get isBound (): boolean {
-    return this.lifecycle.getSnapshot().matches('bound')
+    return this.lifecycle.state === 'bound'
   }
 
   get lastFailure (): { at: number, reason: string } | undefined {
@@ -123,7 +121,7 @@ export class PeerQueue implements AssociationOwner {
       peer: this.peer,
       depth: this.depth,
       inFlight: this.places.inFlight,
-      state: queueStateName(this.lifecycle.getSnapshot().value),
+      state: this.lifecycle.state,
       failedOpens: this.context.failedOpens,
       nextRetryAt: this.context.nextRetryAt === undefined ? null : new Date(this.context.nextRetryAt).toISOString(),
       lastFailure: this.lastFailure === undefined ? null : { at: new Date(this.lastFailure.at).toISOString(), reason: this.lastFailure.reason },
