@@ -35,8 +35,8 @@ function execTransport (container: string): AdminTransport {
   })
 }
 
-/** Deploys tried while Swarm has not made the stack's networks yet (StackSite.up). */
-const DEPLOY_ATTEMPTS = 5
+/** How long `down` waits for Swarm to remove the stack's networks (they go in a few seconds). */
+const STACK_RM_WAIT_MS = 30_000
 
 /**
  * The Swarm backend (`--stack NAME`): the MTAs are the services of a stack deployed from the
@@ -110,23 +110,24 @@ export class StackSite implements SiteBackend {
   }
 
   async up (): Promise<void> {
-    // Swarm creates the stack's overlay networks in the background: right after `swarm init`, or
-    // after a `stack rm` still removing the old ones, a service can be refused with "network …
-    // not found". A deploy is idempotent, so it is tried again, a few times, a second apart.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.docker(['stack', 'deploy', '-c', this.file, this.stack])
-        break
-      } catch (err) {
-        if (attempt >= DEPLOY_ATTEMPTS || !/network \S+ not found/.test((err as Error).message)) throw err
-        await sleep(1000)
-      }
-    }
+    await this.docker(['stack', 'deploy', '-c', this.file, this.stack])
     await Promise.all(this.names.map(async n => await this.waitReady(n, 120_000)))
   }
 
+  /**
+   * Removes the stack, and returns once its networks are gone too: `docker stack rm` returns while
+   * Swarm still removes them, and a swarm left meanwhile (`docker swarm leave`) keeps a network
+   * that no API call can remove until dockerd restarts, and that a later deploy of the same stack
+   * stumbles on ("network … not found").
+   */
   async down (): Promise<void> {
     await this.docker(['stack', 'rm', this.stack])
+    const deadline = Date.now() + STACK_RM_WAIT_MS
+    while (Date.now() < deadline) {
+      const left = await this.docker(['network', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${this.stack}`])
+      if (left.trim() === '') return
+      await sleep(500)
+    }
   }
 
   async waitReady (name: string, timeoutMs = 60_000): Promise<void> {
