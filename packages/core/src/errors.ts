@@ -61,7 +61,8 @@ export class InvalidAddressError extends XconError {
 
 /** Thrown when a frame cannot be decoded or does not have the shape of its type. */
 export class MalformedFrameError extends XconError {
-  readonly code = 'XCON_ERR_MALFORMED_FRAME'
+  static readonly CODE = 'XCON_ERR_MALFORMED_FRAME'
+  readonly code = MalformedFrameError.CODE
   readonly definite = true
   override readonly closeCode = 4400
 }
@@ -188,7 +189,9 @@ export class TooManyRecipientsError extends XconError {
  * Not definite: the sender keeps the message and tries again once there is room.
  */
 export class DiskFullError extends XconError {
-  readonly code = 'XCON_ERR_DISK_FULL'
+  /** The code, for reading a peer's refusal (a transfer outcome carries the code, not the error). */
+  static readonly CODE = 'XCON_ERR_DISK_FULL'
+  readonly code = DiskFullError.CODE
   readonly definite = false
   constructor (detail: string) {
     super(`the MTA is not taking new mail: ${detail}`)

@@ -1,7 +1,7 @@
 import type { QueueStatus } from '../admin/admin-contract.js'
 import { Association, type AssociationEnd, type AssociationOwner, type AssociationPorts } from '../association/association.js'
 import type { MtaConfig } from '../config/mta-config.js'
-import { AssociationLostError, BatchTooLargeError, XconError } from '../errors.js'
+import { AssociationLostError, BatchTooLargeError, DiskFullError, MalformedFrameError, XconError } from '../errors.js'
 import { queueBacklogged, queueSubsided } from '../events.js'
 import { logEvent } from '../log-event.js'
 import { poolKindOf, type PoolKind } from '../pool/pool.events.js'
@@ -261,7 +261,7 @@ export class PeerQueue implements AssociationOwner {
     batch.forEach((item, i) => {
       this.leaveFlight(item)
       // The link checks that every message has its outcome; one missing would be a transient failure.
-      const outcome = outcomes[i] ?? { mtsId: item.envelope.mtsId, outcome: 'refused', code: 'XCON_ERR_MALFORMED_FRAME', text: 'no outcome for this message', definite: false }
+      const outcome = outcomes[i] ?? { mtsId: item.envelope.mtsId, outcome: 'refused', code: MalformedFrameError.CODE, text: 'no outcome for this message', definite: false }
       if (outcome.outcome === 'refused') refused.push({ item, outcome })
       else done.push(item)
     })
@@ -270,7 +270,7 @@ export class PeerQueue implements AssociationOwner {
     // if the MTA dies before that removal commits, they are sent again and the peer suppresses them by MTS-ID.
     const removed = done.length === 0 ? undefined : this.host.store.dequeue(done).finally(() => { for (const item of done) this.settled(item) })
     for (const { item, outcome } of refused) {
-      if (outcome.code !== 'XCON_ERR_DISK_FULL') continue
+      if (outcome.code !== DiskFullError.CODE) continue
       // The peer takes no mail until it has disk again (9411 there): not this message's fault, so
       // it waits a transfer interval without using up one of its retries.
       this.retryLater(item, this.host.config.retry.transferIntervalMs)
@@ -279,7 +279,7 @@ export class PeerQueue implements AssociationOwner {
     this.checkAlarm()
     this.pump()
     for (const { item, outcome } of refused) {
-      if (outcome.code === 'XCON_ERR_DISK_FULL') continue
+      if (outcome.code === DiskFullError.CODE) continue
       try {
         if (outcome.definite) await this.answer(item, 'unable-to-transfer', outcome.code)
         else await this.transferFailed(item, `${outcome.code}: ${outcome.text}`)
