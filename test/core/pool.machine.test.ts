@@ -112,6 +112,19 @@ describe('pool machine', () => {
     expect(heard.filter(h => h.assocId === d.assocId)).toEqual([])
   })
 
+  it('takes back at once a block it granted to a request withdrawn in the same turn', () => {
+    let waiting: ReturnType<ReturnType<typeof poolHarness>['open']> | undefined
+    const { open, clock, context, free } = poolHarness({ leaks: true, maxOpening: 1, peers: { S: 'silent' }, onEnded: () => { waiting?.release() } })
+    open('S')
+    waiting = open('S')
+    // The first open times out; its owner, told of the end, withdraws the second, which the same end has just granted.
+    clock.increment(3000)
+    expect(waiting.live).toBe(false)
+    expect(context().held.size).toBe(0)
+    expect(context().leaked).toHaveLength(1) // the timeout's own block, on a leaky build
+    expect(free()).toBe(6)
+  })
+
   it('refuses new requests, and those waiting, while draining', () => {
     const { open, pool, heard, context } = poolHarness({ leaks: true, maxOpening: 1, peers: { S: 'silent' } })
     open('S')

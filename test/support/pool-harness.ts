@@ -14,7 +14,7 @@ export type Heard = { assocId: string } & ({ type: 'notOpened', why: string } | 
  * A pool on a SimulatedClock with associations over the in-memory network, each owned by the
  * test: what each owner hears is recorded in `heard`, and what the MTA would log in `reported`.
  */
-export function poolHarness (opts: { leaks: boolean, capacity?: number, probability?: number, seed?: number, maxOpening?: number, kinds?: PoolInput['leakPolicy']['kinds'], peers?: Record<string, PeerState> }) {
+export function poolHarness (opts: { leaks: boolean, capacity?: number, probability?: number, seed?: number, maxOpening?: number, kinds?: PoolInput['leakPolicy']['kinds'], peers?: Record<string, PeerState>, onEnded?: (end: AssociationEnd) => void }) {
   const net = memoryNetwork(opts.peers ?? { HEALTHY: 'up', DEAD: 'down' })
   const clock = new SimulatedClock()
   const input: PoolInput = {
@@ -47,7 +47,7 @@ export function poolHarness (opts: { leaks: boolean, capacity?: number, probabil
     return new Association(ports, { assocId, direction, peer, channel: 'site' }, {
       notOpened: (id, why) => heard.push({ assocId: id, type: 'notOpened', why }),
       bound: (id, p) => heard.push({ assocId: id, type: 'bound', peer: p }),
-      ended: end => heard.push({ assocId: end.assocId, type: 'ended', end })
+      ended: end => { heard.push({ assocId: end.assocId, type: 'ended', end }); opts.onEnded?.(end) }
     }).start()
   }
   const open = (peer: string): Association => associate('outbound', peer)

@@ -88,7 +88,11 @@ export class Association {
     this.state = 'waiting'
     const { assocId, direction, peer, channel } = this.request
     this.ports.pool.send({ type: 'cb.request', assocId, direction, peer, channel, reply: answer => {
-      if (this.state !== 'waiting') return
+      if (this.state !== 'waiting') {
+        // Withdrawn or halted after the pool had already granted it: the block goes straight back (a clean return never leaks).
+        if (answer.type === 'granted') this.ports.pool.send({ type: 'cb.return', assocId, outcome: 'released', reply: () => undefined })
+        return
+      }
       if (answer.type === 'granted') {
         this.run(answer.controlBlock, answer.free)
         return

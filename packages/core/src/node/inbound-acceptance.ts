@@ -74,7 +74,7 @@ export class InboundAcceptance implements AssociationOwner {
     const ports = this.ports.associations[kind]
     const pool = ports.pool.getSnapshot().context
     // A pool with no free block, some of it held by strangers that have had their grace: one gives way.
-    const displace = room.displace ?? (freeBlocks(pool) > 0 ? undefined : this.admission.displaceable(now, id => this.live.get(id)?.request.channel !== undefined && poolKindOf(this.live.get(id)!.request.channel) === kind))
+    const displace = room.displace ?? (freeBlocks(pool) > 0 ? undefined : this.admission.displaceable(now, id => this.inPool(id, kind)))
     if (displace !== undefined) this.displace(displace, address)
     const assocId = `in-${++this.count}`
     const association = new Association(ports, { assocId, direction: 'inbound', channel, socket }, this)
@@ -88,6 +88,12 @@ export class InboundAcceptance implements AssociationOwner {
     return refusal(new ControlBlocksExhaustedError(pool.networkType, pool.capacity))
   }
 
+  /** Whether inbound association `assocId` holds a block of pool `kind`. */
+  private inPool (assocId: string, kind: PoolKind): boolean {
+    const a = this.live.get(assocId)
+    return a !== undefined && poolKindOf(a.request.channel) === kind
+  }
+
   notOpened (): void {
     // admit() refuses the caller itself when the pool had no block.
   }
@@ -99,11 +105,6 @@ export class InboundAcceptance implements AssociationOwner {
   ended (end: AssociationEnd): void {
     this.admission.remove(end.assocId)
     this.live.delete(end.assocId)
-  }
-
-  /** An inbound caller proved the secret: its connection counts but is never displaced (the listener's own limits). */
-  get unbound (): number {
-    return this.admission.size
   }
 
   /** Ends an inbound association that has not bound, for a newer caller from `newcomer`: as unauthenticated, like its bind timeout. */
