@@ -87,9 +87,10 @@ export class MtaNode {
     const enqueue = (records: QueuedMessage[]): void => { this.enqueue(records) }
     this.rerouting = new Rerouting({ topology: config.topology, server: config.server.name, log, store, queues: this.queues, enqueue })
     const route = (recipients: readonly string[]) => this.rerouting.route(recipients)
-    this.submitMany = submission({ config, clock, store, intake, route, enqueue, nonDelivery: async (i, r, d) => await this.nonDelivery(i, r, d), submitted: n => { this.counters.submitted += n } })
-    this.acceptTransfer = inboundTransfer({ config, clock, log, store, intake, route, enqueue })
+    // A non-delivery report is submitted like any mail; submission answers unknown recipients with one.
     this.nonDelivery = nonDelivery({ log, store, counters: this.counters, submit: async s => await this.submit(s) })
+    this.submitMany = submission({ config, clock, store, intake, route, enqueue, nonDelivery: this.nonDelivery, submitted: n => { this.counters.submitted += n } })
+    this.acceptTransfer = inboundTransfer({ config, clock, log, store, intake, route, enqueue })
     const timers = { setTimeout: (fn: () => void, ms: number) => clock.setTimeout(fn, ms), clearTimeout: (id: unknown) => { clock.clearTimeout(id) } }
     const { leakPolicy, leakSeed, networkType, connectorControlBlocks, limits } = config
     this.pool = startPool({ capacity: config.server.controlBlocks, networkType, leakPolicy, seed: leakSeed, maxOpening: limits.maxOpening }, timers)
