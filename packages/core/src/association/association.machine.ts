@@ -81,16 +81,13 @@ export class AssociationMachine {
   private timer: unknown
   private stopTransport: (() => void) | void = undefined
   private toTransport: ((cmd: TransportCommand) => void) | undefined
-  private peer: string | undefined
 
   constructor (
     private readonly input: AssociationInput,
     private readonly transport: TransportLogic,
     private readonly clock: Clock,
     private readonly emit: (e: AssociationBoundEvent | AssociationEndedEvent) => void
-  ) {
-    this.peer = input.peer
-  }
+  ) {}
 
   get value (): AssociationState {
     return this.state
@@ -133,7 +130,6 @@ export class AssociationMachine {
         break
       case 'transport.bound':
         if (this.state !== 'binding') return
-        this.peer = e.peer
         this.idle()
         this.emit({ type: 'assoc.bound', assocId: this.input.assocId, peer: e.peer, link: e.link })
         break

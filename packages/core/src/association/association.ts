@@ -64,7 +64,6 @@ export interface AssociationReport {
  */
 export class Association {
   private machine: AssociationMachine | undefined
-  private controlBlock = 0
   private peer: string | undefined
   private wasBound = false
   private state: 'new' | 'waiting' | 'running' | 'over' = 'new'
@@ -107,7 +106,6 @@ export class Association {
   private run (controlBlock: number, free: number): void {
     const { ports, request } = this
     this.state = 'running'
-    this.controlBlock = controlBlock
     ports.report.acquired(ports.kind, request, controlBlock, free)
     const input = { assocId: request.assocId, peer: request.peer, direction: request.direction, channel: request.channel, controlBlock, timing: ports.timing, socket: request.socket }
     this.machine = new AssociationMachine(input, ports.transport, ports.clock, e => {
