@@ -3,7 +3,7 @@ import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { cutLinks, parseScenario, parseTopology, serializeTopology } from '@xcon/core'
 import { linkRules } from '../../packages/cli/src/scenario/link-rules.js'
-import { composeFile, containerTopology } from '../../packages/cli/src/compose-file.js'
+import { composeFile, containerTopology } from '../../packages/cli/src/site/docker/compose-file.js'
 
 const q260167 = (): ReturnType<typeof parseScenario> => parseScenario(readFileSync(resolve(import.meta.dirname, '../../scenarios/q260167.yaml'), 'utf8'), 'q260167.yaml', () => '')
 

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
-import { LocalSite } from '@xcon/cli'
+import { LocalSite, waitUntil } from '@xcon/cli'
 
 const run = promisify(execFile)
 export const XCON = resolve(import.meta.dirname, '../../packages/cli/bin/xcon.js')
@@ -76,15 +76,9 @@ export async function closeAllSites (): Promise<void> {
 
 /** Polls `check` until it returns a truthy value; fails with `what` after `timeoutMs`. */
 export async function waitFor<T> (what: string, check: () => Promise<T> | T, timeoutMs = 30_000, intervalMs = 100): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs
   let last: unknown
-  while (Date.now() < deadline) {
-    try {
-      const v = await check()
-      if (v !== undefined && v !== null && v !== false) return v as NonNullable<T>
-    } catch (err) { last = err }
-    await new Promise(resolve => setTimeout(resolve, intervalMs))
-  }
+  const v = await waitUntil(check, { timeoutMs, intervalMs, failed: err => { last = err } })
+  if (v !== undefined) return v
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last === undefined ? '' : ` (last error: ${(last as Error).message})`}`)
 }
 

@@ -2,7 +2,7 @@ import type { MtaStatusDocument } from '@xcon/core'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { LocalSite, type DeliveryRecord } from '@xcon/cli'
+import { LocalSite, waitUntil, type DeliveryRecord } from '@xcon/cli'
 
 /** A local site of real MTA processes for one measurement; `close()` kills them and removes the data. */
 export class BenchSite {
@@ -86,12 +86,8 @@ export function errorText (err: unknown): string {
 export async function until (what: string, check: () => Promise<boolean>, timeoutMs: number, intervalMs = 50): Promise<number> {
   const start = Date.now()
   let last: Error | undefined
-  while (Date.now() - start < timeoutMs) {
-    try {
-      if (await check()) return Date.now() - start
-    } catch (err) { last = err as Error } // a busy MTA may miss one request; ask again
-    await new Promise(resolve => setTimeout(resolve, intervalMs))
-  }
+  // A busy MTA may miss one request: that is "not yet".
+  if (await waitUntil(check, { timeoutMs, intervalMs, failed: err => { last = err as Error } }) === true) return Date.now() - start
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last === undefined ? '' : ` (last: ${last.message})`}`)
 }
 

@@ -1,23 +1,21 @@
 import { Command, Option } from 'commander'
 import { MAX_CONTROL_BLOCKS, MIN_CONTROL_BLOCKS, formatDuration } from '@xcon/core'
 import { join } from 'node:path'
-import { openBackend } from './backends.js'
+import { openBackend } from './site/open-backend.js'
 import { CliError } from './cli-error.js'
-import { dockerLogs } from './commands/docker-logs.js'
 import { flap } from './commands/flap.js'
 import { applyVerb, type LifecycleVerb } from './commands/lifecycle.js'
-import { prettyStdin, showLogs } from './commands/logs.js'
+import { prettyStdin } from './commands/logs.js'
 import { gatherStatus } from './commands/status.js'
 import { up } from './commands/up.js'
-import { DockerSite } from './docker-site.js'
+import { DockerSite } from './site/docker/docker-site.js'
 import { parseDuration } from './durations.js'
-import { LocalSite } from './local-site.js'
-import { linksStatus, NO_LINKS_ON_DOCKER, stopLinks } from './links/local-links.js'
-import { StackSite } from './stack-site.js'
-import type { SiteBackend } from './site-backend.js'
-import { DEFAULT_DATA_DIR } from './site-state.js'
-import { renderStatusTable } from './status-table.js'
-import { siteActionLog } from './site-action-log.js'
+import { NO_LINKS_ON_DOCKER } from './site/local/local-links.js'
+import { StackSite } from './site/docker/stack-site.js'
+import type { SiteBackend } from './site/site-backend.js'
+import { DEFAULT_DATA_DIR } from './site/local/site-state.js'
+import { renderStatusTable } from './commands/status-table.js'
+import { siteActionLog } from './site/site-action-log.js'
 
 /** The options every command takes: which site, and on which backend. */
 interface SiteOptions { data?: string, docker?: boolean, file?: string, project?: string, stack?: string }
@@ -96,7 +94,7 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
         const st = await StackSite.open({ file: s.file, stack: s.stack })
         await st.up()
         out(renderStatusTable(await gatherStatus(st)))
-        if (o.detach !== true) await dockerLogs(st, { follow: true, json: false, colour }, out)
+        if (o.detach !== true) await st.logs({ follow: true, json: false, colour }, out)
         return
       }
       if (wantsDocker(s)) {
@@ -105,7 +103,7 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
         out(renderStatusTable(await gatherStatus(d)))
         if (o.detach !== true) {
           out('Following the logs; Ctrl-C stops following (the containers keep running: xcon down --docker).')
-          await dockerLogs(d, { follow: true, json: false, colour }, out)
+          await d.logs({ follow: true, json: false, colour }, out)
         }
         return
       }
@@ -119,23 +117,8 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
     .description('close every MTA down cleanly')
     .option('--volumes', '(docker) also remove the containers\' volumes: their queues')
     .action(async (o: { volumes?: boolean }, cmd: Command) => {
-      const s = site(cmd)
-      const b = await backend(s, note)
-      if (b instanceof DockerSite) {
-        await b.down(o.volumes === true)
-        return
-      }
-      if (b instanceof StackSite) {
-        await b.down()
-        out(`removed stack ${b.stack} (its volumes stay: docker volume ls -f name=${b.stack}_)`)
-        return
-      }
-      // Say what happened: a site already down was not closed down again.
-      const running = []
-      for (const n of b.names) if (await b.processState(n) !== 'down') running.push(n)
-      await Promise.all(running.map(async n => await b.stop(n)))
-      if (b instanceof LocalSite && await stopLinks(b.dataDir)) out('closed the links (their proxies and the Toxiproxy API)')
-      out(running.length === 0 ? `nothing to close down: ${b.names.join(', ')} ${b.names.length === 1 ? 'is' : 'are'} already down` : `closed down ${running.join(', ')}`)
+      const b = await backend(site(cmd), note)
+      for (const line of await b.down({ volumes: o.volumes === true })) out(line)
     })
 
   program.command('status')
@@ -144,7 +127,7 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
     .action(async (o: { json?: boolean }, cmd: Command) => {
       const b = await backend(site(cmd), o.json === true ? undefined : line => out(line))
       const mtas = await gatherStatus(b)
-      const links = b instanceof LocalSite ? linksStatus(b.dataDir) : undefined
+      const links = b.links()
       out(o.json === true
         ? JSON.stringify({ backend: b.describe(), mtas, ...(links === undefined ? {} : { links }) }, null, 2)
         : `${renderStatusTable(mtas)}${links === undefined ? '' : `\nLinks: ${links.proxies} proxies (${links.state}), Toxiproxy API at ${links.api}`}`)
@@ -211,9 +194,8 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
     .option('--port <n>', 'the port (default: a free one)', wholeNumber('--port', 0, 65_535), 0)
     .action(async (o: { port: number }, cmd: Command) => {
       const b = await backend(site(cmd), note)
-      const [{ DashboardServer }, { parseTopology }, { readFileSync }] = await Promise.all([import('./dashboard/dashboard-server.js'), import('@xcon/core'), import('node:fs')])
-      const topology = b instanceof LocalSite ? parseTopology(readFileSync(b.state.topologyFile, 'utf8'), b.state.topologyFile) : undefined
-      const dashboard = new DashboardServer(b, topology)
+      const { DashboardServer } = await import('./dashboard/dashboard-server.js')
+      const dashboard = new DashboardServer(b, b.topology())
       const port = await dashboard.listen(o.port)
       out(`dashboard of ${b.label}: http://127.0.0.1:${port}/ (Ctrl-C to stop)`)
       await new Promise<void>(resolve => {
@@ -239,8 +221,7 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
       const b = await backend(site(cmd), note)
       const servers = filter.servers?.map(n => b.resolve(n))
       const opts = { follow: o.follow === true, servers, events: filter.events, json: o.json === true, colour }
-      if (b instanceof DockerSite || b instanceof StackSite) await dockerLogs(b, opts, out)
-      else await showLogs(b as LocalSite, opts, out)
+      await b.logs(opts, out)
     })
 
   program.command('partition').argument('<server>', 'the server to cut off')
@@ -248,32 +229,14 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
     .option('--from <server>', 'only from these peers; repeat for more', collect)
     .action(async (server: string, o: { from?: string[] }, cmd: Command) => {
       const b = await backend(site(cmd), note)
-      if (b instanceof LocalSite) {
-        const { partitionLocal } = await import('./links/local-partition.js')
-        out(await partitionLocal(b, server, o.from))
-        return
-      }
-      if (!(b instanceof DockerSite)) throw new CliError('partition works on a compose project (add --docker) or a local site started with --links; not on a Swarm stack', 2)
-      siteActionLog(b)('partition', b.resolve(server))
-      const { partition } = await import('./docker-partition.js')
-      out(await partition(b, server, o.from))
+      out(await b.partition(server, o.from))
     })
 
   program.command('heal').argument('[server]', 'only this server')
     .description('undo partitions (on local links: every one, whichever server is named)')
     .action(async (server: string | undefined, _o: unknown, cmd: Command) => {
       const b = await backend(site(cmd), note)
-      if (b instanceof LocalSite) {
-        const { healLocal } = await import('./links/local-partition.js')
-        await healLocal(b)
-        out('healed every partition of the links')
-        return
-      }
-      if (!(b instanceof DockerSite)) throw new CliError('heal works on a compose project (add --docker) or a local site started with --links', 2)
-      const { heal } = await import('./docker-partition.js')
-      const healed = await heal(b, server)
-      for (const name of healed) siteActionLog(b)('heal', name)
-      out(healed.length === 0 ? 'nothing to heal' : `healed ${healed.join(', ')}`)
+      out(await b.heal(server))
     })
 
   program.command('compose')

@@ -3,8 +3,8 @@ import { join, relative, resolve } from 'node:path'
 import { stringify as toYaml } from 'yaml'
 import { allServers, serializeTopology } from '@xcon/core'
 import { CliError } from '../cli-error.js'
-import { composeFile, containerTopology, serviceName } from '../compose-file.js'
-import { loadTopology } from '../local-site.js'
+import { composeFile, containerTopology, serviceName } from '../site/docker/compose-file.js'
+import { loadTopology } from '../site/local/local-site.js'
 
 export interface ComposeCommandOptions {
   topologyFile: string

@@ -1,5 +1,5 @@
 import { sleep } from '../durations.js'
-import type { SiteBackend } from '../site-backend.js'
+import type { SiteBackend } from '../site/site-backend.js'
 
 /**
  * Kills an MTA and starts it again, `count` times: down for `downMs` (peers get refusals), then

@@ -1,4 +1,4 @@
-import type { SiteBackend } from '../site-backend.js'
+import type { SiteBackend } from '../site/site-backend.js'
 
 /** What `xcon kill|stop|start|restart|pause|resume` and the dashboard's buttons do to an MTA. */
 export const LIFECYCLE_VERBS = ['kill', 'stop', 'start', 'restart', 'pause', 'resume'] as const

@@ -1,5 +1,5 @@
-import type { SiteBackend } from '../site-backend.js'
-import type { MtaStatusEntry } from '../status-table.js'
+import type { SiteBackend } from '../site/site-backend.js'
+import type { MtaStatusEntry } from './status-table.js'
 
 /**
  * Gathers every MTA's /status, all at once. A process that is down or paused cannot answer; its

@@ -1,12 +1,12 @@
-import { LogFollower } from '../log-follower.js'
-import { ensureLinks, linkApiUrl, stopLinks } from '../links/local-links.js'
-import { LocalSite, loadTopology, type UpOptions } from '../local-site.js'
-import { tryHint } from '../try-hint.js'
-import { LogStream } from '../log-stream.js'
-import { updateSiteState } from '../site-state.js'
-import { renderStatusTable } from '../status-table.js'
+import { LogFollower } from '../logs/log-follower.js'
+import { ensureLinks, linkApiUrl, stopLinks } from '../site/local/local-links.js'
+import { LocalSite, loadTopology, type UpOptions } from '../site/local/local-site.js'
+import { tryHint } from './try-hint.js'
+import { LogStream } from '../logs/log-stream.js'
+import { updateSiteState } from '../site/local/site-state.js'
+import { renderStatusTable } from './status-table.js'
 import { gatherStatus } from './status.js'
-import { untilInterrupted } from './logs.js'
+import { untilInterrupted } from '../logs/until-interrupted.js'
 
 /** A word as a POSIX shell reads it back: quoted only when it must be. */
 const shellWord = (w: string): string => /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { appendActionLine } from '../site-action-log.js'
-import { readSiteState, sitePaths, updateSiteState } from '../site-state.js'
+import { appendActionLine } from '../site/site-action-log.js'
+import { readSiteState, sitePaths, updateSiteState } from '../site/local/site-state.js'
 import { LinkApi, type LinkApiChange } from './link-api.js'
 import { SiteProxies } from './site-proxies.js'
 

@@ -1,5 +1,5 @@
 import { SiteLinks, linkName } from '@xcon/core'
-import { freePorts } from '../free-ports.js'
+import { freePorts } from '../site/free-ports.js'
 import { LinkProxy } from './link-proxy.js'
 
 /** Where each directed link listens: a port per link, on one host. */

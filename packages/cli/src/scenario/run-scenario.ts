@@ -4,7 +4,7 @@ import { allServers, expandSchedule, type CheckResult, type FaultStep, type Hist
 import { ScenarioProgress } from './scenario-progress.js'
 import { CliError } from '../cli-error.js'
 import { sleep } from '../durations.js'
-import { parseLogLine } from '../pretty-log.js'
+import { parseLogLine } from '../logs/pretty-log.js'
 import { linkFaultRecord } from '../links/link-fault-record.js'
 import { DockerScenarioSite, NO_LATENCY_ON_DOCKER } from './docker-scenario-site.js'
 import { LocalScenarioSite } from './local-scenario-site.js'

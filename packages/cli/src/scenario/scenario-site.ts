@@ -1,8 +1,8 @@
 import type { MtaStatusDocument } from '@xcon/core'
 import type { FaultStep } from '@xcon/core'
-import type { DeliveryRecord } from '../admin-client.js'
+import type { DeliveryRecord } from '../site/admin-client.js'
 import type { LinkApiChange } from '../links/link-api.js'
-import type { ProcessState } from '../processes.js'
+import type { ProcessState } from '../site/local/processes.js'
 
 /**
  * What the scenario runner needs of a site, whichever backend runs it: local processes behind

@@ -1,15 +1,16 @@
+import { waitUntil } from '../../wait-until.js'
 import type { MtaStatusDocument } from '@xcon/core'
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
-import { AdminClient, type AdminTransport, type SubmitAnswer } from './admin-client.js'
-import { CliError } from './cli-error.js'
+import { AdminClient, type AdminTransport, type SubmitAnswer } from '../admin-client.js'
+import { CliError } from '../../cli-error.js'
 import { findService, readComposeServices, type ServiceInfo } from './compose-services.js'
 import { listByLabel, type ContainerInfo } from './docker-containers.js'
-import { sleep } from './durations.js'
-import type { ProcessState } from './processes.js'
-import type { SiteBackend } from './site-backend.js'
+import type { ProcessState } from '../local/processes.js'
+import type { LogsOptions, SiteBackend } from '../site-backend.js'
+import { dockerLogs } from './docker-logs.js'
 
 const run = promisify(execFile)
 
@@ -120,24 +121,35 @@ export class StackSite implements SiteBackend {
    * that no API call can remove until dockerd restarts, and that a later deploy of the same stack
    * stumbles on ("network … not found").
    */
-  async down (): Promise<void> {
+  async down (): Promise<string[]> {
+    await this.removeStack()
+    return [`removed stack ${this.stack} (its volumes stay: docker volume ls -f name=${this.stack}_)`]
+  }
+
+  async logs (opts: LogsOptions, out: (line: string) => void): Promise<void> {
+    await dockerLogs(this, opts, out)
+  }
+
+  async partition (): Promise<string> {
+    throw new CliError(`partition works on a compose project (--docker) or a local site started with --links; not on a Swarm stack (${this.stack})`, 2)
+  }
+
+  async heal (): Promise<string> {
+    throw new CliError(`heal works on a compose project (--docker) or a local site started with --links; not on a Swarm stack (${this.stack})`, 2)
+  }
+
+  links (): undefined { return undefined }
+  topology (): undefined { return undefined }
+
+  private async removeStack (): Promise<void> {
     await this.docker(['stack', 'rm', this.stack])
-    const deadline = Date.now() + STACK_RM_WAIT_MS
-    while (Date.now() < deadline) {
-      const left = await this.docker(['network', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${this.stack}`])
-      if (left.trim() === '') return
-      await sleep(500)
-    }
+    await waitUntil(async () => (await this.docker(['network', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${this.stack}`])).trim() === '',
+      { timeoutMs: STACK_RM_WAIT_MS, intervalMs: 500 })
   }
 
   async waitReady (name: string, timeoutMs = 60_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs
-    while (Date.now() < deadline) {
-      try {
-        if (await (await this.admin(name)).status(3000) !== undefined) return
-      } catch { /* no task yet */ }
-      await sleep(500)
-    }
+    // Until a task runs, admin() throws: not yet.
+    if (await waitUntil(async () => await (await this.admin(name)).status(3000), { timeoutMs, intervalMs: 500 }) !== undefined) return
     throw new CliError(`${this.resolve(name)} did not become ready within ${timeoutMs / 1000} s; see docker service ps ${this.service(name)}`)
   }
 

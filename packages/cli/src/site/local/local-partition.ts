@@ -1,6 +1,6 @@
-import { CliError } from '../cli-error.js'
-import type { LocalSite } from '../local-site.js'
-import { readSiteState } from '../site-state.js'
+import { CliError } from '../../cli-error.js'
+import type { LocalSite } from './local-site.js'
+import { readSiteState } from './site-state.js'
 import { linkApiUrl, linksState } from './local-links.js'
 
 /** The link API of a local site started with --links, or an error that says how to get one. */

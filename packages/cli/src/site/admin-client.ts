@@ -1,6 +1,6 @@
+import { waitUntil } from '../wait-until.js'
 import type { DeliveriesAnswer, DeliveryRecord, MtaStatusDocument, SubmitAnswer as SubmitBody } from '@xcon/core'
-import { CliError } from './cli-error.js'
-import { sleep } from './durations.js'
+import { CliError } from '../cli-error.js'
 
 /** One delivery as GET /deliveries lists it (core's admin contract). */
 export type { DeliveryRecord }
@@ -58,17 +58,12 @@ export class AdminClient {
 
   /** Polls /health until it answers 200; `alive` is asked between tries so that a crash fails fast. */
   async waitReady (timeoutMs: number, alive: () => boolean | Promise<boolean>, where: string, reason?: () => string | undefined): Promise<void> {
-    const deadline = Date.now() + timeoutMs
-    while (Date.now() < deadline) {
-      if (!await alive()) {
-        const why = reason?.()
-        throw new CliError(`${this.server} exited during start-up${why === undefined ? '' : ` (${why})`}; see ${where}`)
-      }
-      try {
-        const res = await this.request('/health', 1000)
-        if (res.ok) return
-      } catch { /* not up yet */ }
-      await sleep(100)
+    // A refused request is "not up yet"; a process gone is the end of the wait.
+    const seen = await waitUntil(async () => !await alive() ? 'exited' : (await this.request('/health', 1000)).ok && 'ready', { timeoutMs })
+    if (seen === 'ready') return
+    if (seen === 'exited') {
+      const why = reason?.()
+      throw new CliError(`${this.server} exited during start-up${why === undefined ? '' : ` (${why})`}; see ${where}`)
     }
     throw new CliError(`${this.server} did not become ready within ${timeoutMs / 1000} s; see ${where}`)
   }

@@ -1,5 +1,5 @@
+import { waitUntil } from '../../wait-until.js'
 import { readFileSync } from 'node:fs'
-import { sleep } from './durations.js'
 
 export type ProcessState = 'running' | 'paused' | 'down'
 
@@ -32,10 +32,5 @@ export function signal (pid: number, sig: NodeJS.Signals): void {
 
 /** Waits until the process has exited; false if it is still there after `timeoutMs`. */
 export async function waitForExit (pid: number, marker: string, timeoutMs: number, isOurs?: (arg: string) => boolean): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (processState(pid, marker, isOurs) === 'down') return true
-    await sleep(50)
-  }
-  return processState(pid, marker, isOurs) === 'down'
+  return await waitUntil(() => processState(pid, marker, isOurs) === 'down', { timeoutMs, intervalMs: 50 }) === true
 }

@@ -7,12 +7,13 @@ import {
   DEFAULT_TOPOLOGY_YAML, MAX_CONTROL_BLOCKS, MIN_CONTROL_BLOCKS, allServers, isControlBlockCount, parseBuild, parseTopology, serializeTopology, TRAFFIC_LEVELS, XconError,
   type Topology
 } from '@xcon/core'
-import { AdminClient, type DeliveryRecord, type SubmitAnswer } from './admin-client.js'
-import { CliError } from './cli-error.js'
-import { freePorts } from './free-ports.js'
-import { chooseLinks, ensureLinks, linkPortCount, linksState, peerAddressesVia } from './links/local-links.js'
+import { AdminClient, type DeliveryRecord, type SubmitAnswer } from '../admin-client.js'
+import { CliError } from '../../cli-error.js'
+import { freePorts } from '../free-ports.js'
+import { chooseLinks, ensureLinks, linkPortCount, linksState, linksStatus, peerAddressesVia, stopLinks } from './local-links.js'
+import { showLogs } from './local-logs.js'
 import { processState, signal, waitForExit, type ProcessState } from './processes.js'
-import type { SiteBackend } from './site-backend.js'
+import type { LinksStatus, LogsOptions, SiteBackend } from '../site-backend.js'
 import { findServer, readSiteState, sitePaths, updateSiteState, writeSiteState, type ServerRecord, type SiteState } from './site-state.js'
 
 /** Flags of `xcon up` that override every server of the topology. */
@@ -186,6 +187,41 @@ export class LocalSite implements SiteBackend {
 
   describe (): Record<string, unknown> {
     return { kind: 'local', dataDir: this.dataDir }
+  }
+
+  /** Says what it did: a site already down is not closed down again. */
+  async down (opts: { volumes: boolean }): Promise<string[]> {
+    const lines: string[] = []
+    if (opts.volumes) lines.push(`--volumes is for containers: a local site's queues stay under ${this.dataDir} (xcon up --fresh starts without them)`)
+    const running = this.names.filter(n => this.processState(n) !== 'down')
+    await Promise.all(running.map(async n => await this.stop(n)))
+    if (await stopLinks(this.dataDir)) lines.push('closed the links (their proxies and the Toxiproxy API)')
+    lines.push(running.length === 0 ? `nothing to close down: ${this.names.join(', ')} ${this.names.length === 1 ? 'is' : 'are'} already down` : `closed down ${running.join(', ')}`)
+    return lines
+  }
+
+  async logs (opts: LogsOptions, out: (line: string) => void): Promise<void> {
+    await showLogs(this, opts, out)
+  }
+
+  async partition (server: string, from: string[] | undefined): Promise<string> {
+    const { partitionLocal } = await import('./local-partition.js')
+    return await partitionLocal(this, server, from)
+  }
+
+  async heal (): Promise<string> {
+    const { healLocal } = await import('./local-partition.js')
+    await healLocal(this)
+    return 'healed every partition of the links'
+  }
+
+  links (): LinksStatus | undefined {
+    return linksStatus(this.dataDir)
+  }
+
+  topology (): Topology {
+    const file = this.state.topologyFile
+    return parseTopology(readFileSync(file, 'utf8'), file)
   }
 
   /** Every log file of the site: each MTA's, then the CLI's actions. */

@@ -1,16 +1,16 @@
+import { waitUntil } from '../../wait-until.js'
 import { spawn } from 'node:child_process'
 import { closeSync, openSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { linkName } from '@xcon/core'
-import { CliError } from '../cli-error.js'
-import { sleep } from '../durations.js'
+import { CliError } from '../../cli-error.js'
 import { portIsFree } from '../free-ports.js'
-import { isLinksProcess, processState, signal, waitForExit, type ProcessState } from '../processes.js'
-import { readSiteState, sitePaths, updateSiteState, type LinksRecord } from '../site-state.js'
-import { TOXIPROXY_PORT } from './link-api.js'
+import { isLinksProcess, processState, signal, waitForExit, type ProcessState } from './processes.js'
+import { readSiteState, sitePaths, updateSiteState, type LinksRecord } from './site-state.js'
+import { TOXIPROXY_PORT } from '../../links/link-api.js'
 
-const LINKS_MAIN = join(dirname(fileURLToPath(import.meta.url)), 'links-main.js')
+const LINKS_MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'links', 'links-main.js')
 
 /**
  * The links process of a local site started with `xcon up --links`: where it listens (chosen
@@ -47,15 +47,11 @@ export async function ensureLinks (dataDir: string, timeoutMs = 10_000): Promise
   closeSync(out)
   child.unref()
   updateSiteState(dataDir, s => { s.links!.pid = child.pid ?? null })
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${readSiteState(dataDir).links!.apiPort}/version`, { signal: AbortSignal.timeout(1000) })
-      if (res.ok) return
-    } catch { /* not yet */ }
-    if (processState(child.pid ?? null, root, isLinksProcess) === 'down') break
-    await sleep(100)
-  }
+  // A refused request is "not yet"; the process gone is the end of the wait.
+  const seen = await waitUntil(async () => processState(child.pid ?? null, root, isLinksProcess) === 'down'
+    ? 'exited'
+    : (await fetch(`http://127.0.0.1:${readSiteState(dataDir).links!.apiPort}/version`, { signal: AbortSignal.timeout(1000) })).ok && 'ready', { timeoutMs })
+  if (seen === 'ready') return
   const said = (() => { try { return readFileSync(links.logFile, 'utf8').trim().split('\n').at(-1) ?? '' } catch { return '' } })()
   throw new CliError(`the links process did not start (${said === '' ? `no answer on port ${links.apiPort}` : said}); see ${links.logFile}`)
 }

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { CliError } from './cli-error.js'
+import { CliError } from '../../cli-error.js'
 import type { DockerSite } from './docker-site.js'
 
 const run = promisify(execFile)

@@ -1,14 +1,17 @@
+import { waitUntil } from '../../wait-until.js'
 import type { MtaStatusDocument } from '@xcon/core'
 import { execFile, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
-import { AdminClient, type SubmitAnswer } from './admin-client.js'
-import { CliError } from './cli-error.js'
+import { AdminClient, type SubmitAnswer } from '../admin-client.js'
+import { CliError } from '../../cli-error.js'
 import { findService, readComposeServices, type ServiceInfo } from './compose-services.js'
 import { defaultProjectName, listContainers, type ContainerInfo } from './docker-containers.js'
-import type { ProcessState } from './processes.js'
-import type { SiteBackend } from './site-backend.js'
+import type { ProcessState } from '../local/processes.js'
+import type { LogsOptions, SiteBackend } from '../site-backend.js'
+import { siteActionLog } from '../site-action-log.js'
+import { dockerLogs } from './docker-logs.js'
 
 const run = promisify(execFile)
 
@@ -194,9 +197,32 @@ export class DockerSite implements SiteBackend {
     await Promise.all(this.names.map(async n => await this.waitReady(n, 60_000)))
   }
 
-  async down (volumes: boolean): Promise<void> {
-    await this.compose(['down', ...(volumes ? ['--volumes'] : [])], true)
+  async down (opts: { volumes: boolean }): Promise<string[]> {
+    await this.compose(['down', ...(opts.volumes ? ['--volumes'] : [])], true)
+    return [opts.volumes
+      ? `removed compose project ${this.project}: its containers, network and volumes (the queues with them)`
+      : `removed compose project ${this.project}'s containers and network; its volumes keep the queues (xcon down --docker --volumes removes them)`]
   }
+
+  async logs (opts: LogsOptions, out: (line: string) => void): Promise<void> {
+    await dockerLogs(this, opts, out)
+  }
+
+  async partition (server: string, from: string[] | undefined): Promise<string> {
+    siteActionLog(this)('partition', this.resolve(server))
+    const { partition } = await import('./docker-partition.js')
+    return await partition(this, server, from)
+  }
+
+  async heal (server: string | undefined): Promise<string> {
+    const { heal } = await import('./docker-partition.js')
+    const healed = await heal(this, server)
+    for (const name of healed) siteActionLog(this)('heal', name)
+    return healed.length === 0 ? 'nothing to heal' : `healed ${healed.join(', ')}`
+  }
+
+  links (): undefined { return undefined }
+  topology (): undefined { return undefined }
 
   async start (name: string): Promise<void> {
     await this.compose(['start', this.info(name).service])
@@ -205,11 +231,10 @@ export class DockerSite implements SiteBackend {
 
   async waitReady (name: string, timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs
-    let client: AdminClient | undefined
-    while (client === undefined) {
-      try { client = await this.admin(name) } catch (err) { if (Date.now() > deadline) throw err }
-      if (client === undefined) await new Promise(resolve => setTimeout(resolve, 200))
-    }
+    // Until its container runs, it has no published port and admin() throws: the last such error is the answer.
+    let lastError: unknown
+    const client = await waitUntil(async () => await this.admin(name), { timeoutMs, intervalMs: 200, failed: err => { lastError = err } })
+    if (client === undefined) throw lastError ?? new CliError(`${this.resolve(name)} did not become ready within ${timeoutMs / 1000} s`)
     await client.waitReady(Math.max(1000, deadline - Date.now()), async () => await this.processState(name) !== 'down', `docker compose logs ${this.info(name).service}`)
   }
 

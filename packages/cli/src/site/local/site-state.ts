@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { CliError } from './cli-error.js'
+import { CliError } from '../../cli-error.js'
 
 /** One MTA process of a local site, as `xcon up` started it. */
 export interface ServerRecord {

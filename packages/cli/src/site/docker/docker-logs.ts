@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
-import type { DockerSite } from '../docker-site.js'
-import { LogFollower } from '../log-follower.js'
-import { LogStream } from '../log-stream.js'
-import type { StackSite } from '../stack-site.js'
-import type { LogsOptions } from './logs.js'
+import type { DockerSite } from './docker-site.js'
+import { LogFollower } from '../../logs/log-follower.js'
+import { LogStream } from '../../logs/log-stream.js'
+import type { StackSite } from './stack-site.js'
+import type { LogsOptions } from '../site-backend.js'
 
 /**
  * `docker compose logs [-f] [services]`, or `docker service logs` once per server of a stack,

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { promisify } from 'node:util'
 import { parse as parseYaml } from 'yaml'
-import { CliError } from './cli-error.js'
+import { CliError } from '../../cli-error.js'
 
 const run = promisify(execFile)
 

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { CliError } from './cli-error.js'
-import { DockerSite, type DockerOptions } from './docker-site.js'
-import { LocalSite } from './local-site.js'
-import { StackSite } from './stack-site.js'
+import { CliError } from '../cli-error.js'
+import { DockerSite, type DockerOptions } from './docker/docker-site.js'
+import { LocalSite } from './local/local-site.js'
+import { StackSite } from './docker/stack-site.js'
 import type { SiteBackend } from './site-backend.js'
-import { sitePaths } from './site-state.js'
+import { sitePaths } from './local/site-state.js'
 
 export interface BackendChoice extends DockerOptions {
   /** --docker (or XCON_BACKEND=docker): the compose project, whatever runs. */
