@@ -34,12 +34,22 @@ describe('xcon logs output', () => {
     expect(json.lines).toHaveLength(31)
     const pretty = collect(false)
     feed(pretty.stream)
-    expect(pretty.lines.filter(l => l.includes('A resource limit'))).toHaveLength(1)
-    const folds = pretty.lines.filter(l => / 9156 .*×\d+ in /.test(l))
+    expect(pretty.lines.filter(l => l.includes('A resource limit') && !l.includes('×'))).toHaveLength(1)
+    const folds = pretty.lines.filter(l => / 9156 .*×\d+ more in \d+\.\d s: "A resource limit has been reached" \(first at 10:00:/.test(l))
     expect(folds.map(l => Number(/×(\d+)/.exec(l)![1])).reduce((a, b) => a + b, 0)).toBe(29)
     expect(pretty.lines.some(l => /SRV-B\s+leak\s+Resource/.test(l))).toBe(true)
     const times = pretty.lines.map(l => l.slice(0, 12))
     expect([...times].sort()).toEqual(times)
+  })
+
+  it('shows a single repeat as the line itself, not as a fold of one', () => {
+    const pretty = collect(false)
+    pretty.stream.add(line(0, 'SRV-A', { eventId: 9318, msg: 'The association with SRV-D failed' }), 'a')
+    pretty.stream.add(line(1600, 'SRV-A', { eventId: 9318, msg: 'The association with SRV-D failed' }), 'a')
+    pretty.stream.end()
+    expect(pretty.lines).toHaveLength(2)
+    expect(pretty.lines.every(l => l.includes('The association with SRV-D failed') && !l.includes('×'))).toBe(true)
+    expect(pretty.lines[1]).toMatch(/^10:00:01\.600/)
   })
 
   it('filters by server and by event ID or tag', () => {
@@ -59,7 +69,7 @@ describe('the hint after xcon up', () => {
     const two = loadTopology({ topologyFile: 'examples/two-sites.yaml' })
     expect(q260167Victim(two)).toEqual({ server: 'SRV-C', leakers: ['SRV-A', 'SRV-B'] })
     const [first] = tryHint(two, '--data /tmp/x')
-    expect(first).toMatch(/^Try: xcon --data \/tmp\/x kill SRV-C /)
+    expect(first).toMatch(/^Try: npx xcon --data \/tmp\/x kill SRV-C /)
     const sp4 = parseTopology('sites: { S: { secret: s, servers: [A, B] } }\ndefaults: { build: 2653 }\n', 'sp4.yaml')
     expect(q260167Victim(sp4)).toBeUndefined()
     expect(tryHint(sp4, '')[0]).toMatch(/no kill reproduces Q260167/)

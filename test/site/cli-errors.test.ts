@@ -47,13 +47,13 @@ describe('xcon command errors', () => {
 
   it('rejects an unknown command or flag with a suggestion, and a missing site with a hint', async () => {
     const unknown = await xcon('explode')
-    expect(unknown).toMatchObject({ code: 2, stderr: "xcon: unknown command 'explode'\n(xcon --help lists the commands; xcon COMMAND --help shows one)\n" })
+    expect(unknown).toMatchObject({ code: 2, stderr: "xcon: unknown command 'explode'\n(npx xcon --help lists the commands; npx xcon COMMAND --help shows one)\n" })
     const typo = await xcon('up', '-d', '--bulid', '2650', '--data', '/tmp/xcon-no-such-site')
-    expect(typo).toMatchObject({ code: 2, stderr: "xcon: unknown option '--bulid'\n(Did you mean --build?)\n(xcon --help lists the commands; xcon COMMAND --help shows one)\n" })
+    expect(typo).toMatchObject({ code: 2, stderr: "xcon: unknown option '--bulid'\n(Did you mean --build?)\n(npx xcon --help lists the commands; npx xcon COMMAND --help shows one)\n" })
     const near = await xcon('staus')
     expect(near.stderr).toContain('(Did you mean status?)')
     const none = await xcon('status', '--data', '/tmp/xcon-no-such-site')
-    expect(none).toMatchObject({ code: 1, stderr: 'xcon: no site under /tmp/xcon-no-such-site: start one with "xcon up" (or name its data directory with --data)\n' })
+    expect(none).toMatchObject({ code: 1, stderr: 'xcon: no site under /tmp/xcon-no-such-site: start one with "npx xcon up" (or name its data directory with --data)\n' })
   })
 
   it('shows per-command help from the same definitions, and starts nothing', async () => {
@@ -76,7 +76,7 @@ describe('xcon command errors', () => {
     writeFileSync(join(dir, 'site.json'), JSON.stringify({ dataDir: dir, topologyFile: '', supervisorPid: null, startedAt: '', servers: { 'SRV-A': { name: 'SRV-A', site: 'CORP', pid: null, port: 1, adminHost: '127.0.0.1', adminPort: 2, logFile: '' } } }))
     const p = await xcon('partition', 'SRV-A', '--data', dir)
     expect(p.code).toBe(2)
-    expect(p.stderr).toContain('start it with "xcon up --links"')
+    expect(p.stderr).toContain('start it with "npx xcon up --links"')
   })
 
   it('rejects a bad duration for flap', async () => {

@@ -28,7 +28,7 @@ describe('xcon up in the foreground', () => {
     }
     expect(out).toMatch(/SRV-D\s+CORP\s+2653\s+running\s+\d\/8\s+0 /)
     // The hint names a kill that makes the SP3 servers leak, with the --data this site needs.
-    expect(out).toContain(`Try: xcon --data ${join(dir, 'site')} kill SRV-D   (SRV-A, SRV-B, SRV-C run builds that leak, in SRV-D's site)`)
+    expect(out).toContain(`Try: npx xcon --data ${join(dir, 'site')} kill SRV-D   (SRV-A, SRV-B, SRV-C run builds that leak, in SRV-D's site)`)
     const started = pids()
     child.kill('SIGINT')
     const code = await new Promise<number | null>(resolve => child.once('exit', resolve))

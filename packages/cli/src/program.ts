@@ -3,6 +3,7 @@ import { MAX_CONTROL_BLOCKS, MIN_CONTROL_BLOCKS, formatDuration } from '@xcon/co
 import { join } from 'node:path'
 import { openBackend } from './site/open-backend.js'
 import { CliError } from './cli-error.js'
+import { XCON } from './invocation.js'
 import { flap } from './commands/flap.js'
 import { applyVerb, type LifecycleVerb } from './commands/lifecycle.js'
 import { prettyStdin } from './commands/logs.js'
@@ -66,7 +67,7 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
     .option('--stack <name>', 'use the Swarm stack deployed from the compose file (docker stack deploy)')
     .addHelpText('after', `\n${BACKENDS}\n\n${BUILDS}`)
     .showSuggestionAfterError(true)
-    .showHelpAfterError('(xcon --help lists the commands; xcon COMMAND --help shows one)')
+    .showHelpAfterError(`(${XCON} --help lists the commands; ${XCON} COMMAND --help shows one)`)
     .exitOverride()
     .configureOutput({
       // One line in the CLI's own voice, as every other error: "xcon: unknown option '--bulid' …".

@@ -1,4 +1,5 @@
 import { allServers, leaksConnectionResources, type Topology } from '@xcon/core'
+import { XCON } from '../invocation.js'
 
 /**
  * The server whose death reproduces KB Q260167 soonest: the one with the most pre-SP4 MTAs in
@@ -18,7 +19,7 @@ export function q260167Victim (topology: Topology): { server: string, leakers: s
 
 /** The lines `xcon up` ends with: a kill that makes this topology leak, with the flags the user gave (--data). */
 export function tryHint (topology: Topology, flags: string): string[] {
-  const x = flags === '' ? 'xcon' : `xcon ${flags}`
+  const x = flags === '' ? XCON : `${XCON} ${flags}`
   const v = q260167Victim(topology)
   if (v === undefined) return [`Every MTA here runs SP4 or later, so no kill reproduces Q260167: start with --build 2650 to see the leak.`]
   return [

@@ -28,6 +28,9 @@ export async function up (opts: UpOptions & { detach: boolean, colour: boolean, 
   follower?.follow()
   stream?.follow()
   const closeDown = async (): Promise<void> => {
+    // What was folded so far belongs before the closedown (9299) lines.
+    follower?.poll()
+    stream?.end()
     out('closing the site down…')
     await Promise.all(site.names.map(async n => await site.stop(n)))
     await stopLinks(site.dataDir)

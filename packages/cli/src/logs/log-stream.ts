@@ -1,5 +1,5 @@
 import { matchesFilter, type LogFilter } from './log-filter.js'
-import { formatRecord, parseLogLine } from './pretty-log.js'
+import { formatRecord, parseLogLine, type LogRecord } from './pretty-log.js'
 import { RepeatFolder } from './repeat-folder.js'
 
 /**
@@ -38,7 +38,7 @@ export class LogStream {
   /** Prints every line older than `now - REORDER_MS`, oldest first, and the folded runs that closed. */
   pump (now = Date.now()): void {
     this.release(now - REORDER_MS)
-    for (const s of this.folder?.flush(now - REORDER_MS) ?? []) this.out(s)
+    this.print(this.folder?.flush(now - REORDER_MS) ?? [])
   }
 
   /** Prints every line held, in order, without closing the folded runs: for input already in order (stdin), or before a table. */
@@ -46,10 +46,10 @@ export class LogStream {
     this.release(Infinity)
   }
 
-  /** Prints everything still held: the end of a static listing, or of following. */
+  /** Prints everything still held, folds included: the end of a static listing, of following, or of a site (before its closedown lines). */
   end (): void {
     this.release(Infinity)
-    for (const s of this.folder?.flush() ?? []) this.out(s)
+    this.print(this.folder?.flush() ?? [])
   }
 
   follow (intervalMs = 100): void {
@@ -78,6 +78,10 @@ export class LogStream {
       this.out(r === undefined || this.opts.json ? raw : formatRecord(r, this.opts.colour))
       return
     }
-    for (const item of this.folder.push(r)) this.out(typeof item === 'string' ? item : formatRecord(item, this.opts.colour))
+    this.print(this.folder.push(r))
+  }
+
+  private print (items: Array<LogRecord | string>): void {
+    for (const item of items) this.out(typeof item === 'string' ? item : formatRecord(item, this.opts.colour))
   }
 }

@@ -6,6 +6,7 @@ import { LocalSite } from './local/local-site.js'
 import { StackSite } from './docker/stack-site.js'
 import type { SiteBackend } from './site-backend.js'
 import { sitePaths } from './local/site-state.js'
+import { XCON } from '../invocation.js'
 
 export interface BackendChoice extends DockerOptions {
   /** --docker (or XCON_BACKEND=docker): the compose project, whatever runs. */
@@ -64,7 +65,7 @@ export async function openBackend (opts: BackendChoice, say: (line: string, ambi
       `${otherProjects.length === 1 ? 'project' : 'projects'} ${otherProjects.join(', ')} ${otherProjects.length === 1 ? 'has' : 'have'} MTA containers here: add --docker --project ${otherProjects[0]!}`)
   }
   throw new CliError(`no site here: nothing under ${sitePaths(opts.dataDir).root} and no MTA containers of a compose project in this directory; ` +
-    'start one with "xcon up" (or "docker compose up -d"), or name one with --data DIR or --docker')
+    `start one with "${XCON} up" (or "docker compose up -d"), or name one with --data DIR or --docker`)
 }
 
 const running = (n: number, of: number): string => n === 0 ? 'nothing running' : n === of ? `${n} running` : `${n} of ${of} running`

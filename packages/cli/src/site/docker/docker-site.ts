@@ -12,6 +12,7 @@ import type { ProcessState } from '../local/processes.js'
 import type { LogsOptions, SiteBackend } from '../site-backend.js'
 import { siteActionLog } from '../site-action-log.js'
 import { dockerLogs } from './docker-logs.js'
+import { XCON } from '../../invocation.js'
 
 const run = promisify(execFile)
 
@@ -192,7 +193,7 @@ export class DockerSite implements SiteBackend {
       await this.compose(['up', '-d', ...(build ? ['--build'] : [])], true)
     } catch (err) {
       // Most often the image: compose builds it on a base it must pull, and there may be no registry.
-      throw new CliError(`${(err as Error).message}. If it could not pull or build the image, build it here first: scripts/build-image.sh (it makes xcon:latest without a registry), then xcon up --docker again`)
+      throw new CliError(`${(err as Error).message}. If it could not pull or build the image, build it here first: scripts/build-image.sh (it makes xcon:latest without a registry), then ${XCON} up --docker again`)
     }
     await Promise.all(this.names.map(async n => await this.waitReady(n, 60_000)))
   }
@@ -201,7 +202,7 @@ export class DockerSite implements SiteBackend {
     await this.compose(['down', ...(opts.volumes ? ['--volumes'] : [])], true)
     return [opts.volumes
       ? `removed compose project ${this.project}: its containers, network and volumes (the queues with them)`
-      : `removed compose project ${this.project}'s containers and network; its volumes keep the queues (xcon down --docker --volumes removes them)`]
+      : `removed compose project ${this.project}'s containers and network; its volumes keep the queues (${XCON} down --docker --volumes removes them)`]
   }
 
   async logs (opts: LogsOptions, out: (line: string) => void): Promise<void> {

@@ -9,6 +9,7 @@ import { portIsFree } from '../free-ports.js'
 import { isLinksProcess, processState, signal, waitForExit, type ProcessState } from './processes.js'
 import { readSiteState, sitePaths, updateSiteState, type LinksRecord } from './site-state.js'
 import { TOXIPROXY_PORT } from '../../links/link-api.js'
+import { XCON } from '../../invocation.js'
 
 const LINKS_MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'links', 'links-main.js')
 
@@ -80,5 +81,5 @@ export function linksStatus (dataDir: string): { api: string, port: number, prox
 
 /** Why `--links` is refused on containers, and what works there instead. */
 export const NO_LINKS_ON_DOCKER = '--links runs a proxy on every directed link of a local site, with the Toxiproxy-compatible API over them; it is not offered for containers. ' +
-  'On a compose project, cut links with "xcon partition SERVER [--from PEER]" and "xcon heal" (packet filters on the container network), or run a scenario with --backend docker; ' +
-  'for the API, run the site locally: xcon up --links'
+  `On a compose project, cut links with "${XCON} partition SERVER [--from PEER]" and "${XCON} heal" (packet filters on the container network), or run a scenario with --backend docker; ` +
+  `for the API, run the site locally: ${XCON} up --links`

@@ -2,12 +2,13 @@ import { CliError } from '../../cli-error.js'
 import type { LocalSite } from './local-site.js'
 import { readSiteState } from './site-state.js'
 import { linkApiUrl, linksState } from './local-links.js'
+import { XCON } from '../../invocation.js'
 
 /** The link API of a local site started with --links, or an error that says how to get one. */
 function apiOf (site: LocalSite): string {
   const links = readSiteState(site.dataDir).links
-  if (links === undefined) throw new CliError(`partition and heal act on a local site's links, and ${site.label} has none: start it with "xcon up --links" (or use --docker)`, 2)
-  if (links.servedBy === undefined && linksState(site.dataDir) === 'down') throw new CliError(`the links process of ${site.label} is down: "xcon up --links" again`)
+  if (links === undefined) throw new CliError(`partition and heal act on a local site's links, and ${site.label} has none: start it with "${XCON} up --links" (or use --docker)`, 2)
+  if (links.servedBy === undefined && linksState(site.dataDir) === 'down') throw new CliError(`the links process of ${site.label} is down: "${XCON} up --links" again`)
   return linkApiUrl(links)
 }
 

@@ -15,6 +15,7 @@ import { showLogs } from './local-logs.js'
 import { processState, signal, waitForExit, type ProcessState } from './processes.js'
 import type { LinksStatus, LogsOptions, SiteBackend } from '../site-backend.js'
 import { findServer, readSiteState, sitePaths, updateSiteState, writeSiteState, type ServerRecord, type SiteState } from './site-state.js'
+import { XCON } from '../../invocation.js'
 
 /** Flags of `xcon up` that override every server of the topology. */
 export interface UpOptions {
@@ -126,7 +127,7 @@ export class LocalSite implements SiteBackend {
       const state = readSiteState(opts.dataDir)
       const running = Object.values(state.servers).filter(s => processState(s.pid, s.name) !== 'down').map(s => `${s.name} pid ${s.pid}`)
       if (linksState(opts.dataDir) !== 'down') running.push(`the links process pid ${state.links?.pid}`)
-      if (running.length > 0) throw new CliError(`a site is already running under ${paths.root} (${running.join(', ')}): "xcon down" first`)
+      if (running.length > 0) throw new CliError(`a site is already running under ${paths.root} (${running.join(', ')}): "${XCON} down" first`)
     }
     const topology = loadTopology(opts)
     if (opts.fresh === true) rmSync(paths.root, { recursive: true, force: true })
@@ -192,7 +193,7 @@ export class LocalSite implements SiteBackend {
   /** Says what it did: a site already down is not closed down again. */
   async down (opts: { volumes: boolean }): Promise<string[]> {
     const lines: string[] = []
-    if (opts.volumes) lines.push(`--volumes is for containers: a local site's queues stay under ${this.dataDir} (xcon up --fresh starts without them)`)
+    if (opts.volumes) lines.push(`--volumes is for containers: a local site's queues stay under ${this.dataDir} (${XCON} up --fresh starts without them)`)
     const running = this.names.filter(n => this.processState(n) !== 'down')
     await Promise.all(running.map(async n => await this.stop(n)))
     if (await stopLinks(this.dataDir)) lines.push('closed the links (their proxies and the Toxiproxy API)')

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { CliError } from '../../cli-error.js'
+import { XCON } from '../../invocation.js'
 
 /** One MTA process of a local site, as `xcon up` started it. */
 export interface ServerRecord {
@@ -58,7 +59,7 @@ export function sitePaths (dataDir: string) {
 
 export function readSiteState (dataDir: string): SiteState {
   const paths = sitePaths(dataDir)
-  if (!existsSync(paths.state)) throw new CliError(`no site under ${paths.root}: start one with "xcon up" (or name its data directory with --data)`)
+  if (!existsSync(paths.state)) throw new CliError(`no site under ${paths.root}: start one with "${XCON} up" (or name its data directory with --data)`)
   return JSON.parse(readFileSync(paths.state, 'utf8')) as SiteState
 }
 
