@@ -26,7 +26,7 @@ describe('xcon simulate', () => {
     expect(first.stdout).toContain(`history sha256 ${digest}`)
     expect(second.stdout).toContain(`history sha256 ${digest}`)
     // The same findings as on processes: SRV-A (SP3) stops, SRV-B (SP4) does not, the drain, the connector.
-    expect(first.stdout).toMatch(/stop\s+SRV-A \(build 2650\)\s+ok\s+stopped reaching the healthy/)
+    expect(first.stdout).toMatch(/stop\s+SRV-A \(build 2650\)\s+ok\s+stopped reaching SRV-\w+, under no fault at that moment, at /)
     expect(first.stdout).toMatch(/stop\s+SRV-B \(build 2653\)\s+ok\s+never stopped/)
     expect(first.stdout).toMatch(/drain\s+SRV-A after its restart/)
     const results = JSON.parse(readFileSync(join(a, 'results.json'), 'utf8'))

@@ -40,6 +40,33 @@ describe('xcon command errors', () => {
     expect(r.stderr).toContain(`M1 exited during start-up (cannot listen on 127.0.0.1:${port}: the port is in use by another process); see ${join(dir, 'site', 'logs', 'M1.log')}`)
   })
 
+  it('prints its version, and gives one default for --data wherever the help names it', async () => {
+    const v = await xcon('--version')
+    expect(v.code).toBe(0)
+    expect(v.stdout).toMatch(/^xcon \d+\.\d+\.\d+ \(Exchange Server 5\.5 MTA builds 1960 to 2653; Node v\d+/)
+    const help = (await xcon('--help')).stdout.replace(/\s+/g, ' ')
+    expect(help).toContain('--data <dir> the local site\'s data directory (default .xcon, or XCON_DATA)')
+    expect(help).toContain('local processes under --data DIR (default .xcon, or XCON_DATA)')
+    expect(help).not.toContain('.xcon/site')
+  })
+
+  it('names the port the dashboard cannot have and how to choose another, without a stack trace', async () => {
+    const port = await freePort()
+    const squatter = createServer()
+    squatters.push(squatter)
+    await new Promise<void>(resolve => squatter.listen(port, '127.0.0.1', resolve))
+    const dir = mkdtempSync(join(tmpdir(), 'xcon-cli-'))
+    dirs.push(dir)
+    // A site that exists but is down is enough: the dashboard shows it down.
+    expect((await xcon('up', '-d', '--topology', 'examples/two-sites.yaml', '--data', join(dir, 'site'))).code).toBe(0)
+    expect((await xcon('down', '--data', join(dir, 'site'))).code).toBe(0)
+    const r = await xcon('dashboard', '--port', String(port), '--data', join(dir, 'site'))
+    expect(r).toMatchObject({ code: 1, stderr: `xcon: port ${port} on 127.0.0.1 is taken by another program: choose another with --port, or leave it out for a free one\n` })
+    // And status on that site, every MTA down, says how to start it.
+    const st = await xcon('status', '--data', join(dir, 'site'))
+    expect(st.stdout).toContain(`Every MTA is down: start the site with npx xcon --data ${join(dir, 'site')} up -d (or up, to follow its logs).`)
+  })
+
   it('says which topology file it cannot find', async () => {
     const r = await xcon('up', '-d', '--topology', '/nonexistent/site.yaml', '--data', '/tmp/xcon-none')
     expect(r).toMatchObject({ code: 2, stderr: 'xcon: topology file not found: /nonexistent/site.yaml\n' })

@@ -17,7 +17,7 @@ describe('xcon scenario run', () => {
     dirs.push(out)
     const { stdout } = await run(process.execPath, [XCON, 'scenario', 'run', resolve(import.meta.dirname, '../../scenarios/smoke.yaml'), '--out', out], { timeout: 120_000 })
     expect(stdout).toMatch(/^scenario smoke: seed 7, 6 fault steps, 12 s/)
-    expect(stdout).toMatch(/stop\s+SRV-A \(build 2650\)\s+ok\s+stopped reaching the healthy SRV-[BC] at [\d.]+ s \(9156\), restarted at 9\.\d s; expected a stop/)
+    expect(stdout).toMatch(/stop\s+SRV-A \(build 2650\)\s+ok\s+stopped reaching SRV-[BC], under no fault at that moment, at [\d.]+ s \(9156\), restarted at 9\.\d s; expected a stop/)
     expect(stdout).toMatch(/verdict: valid \(seed 7,/)
 
     const history = readFileSync(join(out, 'history.ndjson'), 'utf8').trim().split('\n').map(l => JSON.parse(l) as HistoryRecord)

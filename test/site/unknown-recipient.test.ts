@@ -20,4 +20,12 @@ describe('a recipient the directory does not know', () => {
     expect(t.logs('SRV-A').some(r => typeof r.msg === 'string' && r.msg.includes('unrecognised-OR-name'))).toBe(true)
     expect((await t.status('SRV-A')).ndrs).toBe(1)
   })
+
+  it('says at once that an Internet address cannot go where no server runs an Internet Mail Service, and the sender gets the NDR', async () => {
+    const t = await TestSite.start(siteYaml(['SRV-A', 'SRV-B'], 'build: 2653, timeScale: 600, traffic: off'))
+    const { stdout, stderr } = await run(process.execPath, [XCON, 'send', '--from', 'SRV-A', '--to', 'someone@example.com', '--subject', 'to the Internet', '--data', t.site.dataDir])
+    expect(stdout.trim()).toMatch(/^c=US;a= ;p=XCON;l=SRV-A-\d{12}Z-\d+$/)
+    expect(stderr).toBe('xcon: someone@example.com: someone@example.com is an Internet address, and the organisation has no Internet Mail Service (add an ims: to a server of the topology); a non-delivery report goes to administrator@SRV-A\n')
+    await waitFor('the NDR for someone@example.com', async () => (await t.deliveries('SRV-A')).some(d => d.kind === 'report' && d.subject === 'Undeliverable: to the Internet'))
+  })
 })

@@ -4,3 +4,6 @@
  * `xcon` itself on the PATH.
  */
 export const XCON = 'npx xcon'
+
+/** A word as a POSIX shell reads it back: quoted only when it must be. */
+export const shellWord = (w: string): string => /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`

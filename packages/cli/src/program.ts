@@ -3,7 +3,8 @@ import { MAX_CONTROL_BLOCKS, MIN_CONTROL_BLOCKS, formatDuration } from '@xcon/co
 import { join } from 'node:path'
 import { openBackend } from './site/open-backend.js'
 import { CliError } from './cli-error.js'
-import { XCON } from './invocation.js'
+import { XCON, shellWord } from './invocation.js'
+import { XCON_VERSION } from './version.js'
 import { flap } from './commands/flap.js'
 import { applyVerb, type LifecycleVerb } from './commands/lifecycle.js'
 import { prettyStdin } from './commands/logs.js'
@@ -60,7 +61,8 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
   const colour = process.stdout.isTTY === true && process.env.NO_COLOR === undefined
   const program = new Command('xcon')
     .description('run a site of emulated Exchange 5.5 MTAs and reproduce KB Q260167')
-    .option('--data <dir>', 'the local site\'s data directory (default .xcon/site, or XCON_DATA)')
+    .option('--data <dir>', `the local site's data directory (default ${DEFAULT_DATA_DIR}, or XCON_DATA)`)
+    .version(XCON_VERSION, '-V, --version', 'the version of xcon, and the Exchange builds it emulates')
     .option('--docker', 'use the containers of a compose project (or XCON_BACKEND=docker)')
     .option('--file <file>', 'the compose file (default docker-compose.yml)')
     .option('--project <name>', 'the compose project name (docker compose -p)')
@@ -129,9 +131,12 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
       const b = await backend(site(cmd), o.json === true ? undefined : line => out(line))
       const mtas = await gatherStatus(b)
       const links = b.links()
-      out(o.json === true
-        ? JSON.stringify({ backend: b.describe(), mtas, ...(links === undefined ? {} : { links }) }, null, 2)
-        : `${renderStatusTable(mtas)}${links === undefined ? '' : `\nLinks: ${links.proxies} proxies (${links.state}), Toxiproxy API at ${links.api}`}`)
+      if (o.json === true) {
+        out(JSON.stringify({ backend: b.describe(), mtas, ...(links === undefined ? {} : { links }) }, null, 2))
+        return
+      }
+      out(`${renderStatusTable(mtas)}${links === undefined ? '' : `\nLinks: ${links.proxies} proxies (${links.state}), Toxiproxy API at ${links.api}`}`)
+      if (mtas.every(m => m.state === 'down')) out(`Every MTA is down: start the site with ${XCON}${flagsOf(site(cmd))} up -d (or up, to follow its logs).`)
     })
 
   const verbs: Array<[LifecycleVerb, string]> = [
@@ -333,6 +338,15 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
       exit((await soak({ file, seeds, outDir, out })).exitCode)
     })
   return program
+}
+
+/** The site options as typed, for a hint that must find the same site. */
+function flagsOf (o: SiteOptions): string {
+  const words = [
+    ...(o.data === undefined ? [] : ['--data', o.data]), ...(o.docker === true ? ['--docker'] : []), ...(o.file === undefined ? [] : ['--file', o.file]),
+    ...(o.project === undefined ? [] : ['--project', o.project]), ...(o.stack === undefined ? [] : ['--stack', o.stack])
+  ]
+  return words.map(w => ` ${shellWord(w)}`).join('')
 }
 
 function splitList (v: string | undefined): string[] | undefined {

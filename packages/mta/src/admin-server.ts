@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import {
-  DiskFullError, MessageTooLargeError, PRIORITIES, UnauthorizedError, XconError, unknownRecipients,
+  DiskFullError, MessageTooLargeError, PRIORITIES, UnauthorizedError, XconError, undeliverableRecipients,
   type DeliveryRecord, type MtaConfig, type MtaStatusDocument, type Priority
 } from '@xcon/core'
 import type { Logger } from './logger.js'
@@ -149,7 +149,7 @@ async function submit (mta: AdminHost, req: IncomingMessage, res: ServerResponse
     throw failure
   }
   // Said in the answer too, so that `xcon send` can say it: each of these gets an NDR.
-  const nonDelivered = unknownRecipients(mta.config.topology, to as string[]).map(({ recipient, reason }) => ({ recipient, reason }))
+  const nonDelivered = undeliverableRecipients(mta.config.topology, to as string[]).map(({ recipient, reason }) => ({ recipient, reason }))
   return reply(res, 200, nonDelivered.length === 0 ? { mtsIds } : { mtsIds, nonDelivered })
 }
 

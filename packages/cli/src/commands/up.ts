@@ -2,14 +2,13 @@ import { LogFollower } from '../logs/log-follower.js'
 import { ensureLinks, linkApiUrl, stopLinks } from '../site/local/local-links.js'
 import { LocalSite, loadTopology, type UpOptions } from '../site/local/local-site.js'
 import { tryHint } from './try-hint.js'
+import { shellWord } from '../invocation.js'
 import { LogStream } from '../logs/log-stream.js'
 import { updateSiteState } from '../site/local/site-state.js'
 import { renderStatusTable } from './status-table.js'
 import { gatherStatus } from './status.js'
 import { untilInterrupted } from '../logs/until-interrupted.js'
 
-/** A word as a POSIX shell reads it back: quoted only when it must be. */
-const shellWord = (w: string): string => /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`
 
 /**
  * Starts every MTA of the topology. Detached: returns once all are ready. Foreground: prints

@@ -11,6 +11,7 @@ import { parseLogLine } from '../logs/pretty-log.js'
 import type { SiteBackend } from '../site/site-backend.js'
 import { siteActionLog } from '../site/site-action-log.js'
 import { DASHBOARD_PAGE } from './dashboard-page.js'
+import { CliError } from '../cli-error.js'
 
 /** One line of the live event tail: an Exchange event an MTA logged, or an action of the CLI. */
 export interface TailEntry { time: string, server: string, eventId: number | null, tag: string | null, text: string }
@@ -42,7 +43,11 @@ export class DashboardServer {
 
   async listen (port: number): Promise<number> {
     await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject)
+      this.server.once('error', (err: NodeJS.ErrnoException) => {
+        reject(err.code === 'EADDRINUSE'
+          ? new CliError(`port ${port} on 127.0.0.1 is taken by another program: choose another with --port, or leave it out for a free one`)
+          : err)
+      })
       this.server.listen(port, '127.0.0.1', () => resolve())
     })
     this.followLogs()

@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { createRequire } from 'node:module'
 import {
   BadRequestBodyError, LinkApiError, MissingFieldError, NotALinkError, ProxyExistsError, RequestTooLargeError,
   ToxicNotFoundError, UnknownServerError, XconError, cutLinks, describeToxic, parseToxic, type LinkState, type Toxic
 } from '@xcon/core'
 import type { SiteProxies } from './site-proxies.js'
+import { XCON_VERSION_NUMBER } from '../version.js'
 
 /**
  * The Toxiproxy version whose HTTP API this one follows (Shopify/toxiproxy api.go, v2.12.0):
@@ -16,7 +16,6 @@ export const TOXIPROXY_PORT = 8474
 const MAX_BODY = 64 * 1024
 /** A body this large is not even read to its end: the connection is closed. */
 const MAX_DRAINED = 16 * 1024 * 1024
-const XCON_VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
 
 /** A change made through the API, for the site's log stream and a scenario's history. */
 export interface LinkApiChange {
@@ -122,7 +121,7 @@ export class LinkApi {
     const links = this.site.links
     const update = method === 'POST' || method === 'PATCH'
     const [a, b, c, d] = p
-    if (p.length === 1 && a === 'version' && method === 'GET') return { status: 200, body: { version: TOXIPROXY_API_VERSION, xcon: XCON_VERSION } }
+    if (p.length === 1 && a === 'version' && method === 'GET') return { status: 200, body: { version: TOXIPROXY_API_VERSION, xcon: XCON_VERSION_NUMBER } }
     if (p.length === 1 && a === 'reset' && method === 'POST') {
       const changed = links.reset()
       await this.site.settled()

@@ -167,7 +167,7 @@ export function checkHistory (history: HistoryRecord[], expect: Expectations): C
     const recovered = hit === undefined ? undefined : restarts.find(f => f.targets.includes(name) && f.t > hit.t)
     stops[name] = { at: hit?.t ?? null, peer: (hit?.peer as string | undefined) ?? null, recoveredAt: recovered?.t ?? null }
     const expected = expect.stops[name] ?? (leaksConnectionResources(info.build as Build) ? undefined : false)
-    const what = hit === undefined ? 'never stopped reaching its healthy peers' : `stopped reaching the healthy ${hit.peer as string} at ${formatAt(hit.t)} (9156)${recovered === undefined ? '' : `, restarted at ${formatAt(recovered.t)}`}`
+    const what = hit === undefined ? 'never stopped reaching its healthy peers' : `stopped reaching ${hit.peer as string}, under no fault at that moment, at ${formatAt(hit.t)} (9156)${recovered === undefined ? '' : `, restarted at ${formatAt(recovered.t)}`}`
     findings.push({
       check: 'stop',
       subject: `${name} (build ${info.build})`,

@@ -1,5 +1,5 @@
 import type { Topology } from '../topology/topology.js'
-import { classifyAddress } from './gwart.js'
+import { NO_IMS_REASON, classifyAddress } from './gwart.js'
 
 /** Mailboxes every server has besides those of the topology: the CLI's default sender and the report senders. */
 export const SERVICE_MAILBOXES = ['administrator', 'postmaster', 'system-attendant']
@@ -30,4 +30,20 @@ export function unknownRecipients (topology: Topology, recipients: readonly stri
     unknown.push({ address, recipient: r.canonical, reason: `no mailbox ${r.alias} on ${r.server} (it has ${has.slice(0, 5).join(', ')}${has.length > 5 ? ` and ${has.length - 5} more` : ''})` })
   }
   return unknown
+}
+
+/**
+ * What the submitter can be told at once will get a non-delivery report: the recipients the
+ * directory does not know, and Internet addresses when no server of the organisation runs an
+ * Internet Mail Service, since no route can ever reach them. Failures that may pass (a connector
+ * down) are not here: their mail waits and is retried.
+ */
+export function undeliverableRecipients (topology: Topology, recipients: readonly string[]): Array<{ address: string, recipient: string, reason: string }> {
+  const out = unknownRecipients(topology, recipients)
+  if (Object.values(topology.servers).some(s => s.ims !== undefined)) return out
+  for (const address of recipients) {
+    const r = classifyAddress(topology, address)
+    if (r.kind !== 'internal') out.push({ address, recipient: address, reason: `${address} is an Internet address, and ${NO_IMS_REASON} (add an ims: to a server of the topology)` })
+  }
+  return out
 }

@@ -100,6 +100,9 @@ function hopToServer (topology: Topology, from: string, to: string, down: (conne
   return via(routes[0]!, false)!
 }
 
+/** Why Internet mail cannot go in an organisation that has no Internet Mail Service. */
+export const NO_IMS_REASON = 'the organisation has no Internet Mail Service'
+
 /**
  * The next hop for one recipient: the same server delivers, the same site goes direct over one
  * association (Q158633), another site goes over the cheapest connector that is not down, via a
@@ -110,7 +113,7 @@ export function nextHop (topology: Topology, from: string, recipient: Recipient,
   if (topology.servers[from]!.ims !== undefined) return { kind: 'ims' }
   const site = topology.servers[from]!.site
   const imsServers = Object.values(topology.servers).filter(s => s.ims !== undefined)
-  if (imsServers.length === 0) return { kind: 'unroutable', reason: 'the organisation has no Internet Mail Service' }
+  if (imsServers.length === 0) return { kind: 'unroutable', reason: NO_IMS_REASON }
   const near = imsServers.find(s => s.site === site) ?? imsServers[0]!
   return hopToServer(topology, from, near.name, down, serverDown)
 }
