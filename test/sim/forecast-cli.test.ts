@@ -27,6 +27,9 @@ describe('xcon forecast', () => {
     const sp3 = await xcon('forecast', '--failures-per-hour', '1,6,60', '--days', '3', '--chart', chart, '--write-scenarios', join(dir, 'scenarios'))
     expect(sp3.code).toBe(0)
     expect(sp3.stdout).toContain('build 2650 (SP3), 20 control blocks')
+    // Each column is explained under the table.
+    expect(sp3.stdout).toMatch(/^MADE\/H\s+the failed associations an hour the simulation made/m)
+    expect(sp3.stdout).toMatch(/^MODEL\s+what the leak model expects/m)
     const [slow, mid, fast] = [hoursOf(sp3.stdout, 1), hoursOf(sp3.stdout, 6), hoursOf(sp3.stdout, 60)]
     expect(slow).not.toBeNull()
     expect(slow!).toBeGreaterThan(mid!)

@@ -5,6 +5,7 @@ import { openBackend } from './site/open-backend.js'
 import { CliError } from './cli-error.js'
 import { XCON, shellWord } from './invocation.js'
 import { XCON_VERSION } from './version.js'
+import { FORECAST_COLUMNS } from './simulate/forecast-columns.js'
 import { flap } from './commands/flap.js'
 import { applyVerb, type LifecycleVerb } from './commands/lifecycle.js'
 import { prettyStdin } from './commands/logs.js'
@@ -309,6 +310,7 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
     .option('--seed <n>', 'the seed of the leak draws and the traffic', wholeNumber('--seed', 0, Number.MAX_SAFE_INTEGER), 260167)
     .option('--chart <file>', 'write a chart of free control blocks until the stop (.svg or .html)')
     .option('--write-scenarios <dir>', 'keep the scenario of each rate, to run again with simulate or scenario run')
+    .addHelpText('after', `\nThe columns:\n${FORECAST_COLUMNS.map(l => `  ${l}`).join('\n')}`)
     .action(async (o: { failuresPerHour: string, topology?: string, server?: string, build?: number, controlBlocks?: number, days: number, seed: number, chart?: string, writeScenarios?: string }) => {
       const rates = o.failuresPerHour.split(',').map(v => v.trim()).filter(v => v !== '').map(Number)
       if (rates.length === 0 || rates.some(r => !Number.isFinite(r) || r <= 0 || r > 600)) throw new CliError(`--failures-per-hour: expected rates above 0 and at most 600, separated by commas (1,6,60), not "${o.failuresPerHour}"`, 2)

@@ -6,6 +6,7 @@ import {
 import { CliError } from '../cli-error.js'
 import { lineChart, type Marker, type Series } from '../scenario/svg-chart.js'
 import { runSimulation } from './run-simulation.js'
+import { FORECAST_COLUMNS } from './forecast-columns.js'
 
 export interface ForecastOptions {
   topology?: string | undefined
@@ -90,6 +91,8 @@ export async function forecast (o: ForecastOptions): Promise<ForecastRow[]> {
     const expected = config.leakPolicy.leaks && config.leakPolicy.probability > 0 ? (config.server.controlBlocks - 1) / config.leakPolicy.probability / rate * 3_600_000 : undefined
     o.out(`${String(rate).padEnd(12)}${row.measured.toFixed(2).padEnd(9)}${(row.firstExhaustionMs === null ? `none in ${o.days} d` : formatDuration(row.firstExhaustionMs)).padEnd(20)}${(row.peer ?? '-').padEnd(10)}${(row.firstExhaustionMs === null ? '-' : String(row.queued)).padEnd(13)}${(row.firstExhaustionMs === null ? '-' : `${row.leaked}/${row.capacity}`).padEnd(9)}${expected === undefined ? 'never' : `~${formatDuration(expected)}`}`)
   }
+  o.out('')
+  for (const line of FORECAST_COLUMNS) o.out(line)
   if (o.chart !== undefined) writeChart(o.chart, rows, o.days)
   return rows
 }
