@@ -7,7 +7,7 @@ const result = (findings: CheckResult['findings']): CheckResult =>
 
 describe('the findings table', () => {
   it('folds a month of passed drain findings into one row with their count, and keeps each one that did not pass', () => {
-    const drains = Array.from({ length: 120 }, (_, i) => ({ check: 'drain', subject: `S0${i % 4 + 1} after its restart at ${Math.floor(i / 4) + 1} d`, ok: i === 7 ? false : true, detail: i === 7 ? 'its queues never emptied' : 'queues empty 30 m after the restart' }))
+    const drains = Array.from({ length: 120 }, (_, i) => ({ check: 'drain' as const, subject: `S0${i % 4 + 1} after its restart at ${Math.floor(i / 4) + 1} d`, ok: i === 7 ? false : true, detail: i === 7 ? 'its queues never emptied' : 'queues empty 30 m after the restart' }))
     const table = renderFindings(result([{ check: 'delivery', subject: 'every message', ok: true, detail: '10 delivered once' }, ...drains])).split('\n')
     expect(table).toHaveLength(4)
     expect(table[2]).toMatch(/^drain\s+S04 after its restart at 2 d\s+FAIL\s+its queues never emptied$/)
@@ -15,7 +15,7 @@ describe('the findings table', () => {
   })
 
   it(`shows each finding of a check that has at most ${FOLD_PASSED_OVER} passed`, () => {
-    const stops = Array.from({ length: FOLD_PASSED_OVER }, (_, i) => ({ check: 'stop', subject: `S${i}`, ok: true, detail: 'never stopped reaching its healthy peers' }))
+    const stops = Array.from({ length: FOLD_PASSED_OVER }, (_, i) => ({ check: 'stop' as const, subject: `S${i}`, ok: true, detail: 'never stopped reaching its healthy peers' }))
     expect(renderFindings(result(stops)).split('\n')).toHaveLength(FOLD_PASSED_OVER + 1)
   })
 })

@@ -5,10 +5,23 @@ import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { HistoryRecord } from '@xcon/core'
-import { DockerTestSite, ROOT, buildImage, dockerAvailable } from '../support/docker-harness.js'
+import { connect, createServer } from 'node:net'
+import { DockerTestSite, ROOT, buildImage, dockerAvailable, freePort } from '../support/docker-harness.js'
 import { XCON, countByMtsId, waitFor } from '../support/site-harness.js'
 
 const run = promisify(execFile)
+
+/** The first of `count` ports that are free now, one after another (xcon compose numbers them from the first). */
+async function freePortRun (count: number): Promise<number> {
+  for (;;) {
+    const first = await freePort()
+    if (first + count > 65000) continue
+    const ok = await Promise.all(Array.from({ length: count }, async (_, i) => await new Promise<boolean>(resolve => {
+      const s = createServer().once('error', () => resolve(false)).listen(first + i, '127.0.0.1', () => s.close(() => resolve(true)))
+    })))
+    if (ok.every(Boolean)) return first
+  }
+}
 
 /**
  * The compose site on a real Docker engine: mail flows between containers, `docker kill` of one
@@ -139,6 +152,33 @@ describe.skipIf(!docker.ok)('docker compose site', () => {
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/no image xcon:no-such-tag here; build it first with scripts\/build-image\.sh/)
   })
+
+  it('shows the IMS at the port published to this host, where an SMTP client reaches it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xcon-ims-'))
+    const [adminPort, smtpPort] = [await freePortRun(5), await freePortRun(1)]
+    await run(process.execPath, [XCON, 'compose', '--topology', resolve(ROOT, 'examples/two-sites.yaml'), '--out', dir, '--admin-port', String(adminPort), '--smtp-port', String(smtpPort)], { cwd: ROOT })
+    const file = join(dir, 'docker-compose.yml')
+    const project = 'xcon-e2e-ims'
+    const args = (...more: string[]) => [XCON, ...more, '--docker', '--project', project, '--file', file]
+    const env = { ...process.env, XCON_TRAFFIC: 'off' }
+    try {
+      await run(process.execPath, args('up', '-d'), { cwd: ROOT, env, timeout: 240_000 })
+      const { stdout } = await run(process.execPath, args('status', '--json'), { cwd: ROOT, env })
+      const srvB = (JSON.parse(stdout) as { mtas: Array<{ name: string, smtp?: { port: number | null } }> }).mtas.find(m => m.name === 'SRV-B')
+      expect(srvB?.smtp?.port).toBe(smtpPort)
+      expect((await run(process.execPath, args('status'), { cwd: ROOT, env })).stdout).toContain(`IMS:${smtpPort}`)
+      // The port it names answers SMTP.
+      const banner = await new Promise<string>((resolve, reject) => {
+        const socket = connect(smtpPort, '127.0.0.1')
+        socket.once('data', d => { resolve(d.toString()); socket.destroy() })
+        socket.once('error', reject)
+      })
+      expect(banner).toMatch(/^220 /)
+    } finally {
+      await run(process.execPath, args('down', '--volumes'), { cwd: ROOT, env, timeout: 120_000 }).catch(() => undefined)
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 360_000)
 
   it('accepts the generated two-site project (examples/two-sites) as a valid compose file', async () => {
     let compose = ['docker-compose']

@@ -2,7 +2,7 @@ import { execFile, execFileSync } from 'node:child_process'
 import { resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ROOT, buildImage, dockerAvailable, freePort } from '../support/docker-harness.js'
+import { ROOT, buildImage, dockerAvailable, freePort, swarmTestBlocker } from '../support/docker-harness.js'
 import { XCON, waitFor } from '../support/site-harness.js'
 
 const run = promisify(execFile)
@@ -13,9 +13,7 @@ const run = promisify(execFile)
  * restart policy is condition none, where Swarm's default would restart it within seconds), the
  * SP3 MTAs leak until 9156, and start and restart bring everything back.
  */
-const docker = dockerAvailable()
-const swarmState = (): string => { try { return execFileSync('docker', ['info', '--format', '{{.Swarm.LocalNodeState}}'], { encoding: 'utf8', timeout: 15_000 }).trim() } catch { return 'unknown' } }
-const skip = !docker.ok ? docker.why : swarmState() !== 'inactive' ? 'this Docker engine is already part of a swarm (the test makes its own and leaves it)' : ''
+const skip = swarmTestBlocker()
 if (skip !== '') process.stderr.write(`\n*** SKIPPING the Swarm stack test: ${skip} ***\n\n`)
 
 const STACK = 'xcon-e2e-stack'
@@ -28,6 +26,9 @@ describe.skipIf(skip !== '')('a Swarm stack driven by xcon --stack', () => {
 
   beforeAll(async () => {
     process.stderr.write(`${await buildImage()}\n`)
+    // Checked again at the last moment: something may have started while the image was built.
+    const now = swarmTestBlocker()
+    if (now !== '') throw new Error(`not making a swarm after all: ${now}`)
     execFileSync('docker', ['swarm', 'init', '--advertise-addr', '127.0.0.1'], { stdio: 'pipe', timeout: 60_000 })
     const ports: Record<string, string> = {}
     for (const s of ['A', 'B', 'C', 'D']) ports[`XCON_PORT_${s}`] = String(await freePort())
@@ -69,4 +70,17 @@ describe.skipIf(skip !== '')('a Swarm stack driven by xcon --stack', () => {
     const a = (await status()).find(m => m.name === 'SRV-A')
     expect(a.controlBlocks.free).toBeGreaterThan(0)
   }, 600_000)
+})
+
+// The guard itself, seen from a user's side: a container of theirs running keeps the swarm away.
+describe.skipIf(!dockerAvailable().ok || swarmTestBlocker() !== '')('the Swarm test on an engine that runs a user\'s container', () => {
+  it('does not make a swarm, and names the container it protects', () => {
+    const name = 'xcon-e2e-bystander'
+    execFileSync('docker', ['run', '-d', '--rm', '--name', name, '--entrypoint', 'sleep', 'xcon:latest', '60'], { stdio: 'pipe', timeout: 60_000 })
+    try {
+      expect(swarmTestBlocker()).toMatch(new RegExp(`^1 other container runs on this Docker engine \\(${name}\\), and leaving the test's swarm would cut it off its networks`))
+    } finally {
+      execFileSync('docker', ['rm', '-f', name], { stdio: 'pipe', timeout: 60_000 })
+    }
+  })
 })

@@ -63,6 +63,12 @@ describe('xcon dashboard in a real browser', () => {
     await t.send('SRV-A', 'user1@SRV-B', 1)
     await page.waitForFunction(() => [...document.querySelectorAll('#tail div')].some(d => d.textContent?.includes('9156') === true && d.textContent.includes('SRV-A')), { timeout: 30_000 })
     expect(await text(page, `${a} .leaked-count`)).toBe('5')
+    // The state word says what the CLI says: running, but with no control block.
+    expect(await text(page, `${a} .state`)).toBe('running (no CBs)')
+    // The tail is in time order, and the page says what MTA time is.
+    const times = await page.$$eval('#tail div', divs => divs.map(d => (d.textContent ?? '').slice(0, 12)))
+    expect(times).toEqual([...times].sort())
+    expect(await text(page, '#timeNote')).toContain('MTA time: each MTA runs Exchange\'s timings 600 times faster than real time (its time scale), so its 600 s open retry interval takes 1 s here.')
     await page.screenshot({ path: join(OUTPUT, 'dashboard-2-stopped.png'), fullPage: true })
 
     // The workaround, from the page: the peer back, then a restart of the leaky MTA.

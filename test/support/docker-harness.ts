@@ -76,3 +76,23 @@ export async function buildImage (): Promise<string> {
   const { stdout } = await run('bash', [resolve(ROOT, 'scripts/build-image.sh')], { cwd: ROOT, timeout: 600_000 })
   return stdout.trim()
 }
+
+const swarmState = (): string => { try { return execFileSync('docker', ['info', '--format', '{{.Swarm.LocalNodeState}}'], { encoding: 'utf8', timeout: 15_000 }).trim() } catch { return 'unknown' } }
+
+/**
+ * Why the Swarm test must not make a swarm here, or '' when it may. Leaving a swarm (`swarm leave
+ * --force`) disconnected every container of a compose site running beside it from its network,
+ * 0.1 s after the leave, and only `down` and `up -d` mended them: so the test makes no swarm on an
+ * engine that is in one already or runs any container at all.
+ */
+export function swarmTestBlocker (): string {
+  const docker = dockerAvailable()
+  if (!docker.ok) return docker.why
+  if (swarmState() !== 'inactive') return 'this Docker engine is already part of a swarm (the test makes its own and leaves it)'
+  let others: string[] = []
+  try { others = execFileSync('docker', ['ps', '--format', '{{.Names}}'], { encoding: 'utf8', timeout: 15_000 }).split('\n').filter(n => n !== '') } catch { /* none listed */ }
+  if (others.length === 0) return ''
+  const one = others.length === 1
+  return `${others.length} other container${one ? ' runs' : 's run'} on this Docker engine (${others.slice(0, 5).join(', ')}${others.length > 5 ? ', …' : ''}), ` +
+    `and leaving the test's swarm would cut ${one ? 'it off its networks' : 'them off their networks'}; stop ${one ? 'it' : 'them'}, or run the test on an engine of its own`
+}

@@ -10,7 +10,8 @@ h1{font-size:18px;margin:0 0 4px} #where{color:#666;margin-bottom:8px}
 #map{background:#fff;border:1px solid #ddd;border-radius:6px}
 .mtas{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:10px;margin-top:10px}
 .mta{background:#fff;border:1px solid #ddd;border-radius:6px;padding:8px}
-.mta h2{font-size:15px;margin:0}.mta .state{font-weight:bold}.running{color:#2ca02c}.down{color:#d62728}.paused,.unresponsive{color:#f4b400}
+.mta h2{font-size:15px;margin:0}.mta .state{font-weight:bold}.running{color:#2ca02c}.down,.exhausted{color:#d62728}.paused,.unresponsive{color:#f4b400}
+#timeNote{color:#666;font-size:12px;margin-bottom:6px}
 .bar{display:flex;height:16px;border:1px solid #999;margin:6px 0 2px}.bar div{height:100%}
 .free{background:#2ca02c}.inuse{background:#1f77b4}.leaked{background:#d62728}
 .estimate{color:#d62728;font-size:12px;min-height:16px}
@@ -20,8 +21,9 @@ button{margin:2px 2px 0 0;font-size:12px}
 #tail .e9156{color:#ff6b6b;font-weight:bold}
 .filters{margin-top:10px}
 </style></head><body>
-<h1>xcon: Exchange 5.5 MTAs <small id="clock"></small></h1>
+<h1>xcon: Exchange 5.5 MTAs <small id="clock" title="real time"></small></h1>
 <div id="where"></div>
+<div id="timeNote"></div>
 <svg id="map" width="100%" height="260" viewBox="0 0 1000 260" role="img" aria-label="the site"></svg>
 <div class="mtas" id="mtas"></div>
 <div class="filters">Events: <label>ID <input id="fEvent" size="16" placeholder="9156,2035"></label>
@@ -125,14 +127,25 @@ function cardBody (m) {
   const cb = m.controlBlocks
   const total = cb ? cb.capacity - 1 : 1
   const bar = cb ? '<div class="bar" title="free ' + cb.free + ', in use ' + cb.inUse + ', leaked ' + cb.leaked + '"><div class="free" style="width:' + (100 * cb.free / total) + '%"></div><div class="inuse" style="width:' + (100 * cb.inUse / total) + '%"></div><div class="leaked" style="width:' + (100 * cb.leaked / total) + '%"></div></div>' : '<div class="bar"></div>'
-  const est = !cb ? '' : cb.free === 0 ? 'no free control block: every open is a 9156 (restart the MTA)' : cb.exhaustionSeconds !== null && cb.exhaustionSeconds !== undefined ? 'no free block in about ' + Math.round(cb.exhaustionSeconds / 60) + ' min of MTA time at this leak rate' : ''
+  const est = !cb ? '' : cb.free === 0 ? 'no free control block: every open is a 9156 (restart the MTA)' : cb.exhaustionSeconds !== null && cb.exhaustionSeconds !== undefined ? 'no free block in about ' + Math.round(cb.exhaustionSeconds / 60) + ' min of MTA time (' + realTime(cb.exhaustionSeconds / (m.timeScale || 1)) + ' here) at this leak rate' : ''
+  // As xcon status says it: an MTA that runs with no free control block is not a healthy one.
+  const word = m.state === 'running' && cb && cb.free === 0 ? 'running (no CBs)' : m.state
+  const cls = m.state === 'running' && cb && cb.free === 0 ? 'exhausted' : m.state
   const queues = (m.queues || []).map(q => {
     const h = ((history[m.name] ||= {})[q.peer] ||= [])
     return '<tr><td>' + esc(q.peer) + '</td><td>' + q.depth + '</td><td>' + spark(h) + '</td><td>' + esc(q.state || '') + '</td></tr>'
   }).join('')
-  return '<h2>' + esc(m.name) + ' <small>' + esc(m.site) + (m.build ? ', build ' + m.build : '') + '</small> <span class="state ' + m.state + '">' + m.state + '</span></h2>' +
+  return '<h2>' + esc(m.name) + ' <small>' + esc(m.site) + (m.build ? ', build ' + m.build : '') + '</small> <span class="state ' + cls + '">' + esc(word) + '</span></h2>' +
     (cb ? '<div>control blocks: <span class="free-count">' + cb.free + '</span> free, ' + cb.inUse + ' in use, <span class="leaked-count">' + cb.leaked + '</span> leaked of ' + cb.capacity + '</div>' : '<div>control blocks: <span class="free-count">-</span></div>') +
     bar + '<div class="estimate">' + est + '</div><table class="queues">' + queues + '</table>'
+}
+
+const realTime = s => s < 90 ? Math.round(s) + ' s' : Math.round(s / 60) + ' min'
+
+// MTA time: the MTAs run their Exchange timings faster than the clock by their time scale.
+function drawTimeNote (mtas) {
+  const scales = [...new Set(mtas.map(m => m.timeScale).filter(Boolean))]
+  $('timeNote').textContent = scales.length === 0 ? '' : "MTA time: each MTA runs Exchange's timings " + scales.join(' or ') + ' times faster than real time (its time scale), so its 600 s open retry interval takes ' + scales.map(s => realTime(600 / s)).join(' or ') + ' here. The clock above is real time.'
 }
 
 function drawTail () {
@@ -162,7 +175,10 @@ fetch('/site').then(r => r.json()).then(s => {
     for (const m of d.mtas) for (const q of (m.queues || [])) { const h = ((history[m.name] ||= {})[q.peer] ||= []); h.push(q.depth); if (h.length > 60) h.shift() }
     drawMap(d.mtas)
     drawMtas(d.mtas)
+    drawTimeNote(d.mtas)
     tail.push(...d.events)
+    // Lines of several logs reach the server a moment apart: the tail is kept in time order.
+    tail.sort((a, b) => a.time < b.time ? -1 : a.time > b.time ? 1 : 0)
     if (tail.length > 1000) tail.splice(0, tail.length - 1000)
     if (d.events.length > 0) drawTail()
   }

@@ -95,7 +95,7 @@ export class DashboardServer {
   private async tick (): Promise<void> {
     if (this.clients.size === 0) return
     const mtas = await gatherStatus(this.site)
-    const fresh = this.tail.slice(Math.max(0, this.tail.length - (this.tailSeq - this.lastSent)))
+    const fresh = this.tail.slice(Math.max(0, this.tail.length - (this.tailSeq - this.lastSent))).sort((a, b) => a.time < b.time ? -1 : a.time > b.time ? 1 : 0)
     this.lastSent = this.tailSeq
     const data = `data: ${JSON.stringify({ at: new Date().toISOString(), mtas, events: fresh })}\n\n`
     for (const c of this.clients) c.write(data)

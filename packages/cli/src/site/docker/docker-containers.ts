@@ -15,6 +15,8 @@ export interface ContainerInfo {
   status: string
   pid: number
   adminPort: number | undefined
+  /** The host port each published container port maps to ("2525/tcp" → 2601). */
+  published: Record<string, number>
   adminToken: string | undefined
   networks: Record<string, string>
 }
@@ -24,7 +26,7 @@ interface Inspected {
   Created: string
   State: { Status: string, Pid: number }
   Config?: { Env?: string[], Labels?: Record<string, string> }
-  NetworkSettings: { Ports?: Record<string, Array<{ HostPort: string }> | null>, Networks?: Record<string, { IPAddress: string }> }
+  NetworkSettings: { Ports?: Record<string, Array<{ HostIp?: string, HostPort: string }> | null>, Networks?: Record<string, { IPAddress: string }> }
 }
 
 /**
@@ -74,6 +76,7 @@ function describe (c: Inspected): ContainerInfo {
     status: c.State.Status,
     pid: c.State.Pid,
     adminPort: published === undefined ? undefined : Number(published),
+    published: Object.fromEntries(Object.entries(c.NetworkSettings.Ports ?? {}).flatMap(([port, bindings]) => bindings?.[0] === undefined ? [] : [[port, Number(bindings[0].HostPort)]])),
     // The compose file sets the token; the CLI reads it from the container it talks to.
     adminToken: c.Config?.Env?.find(e => e.startsWith('XCON_ADMIN_TOKEN='))?.slice('XCON_ADMIN_TOKEN='.length) || undefined,
     networks: Object.fromEntries(Object.entries(c.NetworkSettings.Networks ?? {}).map(([n, v]) => [n, v.IPAddress]))

@@ -260,8 +260,19 @@ export class DockerSite implements SiteBackend {
     await this.compose(['unpause', this.info(name).service])
   }
 
+  /**
+   * The MTA's status, with its IMS's port as this host reaches it: the MTA knows only the port it
+   * listens on inside its container (2525), and `docker compose` publishes it elsewhere (2601), or
+   * not at all (null).
+   */
   async fetchStatus (name: string, timeoutMs = 1500): Promise<MtaStatusDocument | undefined> {
-    try { return await (await this.admin(name)).status(timeoutMs) } catch { return undefined }
+    let s: MtaStatusDocument | undefined
+    try { s = await (await this.admin(name)).status(timeoutMs) } catch { return undefined }
+    if (s?.smtp?.port !== undefined && s.smtp.port !== null) {
+      const c = await this.container(name)
+      s.smtp.port = c?.published[`${s.smtp.port}/tcp`] ?? null
+    }
+    return s
   }
 
   async submit (name: string, body: Record<string, unknown>): Promise<string[]> {
