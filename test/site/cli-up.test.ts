@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { XCON, waitFor } from '../support/site-harness.js'
+import { xcon } from '../support/run-xcon.js'
 
 const cleanups: Array<() => void> = []
 afterEach(() => { for (const c of cleanups.splice(0)) c() })
@@ -34,8 +35,19 @@ describe('xcon up in the foreground', () => {
     const code = await new Promise<number | null>(resolve => child.once('exit', resolve))
     expect(code).toBe(0)
     expect(out.match(/ 9299  X\.400 Service/g)).toHaveLength(4)
+    // What was folded before Ctrl-C is printed before the closedown, not after its 9299 lines.
+    const closing = out.indexOf('closing the site down')
+    expect(closing).toBeGreaterThan(0)
+    expect(out.slice(closing)).not.toMatch(/×\d+ more/)
+    expect(out).not.toContain('Reused the stores')
     // An MTA that has exited may linger a moment as a zombie until init reaps it.
     const gone = (pid: number): boolean => { try { process.kill(pid, 0); return false } catch { return true } }
     await waitFor('every MTA process to be gone', () => started.every(gone), 10_000)
+    // The next up finds the stores of this one, and says so.
+    const again = await xcon(['up', '-d', '--data', join(dir, 'site')])
+    expect(again.stdout).toContain(`Reused the stores of the last run under ${join(dir, 'site')}: its queued mail and counters are back (npx xcon up --fresh starts from nothing).`)
+    await xcon(['down', '--data', join(dir, 'site')])
+    expect((await xcon(['up', '-d', '--fresh', '--data', join(dir, 'site')])).stdout).not.toContain('Reused')
+    await xcon(['down', '--data', join(dir, 'site')])
   })
 })

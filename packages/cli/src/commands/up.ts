@@ -2,9 +2,10 @@ import { LogFollower } from '../logs/log-follower.js'
 import { ensureLinks, linkApiUrl, stopLinks } from '../site/local/local-links.js'
 import { LocalSite, loadTopology, type UpOptions } from '../site/local/local-site.js'
 import { tryHint } from './try-hint.js'
-import { shellWord } from '../invocation.js'
+import { XCON, shellWord } from '../invocation.js'
 import { LogStream } from '../logs/log-stream.js'
-import { updateSiteState } from '../site/local/site-state.js'
+import { sitePaths, updateSiteState } from '../site/local/site-state.js'
+import { existsSync, readdirSync } from 'node:fs'
 import { renderStatusTable } from './status-table.js'
 import { gatherStatus } from './status.js'
 import { untilInterrupted } from '../logs/until-interrupted.js'
@@ -15,6 +16,9 @@ import { untilInterrupted } from '../logs/until-interrupted.js'
  * the merged logs until Ctrl-C, then closes every MTA down cleanly.
  */
 export async function up (opts: UpOptions & { detach: boolean, colour: boolean, explicitData?: string | undefined }, out: (line: string) => void): Promise<LocalSite> {
+  // A site's stores outlive it: say so when they come back, since their mail and counters do too.
+  const stores = sitePaths(opts.dataDir).stores
+  const reused = opts.fresh !== true && existsSync(stores) && readdirSync(stores).length > 0
   const site = await LocalSite.prepare(opts)
   // In the foreground, Ctrl-C is ours from the first MTA on: it closes the site down, at any moment.
   const interrupted = opts.detach ? undefined : untilInterrupted()
@@ -58,6 +62,7 @@ export async function up (opts: UpOptions & { detach: boolean, colour: boolean, 
   out(renderStatusTable(await gatherStatus(site)))
   out('')
   out(`Site up: ${site.names.length} MTAs, data and logs under ${site.dataDir}.`)
+  if (reused) out(`Reused the stores of the last run under ${site.dataDir}: its queued mail and counters are back (${XCON} up --fresh starts from nothing).`)
   const links = site.state.links
   if (links !== undefined) out(`Links: a proxy on each of the ${Object.keys(links.ports).length} directed links; Toxiproxy API at ${linkApiUrl(links)} (docs/links.md).`)
   // The hint repeats --data when the user gave it, so that every command it names finds this site.
