@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, statSync } from 'node:fs'
 import { request } from 'node:http'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -70,6 +70,10 @@ describe('xcon dashboard in a real browser', () => {
     expect(times).toEqual([...times].sort())
     expect(await text(page, '#timeNote')).toContain('MTA time: each MTA runs Exchange\'s timings 600 times faster than real time (its time scale), so its 600 s open retry interval takes 1 s here.')
     await page.screenshot({ path: join(OUTPUT, 'dashboard-2-stopped.png'), fullPage: true })
+    // The screenshot command docs/monitoring.md offers waits for the page to draw itself.
+    const shot = spawnSync('npm', ['run', '--silent', 'screenshot', '--', url, join(OUTPUT, 'dashboard-npm-screenshot.png')], { cwd: resolve(import.meta.dirname, '../..'), encoding: 'utf8', timeout: 60_000 })
+    expect(shot.status).toBe(0)
+    expect(statSync(join(OUTPUT, 'dashboard-npm-screenshot.png')).size).toBeGreaterThan(20_000)
 
     // The workaround, from the page: the peer back, then a restart of the leaky MTA.
     await page.click('button[data-verb="start"][data-server="SRV-C"]')

@@ -128,6 +128,16 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
   program.command('status')
     .description('control blocks, queues and counters of every MTA')
     .option('--json', 'one JSON document: { backend, mtas: [...] }')
+    .addHelpText('after', `
+CB FREE is free/capacity of the intra-site pool (network type 5). A healthy MTA shows one less
+than its capacity (7/8): the listener holds one block for as long as it runs (Q243632).
+
+--json: {"backend": {"kind": "local", "dataDir"} | {"kind": "docker", "project", "file"} | {"kind": "stack", "stack", "file"},
+ "mtas": [{"name", "site", "build", "state", "controlBlocks": {"capacity", "free", "inUse", "leaked", "exhausted", ...},
+ "queues": [{"peer", "depth", ...}], "delivered", "duplicatesSuppressed", "ndrs", "metricsUrl", ...}],
+ "links": {"api", "port", "proxies", "state"} (a local site started with --links)}
+An MTA that cannot answer has state down, paused or unresponsive, and null for build, controlBlocks
+and the counters; its queues are safe in its store and come back with it.`)
     .action(async (o: { json?: boolean }, cmd: Command) => {
       const b = await backend(site(cmd), o.json === true ? undefined : line => out(line))
       const mtas = await gatherStatus(b)
@@ -183,6 +193,10 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
     .option('--body <text>', 'the body', '')
     .option('--size <bytes>', 'a body of this many "x" instead', wholeNumber('--size', 0, 1 << 30))
     .option('--json', 'print { "mtsIds": [...] }')
+    .addHelpText('after', `
+A server's mailboxes are its topology's mailboxes (default user1 ... user10), plus administrator,
+postmaster and system-attendant. An alias no mailbox has, or an Internet address where no server
+runs an Internet Mail Service, gets a non-delivery report, and send says so on stderr.`)
     .action(async (o: { from: string, to: string[], count: number, subject: string, priority: string, alias: string, body: string, size?: number, json?: boolean }, cmd: Command) => {
       const b = await backend(site(cmd), note)
       // The MTA checks the size against its maximum message size and answers 413 over it.

@@ -12,7 +12,7 @@ import { CliError } from '../../cli-error.js'
 import { freePorts } from '../free-ports.js'
 import { chooseLinks, ensureLinks, linkPortCount, linksState, linksStatus, peerAddressesVia, stopLinks } from './local-links.js'
 import { showLogs } from './local-logs.js'
-import { processState, signal, waitForExit, type ProcessState } from './processes.js'
+import { isXconCommand, processState, signal, waitForExit, type ProcessState } from './processes.js'
 import type { LinksStatus, LogsOptions, SiteBackend } from '../site-backend.js'
 import { findServer, readSiteState, sitePaths, updateSiteState, writeSiteState, type ServerRecord, type SiteState } from './site-state.js'
 import { XCON } from '../../invocation.js'
@@ -194,10 +194,19 @@ export class LocalSite implements SiteBackend {
   async down (opts: { volumes: boolean }): Promise<string[]> {
     const lines: string[] = []
     if (opts.volumes) lines.push(`--volumes is for containers: a local site's queues stay under ${this.dataDir} (${XCON} up --fresh starts without them)`)
+    // A foreground `xcon up` in another terminal closes its own site down when interrupted, and
+    // would otherwise, on a later Ctrl-C, close down whatever site runs here by then.
+    const supervisor = this.state.supervisorPid
+    let supervised = false
+    if (processState(supervisor, 'up', isXconCommand) !== 'down') {
+      signal(supervisor!, 'SIGINT')
+      supervised = await waitForExit(supervisor!, 'up', 60_000, isXconCommand)
+      if (supervised) lines.push(`the foreground xcon up (pid ${supervisor!}) closed its site down`)
+    }
     const running = this.names.filter(n => this.processState(n) !== 'down')
     await Promise.all(running.map(async n => await this.stop(n)))
     if (await stopLinks(this.dataDir)) lines.push('closed the links (their proxies and the Toxiproxy API)')
-    lines.push(running.length === 0 ? `nothing to close down: ${this.names.join(', ')} ${this.names.length === 1 ? 'is' : 'are'} already down` : `closed down ${running.join(', ')}`)
+    if (running.length > 0 || !supervised) lines.push(running.length === 0 ? `nothing to close down: ${this.names.join(', ')} ${this.names.length === 1 ? 'is' : 'are'} already down` : `closed down ${running.join(', ')}`)
     return lines
   }
 

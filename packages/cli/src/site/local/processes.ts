@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs'
 export type ProcessState = 'running' | 'paused' | 'down'
 
 const isMta = (arg: string): boolean => arg.includes('xcon-mta') || arg.endsWith('mta/dist/main.js')
+/** The xcon command itself (bin/xcon.js, node_modules/.bin/xcon, dist/main.js): a foreground `xcon up`. */
+export const isXconCommand = (arg: string): boolean => /(?:^|\/)xcon(?:\.js)?$/.test(arg) || arg.endsWith('cli/dist/main.js')
 /** The links process of `xcon up --links` (links/links-main.ts). */
 export const isLinksProcess = (arg: string): boolean => arg.endsWith('links-main.js')
 
