@@ -1,12 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { createInterface } from 'node:readline'
 import { HISTORY_EVENT_IDS, type Topology } from '@xcon/core'
 import { applyVerb, isLifecycleVerb } from '../commands/lifecycle.js'
 import { gatherStatus } from '../commands/status.js'
-import { DockerSite } from '../site/docker/docker-site.js'
-import { LocalSite } from '../site/local/local-site.js'
-import { LogFollower } from '../logs/log-follower.js'
 import { parseLogLine } from '../logs/pretty-log.js'
 import type { SiteBackend } from '../site/site-backend.js'
 import { siteActionLog } from '../site/site-action-log.js'
@@ -33,8 +28,7 @@ export class DashboardServer {
   private readonly tail: TailEntry[] = []
   private tailSeq = 0
   private timer: NodeJS.Timeout | undefined
-  private follower: LogFollower | undefined
-  private logs: ChildProcess | undefined
+  private readonly stopLogs = new AbortController()
 
   /** `topology`: the site's, when the backend knows it (for the connectors); the servers come from the backend. */
   constructor (private readonly site: SiteBackend, private readonly topology: Topology | undefined) {
@@ -57,13 +51,15 @@ export class DashboardServer {
 
   close (): void {
     if (this.timer !== undefined) clearInterval(this.timer)
-    this.follower?.stop()
-    this.logs?.kill('SIGTERM')
+    this.stopLogs.abort()
     for (const c of this.clients) c.end()
     this.server.close()
   }
 
-  /** The event tail: the MTAs' log files (local), or `docker compose logs -f` (docker), and the CLI's actions. */
+  /**
+   * The event tail: the site's own log stream from now on (the MTAs' files, `docker compose logs`
+   * or each service's logs, and the CLI's actions), merged in time order by the backend.
+   */
   private followLogs (): void {
     const events = new Set<number>(HISTORY_EVENT_IDS)
     const add = (line: string): void => {
@@ -75,18 +71,7 @@ export class DashboardServer {
       this.tailSeq++
       if (this.tail.length > TAIL_KEEP) this.tail.shift()
     }
-    const files = [this.site.actionLogFile]
-    if (this.site instanceof LocalSite) for (const n of this.site.names) files.push(this.site.server(n).logFile)
-    this.follower = new LogFollower(files, (_file, line) => add(line), false)
-    this.follower.follow(250)
-    if (this.site instanceof DockerSite) {
-      const site = this.site
-      site.argv(['logs', '--no-color', '-f', '--tail', '0']).then(([cmd, ...argv]) => {
-        this.logs = spawn(cmd!, argv, { stdio: ['ignore', 'pipe', 'ignore'], env: site.env })
-        const rl = createInterface({ input: this.logs.stdout!, crlfDelay: Infinity })
-        rl.on('line', raw => { const at = raw.indexOf('{'); if (at >= 0) add(raw.slice(at)) })
-      }).catch(() => undefined)
-    }
+    this.site.logs({ follow: true, json: true, colour: false, fromNow: true, signal: this.stopLogs.signal }, add).catch(() => undefined)
   }
 
   private lastSent = 0

@@ -9,6 +9,10 @@ export interface LogsOptions {
   events?: string[] | undefined
   json: boolean
   colour: boolean
+  /** Only lines written from now on (the dashboard's tail), not the site's whole history. */
+  fromNow?: boolean
+  /** Ends following when aborted; without it, following ends at Ctrl-C (SIGINT) or SIGTERM. */
+  signal?: AbortSignal
 }
 
 /** A local site's link proxies, for `status` (docs/links.md). */

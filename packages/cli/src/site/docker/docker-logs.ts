@@ -14,14 +14,17 @@ import type { LogsOptions } from '../site-backend.js'
 export async function dockerLogs (site: DockerSite | StackSite, opts: LogsOptions, out: (line: string) => void): Promise<void> {
   const stream = new LogStream({ json: opts.json, colour: opts.colour, filter: { servers: opts.servers, events: opts.events } }, out)
   const commands = 'stack' in site
-    ? (opts.servers ?? site.names).map(n => site.logsArgv(n, opts.follow))
-    : [await site.argv(['logs', '--no-color', ...(opts.follow ? ['-f'] : []), ...(opts.servers?.map(s => site.service(s)) ?? [])])]
-  const actions = new LogFollower([site.actionLogFile], (file, line) => stream.add(line, file))
+    ? (opts.servers ?? site.names).map(n => site.logsArgv(n, opts.follow, opts.fromNow === true))
+    : [await site.argv(['logs', '--no-color', ...(opts.follow ? ['-f'] : []), ...(opts.fromNow === true ? ['--tail', '0'] : []), ...(opts.servers?.map(s => site.service(s)) ?? [])])]
+  const actions = new LogFollower([site.actionLogFile], (file, line) => stream.add(line, file), opts.fromNow !== true)
   actions.poll()
   const children = commands.map(([cmd, ...argv]) => spawn(cmd!, argv, { stdio: ['ignore', 'pipe', 'inherit'], env: 'env' in site ? site.env : process.env }))
   const stop = (): void => { for (const c of children) c.kill('SIGTERM') }
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
+  if (opts.signal !== undefined) opts.signal.addEventListener('abort', stop, { once: true })
+  else {
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  }
   if (opts.follow) {
     actions.follow()
     stream.follow()

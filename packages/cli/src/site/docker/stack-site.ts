@@ -199,7 +199,7 @@ export class StackSite implements SiteBackend {
   }
 
   /** `docker service logs` takes one service: one command per server, for the caller to merge. */
-  logsArgv (name: string, follow: boolean): string[] {
-    return ['docker', 'service', 'logs', '--raw', '--no-trunc', ...(follow ? ['-f'] : []), this.service(name)]
+  logsArgv (name: string, follow: boolean, fromNow = false): string[] {
+    return ['docker', 'service', 'logs', '--raw', '--no-trunc', ...(follow ? ['-f'] : []), ...(fromNow ? ['--tail', '0'] : []), this.service(name)]
   }
 }
