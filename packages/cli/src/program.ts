@@ -106,7 +106,7 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
         await d.up(o.rebuild === true)
         out(renderStatusTable(await gatherStatus(d)))
         if (o.detach !== true) {
-          out('Following the logs; Ctrl-C stops following (the containers keep running: xcon down --docker).')
+          out(`Following the logs; Ctrl-C stops following (the containers keep running: ${XCON} down --docker).`)
           await d.logs({ follow: true, json: false, colour }, out)
         }
         return

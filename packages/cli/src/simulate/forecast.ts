@@ -7,6 +7,7 @@ import { CliError } from '../cli-error.js'
 import { lineChart, type Marker, type Series } from '../scenario/svg-chart.js'
 import { runSimulation } from './run-simulation.js'
 import { FORECAST_COLUMNS } from './forecast-columns.js'
+import { XCON } from '../invocation.js'
 
 export interface ForecastOptions {
   topology?: string | undefined
@@ -59,7 +60,7 @@ export async function forecast (o: ForecastOptions): Promise<ForecastRow[]> {
     }
     if (o.writeScenarios !== undefined) {
       mkdirSync(o.writeScenarios, { recursive: true })
-      writeFileSync(join(o.writeScenarios, `${scenario.name}.yaml`), `# xcon forecast's scenario at ${rate} failed connections an hour: xcon simulate FILE (or scenario run, for ${o.days} days)\n${made.yaml}`)
+      writeFileSync(join(o.writeScenarios, `${scenario.name}.yaml`), `# xcon forecast's scenario at ${rate} failed connections an hour: ${XCON} simulate FILE (or scenario run, for ${o.days} days)\n${made.yaml}`)
     }
     const subject = made.subject
     const config = resolveMtaConfig(scenario.topology, subject, {})
