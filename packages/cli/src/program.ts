@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander'
 import { MAX_CONTROL_BLOCKS, MIN_CONTROL_BLOCKS, formatDuration } from '@xcon/core'
 import { join } from 'node:path'
-import { openBackend } from './site/open-backend.js'
+import { openBackend } from './commands/open-backend.js'
 import { CliError } from './cli-error.js'
 import { XCON, shellWord } from './invocation.js'
 import { XCON_VERSION } from './version.js'

@@ -10,7 +10,6 @@ import { renderStatusTable } from './status-table.js'
 import { gatherStatus } from './status.js'
 import { untilInterrupted } from '../logs/until-interrupted.js'
 
-
 /**
  * Starts every MTA of the topology. Detached: returns once all are ready. Foreground: prints
  * the merged logs until Ctrl-C, then closes every MTA down cleanly.

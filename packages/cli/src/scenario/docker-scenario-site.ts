@@ -12,7 +12,7 @@ import { COMPOSE_ADMIN_TOKEN, CONTAINER_MTA_PORT, composeFile, containerTopology
 import { CHAIN, ensureChain, iptables } from '../site/docker/docker-partition.js'
 import { DockerSite } from '../site/docker/docker-site.js'
 import { freePorts } from '../site/free-ports.js'
-import type { ProcessState } from '../site/local/processes.js'
+import type { ProcessState } from '../site/site-backend.js'
 import { linkRules, type LinkCut } from './link-rules.js'
 import type { ScenarioSite } from './scenario-site.js'
 

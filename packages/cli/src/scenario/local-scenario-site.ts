@@ -7,7 +7,7 @@ import type { DeliveryRecord } from '../site/admin-client.js'
 import { LocalSite } from '../site/local/local-site.js'
 import { updateSiteState } from '../site/local/site-state.js'
 import { LogFollower } from '../logs/log-follower.js'
-import type { ProcessState } from '../site/local/processes.js'
+import type { ProcessState } from '../site/site-backend.js'
 import type { ScenarioSite } from './scenario-site.js'
 
 /**

@@ -2,7 +2,7 @@ import type { MtaStatusDocument } from '@xcon/core'
 import type { FaultStep } from '@xcon/core'
 import type { DeliveryRecord } from '../site/admin-client.js'
 import type { LinkApiChange } from '../links/link-api.js'
-import type { ProcessState } from '../site/local/processes.js'
+import type { ProcessState } from '../site/site-backend.js'
 
 /**
  * What the scenario runner needs of a site, whichever backend runs it: local processes behind

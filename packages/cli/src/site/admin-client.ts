@@ -1,6 +1,6 @@
-import { waitUntil } from '../wait-until.js'
 import type { DeliveriesAnswer, DeliveryRecord, MtaStatusDocument, SubmitAnswer as SubmitBody } from '@xcon/core'
 import { CliError } from '../cli-error.js'
+import { waitUntil } from '../wait-until.js'
 
 /** One delivery as GET /deliveries lists it (core's admin contract). */
 export type { DeliveryRecord }

@@ -1,6 +1,8 @@
 import type { MtaStatusDocument, Topology } from '@xcon/core'
 import type { SubmitAnswer } from './admin-client.js'
-import type { ProcessState } from './local/processes.js'
+
+/** Whether an MTA's process (or container) runs, is stopped by SIGSTOP (or docker pause), or is gone. */
+export type ProcessState = 'running' | 'paused' | 'down'
 
 export interface LogsOptions {
   follow: boolean

@@ -1,4 +1,3 @@
-import { waitUntil } from '../../wait-until.js'
 import type { MtaStatusDocument } from '@xcon/core'
 import { execFile, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -8,11 +7,11 @@ import { AdminClient, type SubmitAnswer } from '../admin-client.js'
 import { CliError } from '../../cli-error.js'
 import { findService, readComposeServices, type ServiceInfo } from './compose-services.js'
 import { defaultProjectName, listContainers, type ContainerInfo } from './docker-containers.js'
-import type { ProcessState } from '../local/processes.js'
-import type { LogsOptions, SiteBackend } from '../site-backend.js'
+import type { LogsOptions, ProcessState, SiteBackend } from '../site-backend.js'
 import { siteActionLog } from '../site-action-log.js'
 import { dockerLogs } from './docker-logs.js'
 import { XCON } from '../../invocation.js'
+import { waitUntil } from '../../wait-until.js'
 
 const run = promisify(execFile)
 

@@ -1,4 +1,3 @@
-import { waitUntil } from '../../wait-until.js'
 import type { MtaStatusDocument } from '@xcon/core'
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -8,9 +7,9 @@ import { AdminClient, type AdminTransport, type SubmitAnswer } from '../admin-cl
 import { CliError } from '../../cli-error.js'
 import { findService, readComposeServices, type ServiceInfo } from './compose-services.js'
 import { listByLabel, type ContainerInfo } from './docker-containers.js'
-import type { ProcessState } from '../local/processes.js'
-import type { LogsOptions, SiteBackend } from '../site-backend.js'
+import type { LogsOptions, ProcessState, SiteBackend } from '../site-backend.js'
 import { dockerLogs } from './docker-logs.js'
+import { waitUntil } from '../../wait-until.js'
 
 const run = promisify(execFile)
 

@@ -1,4 +1,3 @@
-import { waitUntil } from '../../wait-until.js'
 import { spawn } from 'node:child_process'
 import { closeSync, openSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -10,8 +9,9 @@ import { isLinksProcess, processState, signal, waitForExit, type ProcessState } 
 import { readSiteState, sitePaths, updateSiteState, type LinksRecord } from './site-state.js'
 import { TOXIPROXY_PORT } from '../../links/link-api.js'
 import { XCON } from '../../invocation.js'
+import { waitUntil } from '../../wait-until.js'
 
-const LINKS_MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'links', 'links-main.js')
+const LINKS_MAIN = join(dirname(fileURLToPath(import.meta.url)), 'links-main.js')
 
 /**
  * The links process of a local site started with `xcon up --links`: where it listens (chosen

@@ -1,7 +1,9 @@
-import { waitUntil } from '../../wait-until.js'
 import { readFileSync } from 'node:fs'
+import { waitUntil } from '../../wait-until.js'
 
-export type ProcessState = 'running' | 'paused' | 'down'
+import type { ProcessState } from '../site-backend.js'
+
+export type { ProcessState }
 
 const isMta = (arg: string): boolean => arg.includes('xcon-mta') || arg.endsWith('mta/dist/main.js')
 /** The xcon command itself (bin/xcon.js, node_modules/.bin/xcon, dist/main.js): a foreground `xcon up`. */

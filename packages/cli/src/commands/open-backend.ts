@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { CliError } from '../cli-error.js'
-import { DockerSite, type DockerOptions } from './docker/docker-site.js'
-import { LocalSite } from './local/local-site.js'
-import { StackSite } from './docker/stack-site.js'
-import type { SiteBackend } from './site-backend.js'
-import { sitePaths } from './local/site-state.js'
+import { DockerSite, type DockerOptions } from '../site/docker/docker-site.js'
+import { LocalSite } from '../site/local/local-site.js'
+import { StackSite } from '../site/docker/stack-site.js'
+import type { SiteBackend } from '../site/site-backend.js'
+import { sitePaths } from '../site/local/site-state.js'
 import { XCON } from '../invocation.js'
 
 export interface BackendChoice extends DockerOptions {

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-import { appendActionLine } from '../site/site-action-log.js'
-import { readSiteState, sitePaths, updateSiteState } from '../site/local/site-state.js'
-import { LinkApi, type LinkApiChange } from './link-api.js'
-import { SiteProxies } from './site-proxies.js'
+import { appendActionLine } from '../site-action-log.js'
+import { readSiteState, sitePaths, updateSiteState } from './site-state.js'
+import { LinkApi, type LinkApiChange } from '../../links/link-api.js'
+import { SiteProxies } from '../../links/site-proxies.js'
 
 /**
  * The links process of `xcon up --links` (xcon-links): a proxy on every directed link of a local
