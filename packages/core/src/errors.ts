@@ -314,6 +314,12 @@ export class NotALinkError extends LinkApiError {
   }
 }
 
+/** Thrown when a game day names an incident the catalogue does not have, or one its site cannot show. */
+export class UnknownIncidentError extends XconError {
+  readonly code = 'XCON_ERR_UNKNOWN_INCIDENT'
+  readonly definite = true
+}
+
 /** The close codes an association may end with, and what each tells the other side. */
 export const CLOSE_CODES = {
   1000: 'released',

@@ -1,4 +1,5 @@
-import { statfsSync } from 'node:fs'
+import { statSync, statfsSync } from 'node:fs'
+import { join } from 'node:path'
 import { statfs } from 'node:fs/promises'
 import { diskNearlyFull, DiskFullError, type Intake } from '@xcon/core'
 import { logEvent, type Logger } from './logger.js'
@@ -30,6 +31,14 @@ export function bytesOnDisk (records: number, bytes: number): number {
 }
 
 /** The bytes an unprivileged writer may still use, from a statfs answer. */
+/**
+ * A file in the store's directory that stands for other programs' data on the same disk: its
+ * apparent size counts as used space. `xcon gameday` fills a disk this way for its disk-full
+ * incident, with a sparse file that takes no real space; the storage team "frees" it by removing
+ * the file. Absent, it counts for nothing.
+ */
+export const DISK_BALLAST_FILE = 'disk-ballast'
+
 function freeOf (s: { bavail: number | bigint, bsize: number | bigint }): number {
   return Number(s.bavail) * Number(s.bsize)
 }
@@ -106,10 +115,15 @@ export class DiskGuard implements Intake {
     return true
   }
 
+  /** The other programs' data the ballast file stands for (DISK_BALLAST_FILE). */
+  private ballast (): number {
+    try { return statSync(join(this.dir, DISK_BALLAST_FILE)).size } catch { return 0 }
+  }
+
   /** statfs at once, for the moments that cannot wait for the next look. */
   private measureNow (): number | undefined {
     try {
-      this.freeBytes = freeOf(statfsSync(this.dir))
+      this.freeBytes = Math.max(0, freeOf(statfsSync(this.dir)) - this.ballast())
       this.spent = 0
     } catch { /* the last look stands */ }
     return this.freeBytes
@@ -119,7 +133,7 @@ export class DiskGuard implements Intake {
     const spentBefore = this.spent
     let free: number
     try {
-      free = freeOf(await statfs(this.dir))
+      free = Math.max(0, freeOf(await statfs(this.dir)) - this.ballast())
     } catch {
       return
     }

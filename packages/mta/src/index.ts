@@ -1,7 +1,7 @@
 export { Mta } from './mta.js'
 export type { MtaState, Submission, QueuedMessage } from '@xcon/core'
 export { MtaStore, type Delivery } from './store.js'
-export { DiskGuard } from './disk-guard.js'
+export { DiskGuard, DISK_BALLAST_FILE } from './disk-guard.js'
 export { copyKey } from './copy-key.js'
 export { createAdminServer } from './admin-server.js'
 export { createLogger, logEvent } from './logger.js'
