@@ -353,7 +353,47 @@ runs an Internet Mail Service, gets a non-delivery report, and send says so on s
       const outDir = o.out ?? join('.xcon', 'soak', new Date().toISOString().replace(/[:.]/g, '-'))
       exit((await soak({ file, seeds, outDir, out })).exitCode)
     })
+  gameday(program, site, out)
   return program
+}
+
+/**
+ * `xcon gameday`: a hidden incident on a live site, for a trainee to diagnose and mend with the
+ * ordinary commands, and a scored debrief (docs/gameday.md). On a local site for now.
+ */
+function gameday (program: Command, site: (cmd: Command) => SiteOptions, out: (line: string) => void): void {
+  const g = program.command('gameday').description('a game day: a hidden incident on a live site, the ordinary commands to mend it, and a scored debrief (docs/gameday.md)')
+  const local = (cmd: Command): string => {
+    const s = site(cmd)
+    if (s.stack !== undefined || wantsDocker(s)) throw new CliError('xcon gameday runs on a local site for now; containers are not offered yet (leave out --docker and --stack)', 2)
+    return dataDir(s)
+  }
+  const load = async (): Promise<typeof import('./commands/gameday.js')> => await import('./commands/gameday.js')
+  g.command('start')
+    .description('start a site with light traffic and an incident drawn by the seed; prints only the symptom, the time limit and the tools')
+    .option('--seed <n>', 'the seed that draws the incident (default: a random one, printed)', wholeNumber('--seed', 0, Number.MAX_SAFE_INTEGER))
+    .option('--incident <name>', 'this incident of the catalogue (for instructors: xcon gameday list)')
+    .addOption(new Option('--level <level>', 'draw among incidents of this level').choices(['easy', 'normal', 'hard']))
+    .option('--topology <file>', 'the site (default: the embedded four-MTA site)')
+    .option('--minutes <m>', 'the time limit, in real minutes', wholeNumber('--minutes', 1, 240), 15)
+    .action(async (o: { seed?: number, incident?: string, level?: 'easy' | 'normal' | 'hard', topology?: string, minutes: number }, cmd: Command) => {
+      await (await load()).gamedayStart({ dataDir: local(cmd), ...o }, out)
+    })
+  g.command('list').description('the incidents of the catalogue and their levels (not which one a seed draws)')
+    .action(async () => { (await load()).gamedayList(out) })
+  g.command('status').description('the time left and what has been done; never the cause').option('--json', 'one JSON document')
+    .action(async (o: { json?: boolean }, cmd: Command) => { (await load()).gamedayStatus(local(cmd), o.json === true, out) })
+  g.command('diagnose').description('record a diagnosis, with its time (more than one is allowed; each counts)')
+    .requiredOption('--server <server>', 'the server it is about')
+    .requiredOption('--cause <cause>', 'leak, peer-down, paused, partition, disk-full, slow-link or none')
+    .action(async (o: { server: string, cause: string }, cmd: Command) => { (await load()).gamedayDiagnose(local(cmd), o.server, o.cause, out) })
+  g.command('ask').argument('<team>', 'network or storage').argument('[text...]', 'what you ask them')
+    .description('ask the team that owns a fix outside the MTAs; recorded as an action')
+    .action(async (team: string, text: string[], _o: unknown, cmd: Command) => { await (await load()).gamedayAsk(local(cmd), team, text.join(' '), out) })
+  g.command('reveal').description('for the instructor: the cause and the expert response').option('--json', 'one JSON document: { incident, faults, ... }')
+    .action(async (o: { json?: boolean }, cmd: Command) => { (await load()).gamedayReveal(local(cmd), o.json === true, out) })
+  g.command('end').description('end the exercise (or find it ended by its time limit) and print the debrief').option('--json', 'one JSON document: { score, recovered, recoverySeconds, lost, duplicated, findings, ... }')
+    .action(async (o: { json?: boolean }, cmd: Command) => { await (await load()).gamedayEnd(local(cmd), o.json === true, out) })
 }
 
 /** The site options as typed, for a hint that must find the same site. */

@@ -24,10 +24,10 @@ export class LocalScenarioSite implements ScenarioSite {
 
   private constructor (private readonly site: LocalSite, private readonly proxies: SiteProxies) {}
 
-  /** Prepares the site under `outDir/site` from the run's topology file; starts nothing yet. */
-  static async create (outDir: string, topologyFile: string): Promise<LocalScenarioSite> {
+  /** Prepares the site under `siteDir` (default `outDir/site`) from the run's topology file; starts nothing yet. */
+  static async create (outDir: string, topologyFile: string, siteDir?: string): Promise<LocalScenarioSite> {
     // The links live in this process, on the ports prepare() chose with the MTAs'.
-    const site = await LocalSite.prepare({ dataDir: join(outDir, 'site'), topologyFile, fresh: true, links: true })
+    const site = await LocalSite.prepare({ dataDir: siteDir ?? join(outDir, 'site'), topologyFile, fresh: siteDir === undefined, links: true })
     const links = updateSiteState(site.dataDir, s => { s.links!.servedBy = 'scenario' }).links!
     const proxies = await SiteProxies.open(site.names, b => ({ host: '127.0.0.1', port: site.server(b).port }), { ports: links.ports })
     const scenarioSite = new LocalScenarioSite(site, proxies)

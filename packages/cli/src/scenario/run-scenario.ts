@@ -20,6 +20,14 @@ export interface RunOptions {
   image?: string | undefined
   progress: boolean
   out: (line: string) => void
+  /** A scenario made in memory (a game day's): `file` then only names it. */
+  scenario?: Scenario | undefined
+  /** Where the local site lives (default: under the output directory), so that every xcon command finds it there. */
+  siteDir?: string | undefined
+  /** Asked at each sample: true ends the faults and traffic early, and the run settles and is checked as at its end. */
+  endEarly?: (() => boolean) | undefined
+  /** Once every MTA is up and the run's clock has started. */
+  onStarted?: ((t0: number) => Promise<void> | void) | undefined
 }
 
 export interface RunResult {
@@ -39,7 +47,7 @@ export interface RunResult {
  */
 export async function runScenario (opts: RunOptions): Promise<RunResult> {
   const started = Date.now()
-  const scenario = loadScenario(opts.file, opts.seed)
+  const scenario = opts.scenario ?? loadScenario(opts.file, opts.seed)
   const steps = expandSchedule(scenario)
   const outDir = prepareRunDir(scenario, steps, opts.outDir)
   opts.out(`scenario ${scenario.name}: seed ${scenario.seed}, ${steps.length} fault steps, ${scenario.durationMs / 1000} s; output in ${outDir}`)
@@ -50,7 +58,7 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
   }
   const site: ScenarioSite = opts.backend === 'docker'
     ? await DockerScenarioSite.create(outDir, scenario.name, scenario.topology, opts.image ?? 'xcon:latest')
-    : await LocalScenarioSite.create(outDir, join(outDir, 'topology.yaml'))
+    : await LocalScenarioSite.create(outDir, join(outDir, 'topology.yaml'), opts.siteDir)
   const names = site.names
   opts.out(`backend ${site.backend}: ${names.length} MTAs, ${site.where}`)
   if (site.linkApiUrl !== undefined) opts.out(`links: a proxy on each of the ${names.length * (names.length - 1)} directed links, Toxiproxy API at ${site.linkApiUrl}`)
@@ -86,6 +94,7 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
       t: 0, type: 'run', name: scenario.name, seed: scenario.seed, startedAt: new Date(t0).toISOString(), durationMs: scenario.durationMs,
       servers: allServers(scenario.topology).map(s => ({ name: s.name, site: s.site, build: s.build }))
     })
+    await opts.onStarted?.(t0)
 
     const now = (): number => Date.now() - t0
     const lastSeq = new Map<string, number>()
@@ -152,12 +161,19 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
     }
 
     const progress = (phase: 'running' | 'settling'): void => { live.sample(now(), phase, { submitted, delivered, queued: pending }) }
-    while (now() < scenario.durationMs && interrupted === undefined) {
+    while (now() < scenario.durationMs && interrupted === undefined && opts.endEarly?.() !== true) {
       await sample()
       progress('running')
       await sleep(scenario.sampleMs)
     }
     trafficOn = false
+    // Ended early: the schedule's last step (a heal of everything) has not run, so it runs now.
+    const finalHeal = steps.at(-1)
+    if (now() < scenario.durationMs && finalHeal?.action === 'heal') {
+      for (const t of timers) clearTimeout(t)
+      record({ t: now(), type: 'fault', action: finalHeal.action, targets: finalHeal.targets, source: finalHeal.source })
+      await site.applyFault(finalHeal).catch((err: Error) => live.note(now(), `the final heal failed: ${err.message}`))
+    }
     await sleep(500) // the final heal (the last step) has run; give restarted MTAs a moment
     const settleEnd = Date.now() + scenario.settleMs
     do {

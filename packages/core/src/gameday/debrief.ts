@@ -7,6 +7,8 @@ export interface PlayDiagnosis { t: number, server: string, cause: Cause }
 /** Everything measured about one game day, in real milliseconds from its start. */
 export interface Play {
   incident: Incident
+  /** When the trainee was told of the symptom (`gameday start` printed it): their times count from here. */
+  briefedMs: number
   /** How long the exercise lasted, and its limit. */
   durationMs: number
   limitMs: number
@@ -18,7 +20,9 @@ export interface Play {
   duplicated: number
   /** Mail delay: for each message, the minutes it waited beyond its normal transfer, summed. */
   delayMessageMinutes: number
-  /** What the expert response takes on this site (its steps, each as long as the commands take here). */
+  /** The same, counted only up to the briefing: what the trainee found. */
+  delayAtBriefing: number
+  /** What the expert response takes on this site, from the briefing (its steps, each as long as the commands take here). */
   expertMs: number
 }
 
@@ -88,22 +92,28 @@ function byTime (ms: number | null, expertMs: number, limitMs: number, of: numbe
  */
 export function debriefOf (play: Play): Debrief {
   const findings = findingsOf(play)
-  const correct = play.diagnoses.filter(d => d.cause !== 'none' && causesOf(play.incident, d.server).includes(d.cause)).map(d => d.t)
-  const firstCorrect = correct.length === 0 ? null : Math.min(...correct)
+  const correct = play.diagnoses.filter(d => d.cause !== 'none' && causesOf(play.incident, d.server).includes(d.cause)).map(d => d.t - play.briefedMs)
+  const firstCorrect = correct.length === 0 ? null : Math.max(0, Math.min(...correct))
+  const recovered = play.recoveredMs === null ? null : Math.max(0, play.recoveredMs - play.briefedMs)
+  const limit = play.limitMs - play.briefedMs
   const unnecessary = findings.filter(f => f.code.startsWith('restart-')).length
-  const expertDelay = Math.max(1, play.delayMessageMinutes > 0 ? play.expertMs / 60_000 : 1)
+  // Stuck mail piles up at a steady rate and each message waits until the fix, so the
+  // message-minutes grow with the square of the time: an expert mending it expertMs after the
+  // report would have left about this much.
+  const since = Math.max(1, play.briefedMs)
+  const expertDelay = Math.max(0.5, play.delayAtBriefing * ((since + play.expertMs) / since) ** 2)
   const parts: ScorePart[] = [
     {
-      part: 'diagnosis', of: 25, points: byTime(firstCorrect, play.expertMs, play.limitMs, 25),
-      text: firstCorrect === null ? 'No diagnosis named the cause.' : `The first correct diagnosis came after ${s(firstCorrect)}; an expert needs about ${s(play.expertMs)}.`
+      part: 'diagnosis', of: 25, points: byTime(firstCorrect, play.expertMs, limit, 25),
+      text: firstCorrect === null ? 'No diagnosis named the cause.' : `The first correct diagnosis came ${s(firstCorrect)} after the report; an expert needs about ${s(play.expertMs)}.`
     },
     {
-      part: 'recovery', of: 35, points: byTime(play.recoveredMs, play.expertMs, play.limitMs, 35),
-      text: play.recoveredMs === null ? 'The site did not recover within the exercise.' : `Every queue drained and every MTA was healthy after ${s(play.recoveredMs)}; the expert response takes about ${s(play.expertMs)} here.`
+      part: 'recovery', of: 35, points: byTime(recovered, play.expertMs, limit, 35),
+      text: recovered === null ? 'The site did not recover within the exercise.' : `Every queue drained and every MTA was healthy ${s(recovered)} after the report; the expert response takes about ${s(play.expertMs)} here.`
     },
     {
       part: 'delay', of: 15, points: play.delayMessageMinutes <= expertDelay ? 15 : Math.max(0, Math.round(15 * expertDelay / play.delayMessageMinutes)),
-      text: `Mail waited ${play.delayMessageMinutes.toFixed(1)} message-minutes in all.`
+      text: `Mail waited ${play.delayMessageMinutes.toFixed(1)} message-minutes in all (${play.delayAtBriefing.toFixed(1)} of them before the report); an expert response would have left about ${expertDelay.toFixed(1)}.`
     },
     {
       part: 'integrity', of: 15, points: play.lost === 0 && play.duplicated === 0 ? 15 : 0,
@@ -118,7 +128,7 @@ export function debriefOf (play: Play): Debrief {
     score: parts.reduce((sum, p) => sum + p.points, 0),
     parts,
     recovered: play.recoveredMs !== null,
-    recoverySeconds: play.recoveredMs === null ? null : Math.round(play.recoveredMs / 100) / 10,
+    recoverySeconds: recovered === null ? null : Math.round(recovered / 100) / 10,
     firstCorrectDiagnosisSeconds: firstCorrect === null ? null : Math.round(firstCorrect / 100) / 10,
     lost: play.lost,
     duplicated: play.duplicated,

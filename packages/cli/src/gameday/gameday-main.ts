@@ -1,0 +1,58 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { allServers, debriefOf, type HistoryRecord } from '@xcon/core'
+import { runScenario } from '../scenario/run-scenario.js'
+import { sitePaths } from '../site/local/site-state.js'
+import { debriefHtml } from './debrief-html.js'
+import { gamedayScenario } from './gameday-scenario.js'
+import { playOf } from './gameday-play.js'
+import { fillDisk, gamedayIncident } from './gameday-site.js'
+import { gamedayPaths, readGameday, writeGameday } from './gameday-state.js'
+
+/**
+ * The game day's runner, a process of its own (`xcon gameday start` starts it detached): it runs
+ * the incident as a scenario on the site under the data directory, so that every xcon command
+ * finds it there, until the time limit or `xcon gameday end`; then it heals everything, lets the
+ * queues settle, checks the history, and writes debrief.json and debrief.html beside the report.
+ */
+async function main (): Promise<void> {
+  const at = process.argv.indexOf('--data')
+  const dataDir = process.argv[at + 1]
+  if (at < 0 || dataDir === undefined) throw new Error('usage: gameday-main --data DIR')
+  const paths = gamedayPaths(dataDir)
+  const state = readGameday(dataDir)
+  const { incident, topology, topologyText } = gamedayIncident(dataDir)
+  const scenario = gamedayScenario(topology, topologyText, incident, state.seed, state.limitMs)
+  const log = (line: string): void => { process.stdout.write(`${line}\n`) }
+  let t0 = 0
+  const run = await runScenario({
+    file: scenario.file,
+    scenario,
+    outDir: paths.run,
+    siteDir: dataDir,
+    progress: false,
+    out: log,
+    endEarly: () => existsSync(paths.end),
+    onStarted: (start) => {
+      t0 = start
+      for (const f of incident.faults) if (f.kind === 'disk-full') fillDisk(dataDir, f.server)
+      const timeScale = allServers(topology)[0]?.timeScale ?? 1
+      writeFileSync(paths.ready, JSON.stringify({ t0: start, timeScale }))
+    }
+  })
+  const endMs = Math.min(state.limitMs, existsSync(paths.end) ? Number(readFileSync(paths.end, 'utf8')) - t0 : state.limitMs)
+  const history = readFileSync(join(run.outDir, 'history.ndjson'), 'utf8').trim().split('\n').filter(l => l !== '').map(l => JSON.parse(l) as HistoryRecord)
+  const play = playOf(incident, readGameday(dataDir), history, run.result, sitePaths(dataDir).actions, t0, endMs)
+  const debrief = debriefOf(play)
+  writeFileSync(join(run.outDir, 'debrief.html'), debriefHtml(incident, play, debrief, history))
+  writeFileSync(paths.debrief, JSON.stringify({ incident: incident.name, level: incident.level, faults: incident.faults, ...debrief, report: join(run.outDir, 'report.html'), debriefHtml: join(run.outDir, 'debrief.html') }, null, 2))
+  writeGameday(dataDir, { ...readGameday(dataDir), runnerPid: null })
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`gameday runner: ${err.stack ?? err.message}\n`)
+  const at = process.argv.indexOf('--data')
+  const dataDir = process.argv[at + 1]
+  if (dataDir !== undefined) try { writeFileSync(join(gamedayPaths(dataDir).root, 'failed'), err.message) } catch { /* nothing more to do */ }
+  process.exitCode = 1
+})
