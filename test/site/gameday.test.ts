@@ -1,4 +1,5 @@
-import { execFile, spawnSync } from 'node:child_process'
+import { execFile, spawn, spawnSync } from 'node:child_process'
+import { createInterface } from 'node:readline'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,6 +10,8 @@ import { LocalSite } from '@xcon/cli'
 import { XCON, waitFor } from '../support/site-harness.js'
 
 const run = promisify(execFile)
+/** The page's `document`, inside the functions puppeteer runs in the browser (the tests compile without the DOM library). */
+declare const document: { querySelector: (s: string) => { textContent: string | null } | null }
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find(p => spawnSync(p, ['--version'], { stdio: 'ignore' }).status === 0)
 if (CHROMIUM === undefined) process.stderr.write('*** chromium not installed: the game day debrief is not checked in a browser (apt-get install chromium) ***\n')
 
@@ -88,6 +91,27 @@ describe('xcon gameday', () => {
   it('scores an expert above a novice on the same seed; the novice\'s debrief names the re-leak, and neither loses mail', async () => {
     // The expert reads the cause (reveal) and does what it says.
     const expert = await start('q260167', 260167)
+    if (CHROMIUM !== undefined) {
+      // The dashboard shows the game day's banner: the symptom and the clocks, not the cause.
+      const dash = spawn(process.execPath, [XCON, 'dashboard', '--data', expert.data], { stdio: ['ignore', 'pipe', 'ignore'] })
+      try {
+        let url = ''
+        for await (const line of createInterface({ input: dash.stdout })) { const m = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(line); if (m !== null) { url = m[1]!; break } }
+        const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] })
+        try {
+          const page = await browser.newPage()
+          await page.goto(url)
+          await page.waitForFunction(() => (document.querySelector('#gameday')?.textContent ?? '').startsWith('GAME DAY'), { timeout: 15_000 })
+          const banner = await page.$eval('#gameday', el => el.textContent ?? '')
+          expect(banner).toContain(`GAME DAY: ${expert.reveal.symptom as string}. MTA time day `)
+          expect(banner).not.toMatch(/leak|9156|killed/i)
+        } finally {
+          await browser.close()
+        }
+      } finally {
+        dash.kill('SIGKILL')
+      }
+    }
     for (const c of expert.reveal.causes as Array<{ server: string, cause: string }>) await xcon(expert.data, 'gameday', 'diagnose', '--server', c.server, '--cause', c.cause)
     for (const step of expert.reveal.expert as Array<{ do: string, servers?: string[], team?: string }>) {
       if (step.do === 'ask') await xcon(expert.data, 'gameday', 'ask', step.team!, 'please')

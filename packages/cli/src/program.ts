@@ -215,8 +215,9 @@ runs an Internet Mail Service, gets a non-delivery report, and send says so on s
     .option('--port <n>', 'the port (default: a free one)', wholeNumber('--port', 0, 65_535), 0)
     .action(async (o: { port: number }, cmd: Command) => {
       const b = await backend(site(cmd), note)
-      const { DashboardServer } = await import('./dashboard/dashboard-server.js')
-      const dashboard = new DashboardServer(b, b.topology())
+      const [{ DashboardServer }, { gamedayBanner }] = await Promise.all([import('./dashboard/dashboard-server.js'), import('./commands/gameday.js')])
+      const data = b.kind === 'local' ? String(b.describe().dataDir) : undefined
+      const dashboard = new DashboardServer(b, b.topology(), () => data === undefined ? undefined : gamedayBanner(data))
       const port = await dashboard.listen(o.port)
       out(`dashboard of ${b.label}: http://127.0.0.1:${port}/ (Ctrl-C to stop)`)
       await new Promise<void>(resolve => {

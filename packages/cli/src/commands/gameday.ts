@@ -178,3 +178,12 @@ export async function gamedayEnd (dataDir: string, json: boolean, out: (line: st
   for (const f of d.findings) out(`  ${f.code}: ${f.text}`)
   out(`The debrief, with the hidden timeline and the expert response: ${d.debriefHtml}`)
 }
+
+/** What the dashboard's game-day banner shows: the symptom and the clocks, never the cause. Undefined when no game day runs here. */
+export function gamedayBanner (dataDir: string): { symptom: string, t0: number, timeScale: number, limitMs: number, ended: boolean } | undefined {
+  if (!existsSync(gamedayPaths(dataDir).state)) return undefined
+  const ready = readReady(dataDir)
+  if (ready === undefined) return undefined
+  const state = readGameday(dataDir)
+  return { symptom: gamedayIncident(dataDir).incident.symptom, t0: ready.t0, timeScale: ready.timeScale, limitMs: state.limitMs, ended: existsSync(gamedayPaths(dataDir).debrief) }
+}

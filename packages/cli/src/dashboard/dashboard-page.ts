@@ -12,6 +12,7 @@ h1{font-size:18px;margin:0 0 4px} #where{color:#666;margin-bottom:8px}
 .mta{background:#fff;border:1px solid #ddd;border-radius:6px;padding:8px}
 .mta h2{font-size:15px;margin:0}.mta .state{font-weight:bold}.running{color:#2ca02c}.down,.exhausted{color:#d62728}.paused,.unresponsive{color:#f4b400}
 #timeNote{color:#666;font-size:12px;margin-bottom:6px}
+#gameday{display:none;background:#fff4ce;border:1px solid #f4b400;border-radius:6px;padding:6px 10px;margin-bottom:8px;font-weight:bold}
 .bar{display:flex;height:16px;border:1px solid #999;margin:6px 0 2px}.bar div{height:100%}
 .free{background:#2ca02c}.inuse{background:#1f77b4}.leaked{background:#d62728}
 .estimate{color:#d62728;font-size:12px;min-height:16px}
@@ -23,6 +24,7 @@ button{margin:2px 2px 0 0;font-size:12px}
 </style></head><body>
 <h1>xcon: Exchange 5.5 MTAs <small id="clock" title="real time"></small></h1>
 <div id="where"></div>
+<div id="gameday" role="status" aria-label="game day"></div>
 <div id="timeNote"></div>
 <svg id="map" width="100%" height="260" viewBox="0 0 1000 260" role="img" aria-label="the site"></svg>
 <div class="mtas" id="mtas"></div>
@@ -167,6 +169,19 @@ $('fServer').addEventListener('change', drawTail)
 fetch('/site').then(r => r.json()).then(s => {
   skeleton = s
   $('where').textContent = s.label
+  if (s.gameday) {
+    const g = s.gameday
+    const pad = n => String(n).padStart(2, '0')
+    const tickBanner = () => {
+      const now = Date.now(), mta = 8 * 3600000 + Math.max(0, now - g.t0) * g.timeScale
+      const clock = 'day ' + (Math.floor(mta / 86400000) + 1) + ' ' + pad(Math.floor(mta % 86400000 / 3600000)) + ':' + pad(Math.floor(mta % 3600000 / 60000))
+      const left = Math.max(0, Math.ceil((g.t0 + g.limitMs - now) / 60000))
+      $('gameday').textContent = 'GAME DAY: ' + g.symptom + '. MTA time ' + clock + ' (real ' + new Date(now).toISOString().slice(11, 19) + '), ' + (g.ended ? 'ended' : left + ' min left') + '. The buttons here count as your actions.'
+    }
+    $('gameday').style.display = 'block'
+    tickBanner()
+    setInterval(tickBanner, 1000)
+  }
   $('fServer').innerHTML += s.servers.map(x => '<option>' + esc(x.name) + '</option>').join('')
   const source = new EventSource('/events')
   source.onmessage = msg => {

@@ -31,7 +31,7 @@ export class DashboardServer {
   private readonly stopLogs = new AbortController()
 
   /** `topology`: the site's, when the backend knows it (for the connectors); the servers come from the backend. */
-  constructor (private readonly site: SiteBackend, private readonly topology: Topology | undefined) {
+  constructor (private readonly site: SiteBackend, private readonly topology: Topology | undefined, private readonly gameday: () => unknown = () => undefined) {
     this.server = createServer((req, res) => { this.handle(req, res).catch((err: Error) => { if (!res.headersSent) this.json(res, 500, { error: err.message }) }) })
   }
 
@@ -102,7 +102,9 @@ export class DashboardServer {
       return this.json(res, 200, {
         label: this.site.label,
         servers: this.site.names.map(name => ({ name, site: this.site.siteOf(name), build: this.topology?.servers[name]?.build ?? null })),
-        connectors: Object.values(this.topology?.connectors ?? {}).map(c => ({ name: c.name, type: c.type, sites: c.sites, bridgeheads: c.bridgeheads }))
+        connectors: Object.values(this.topology?.connectors ?? {}).map(c => ({ name: c.name, type: c.type, sites: c.sites, bridgeheads: c.bridgeheads })),
+        // A game day's banner: the symptom and its clocks (xcon gameday); its buttons' actions are the trainee's.
+        gameday: this.gameday() ?? null
       })
     }
     if (route === 'GET /events') {
