@@ -6,7 +6,7 @@ import { sitePaths } from '../site/local/site-state.js'
 import { debriefHtml } from './debrief-html.js'
 import { gamedayScenario } from './gameday-scenario.js'
 import { playOf } from './gameday-play.js'
-import { fillDisk, gamedayIncident } from './gameday-site.js'
+import { fillDisk, freeDisks, gamedayIncident } from './gameday-site.js'
 import { gamedayPaths, readGameday, writeGameday } from './gameday-state.js'
 
 /**
@@ -33,6 +33,15 @@ async function main (): Promise<void> {
     progress: false,
     out: log,
     endEarly: () => existsSync(paths.end),
+    // Whatever the trainee left, the lab is put right so that every message can be counted: the
+    // disks freed, and each MTA still short of control blocks restarted (the KB's workaround).
+    afterEnd: async ({ site, fault }) => {
+      freeDisks(dataDir, site.names)
+      for (const n of site.names) {
+        const s = await site.fetchStatus(n, 2000)
+        if (s !== undefined && (s.controlBlocks.free === 0 || s.controlBlocks.leaked > 0)) await fault({ at: 0, action: 'restart', targets: [n], source: 'the game day\'s clean-up' })
+      }
+    },
     onStarted: (start) => {
       t0 = start
       for (const f of incident.faults) if (f.kind === 'disk-full') fillDisk(dataDir, f.server)

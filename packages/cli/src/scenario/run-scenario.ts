@@ -28,6 +28,8 @@ export interface RunOptions {
   endEarly?: (() => boolean) | undefined
   /** Once every MTA is up and the run's clock has started. */
   onStarted?: ((t0: number) => Promise<void> | void) | undefined
+  /** After the faults and traffic end and the final heal, before the settle: a game day's clean-up, recorded as faults. */
+  afterEnd?: ((ctx: { site: ScenarioSite, fault: (step: FaultStep) => Promise<void> }) => Promise<void>) | undefined
 }
 
 export interface RunResult {
@@ -173,6 +175,15 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
       for (const t of timers) clearTimeout(t)
       record({ t: now(), type: 'fault', action: finalHeal.action, targets: finalHeal.targets, source: finalHeal.source })
       await site.applyFault(finalHeal).catch((err: Error) => live.note(now(), `the final heal failed: ${err.message}`))
+    }
+    if (opts.afterEnd !== undefined) {
+      await opts.afterEnd({
+        site,
+        fault: async step => {
+          record({ t: now(), type: 'fault', action: step.action, targets: step.targets, source: step.source })
+          await site.applyFault(step)
+        }
+      })
     }
     await sleep(500) // the final heal (the last step) has run; give restarted MTAs a moment
     const settleEnd = Date.now() + scenario.settleMs
