@@ -4,7 +4,7 @@ import { CATALOGUE, CAUSES, DEFAULT_TOPOLOGY_YAML, LEVELS, UnknownIncidentError,
 const site = parseTopology(DEFAULT_TOPOLOGY_YAML, 'default')
 const play = (over: Partial<Play>): Play => ({
   incident: drawIncident(site, 1, { name: 'q260167' }), durationMs: 120_000, limitMs: 600_000, actions: [], diagnoses: [],
-  briefedMs: 0, recoveredMs: null, lost: 0, duplicated: 0, delayMessageMinutes: 0, delayAtBriefing: 0, expertMs: 20_000, ...over
+  briefedMs: 0, recoveredMs: null, lost: 0, duplicated: 0, delayMessageMinutes: 0, delayAtBriefing: 0, expertMs: 20_000, timeScale: 600, ...over
 })
 
 describe('the game day catalogue', () => {

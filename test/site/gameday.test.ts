@@ -19,7 +19,7 @@ const dirs: string[] = []
 afterEach(async () => {
   for (const d of dirs.splice(0)) {
     try { await run(process.execPath, [XCON, 'gameday', 'end', '--data', d], { timeout: 120_000 }) } catch { /* ended, or never started */ }
-    if (existsSync(join(d, 'site.json'))) { const s = LocalSite.open(d); for (const n of s.names) await s.kill(n).catch(() => undefined) }
+    try { const s = LocalSite.open(d); for (const n of s.names) await s.kill(n).catch(() => undefined) } catch { /* no site there */ }
     rmSync(d, { recursive: true, force: true })
   }
 }, 180_000)
@@ -46,6 +46,13 @@ describe('xcon gameday', () => {
     const r = await run(process.execPath, [XCON, 'gameday', 'start', '--incident', 'meteor', '--data', join(tmpdir(), 'xcon-gameday-none')]).catch((e: { code: number, stderr: string }) => e)
     expect(r).toMatchObject({ code: 2 })
     expect((r as { stderr: string }).stderr).toMatch(/no incident "meteor": the catalogue has paused, sp4-holds/)
+    // Nor does it wipe the data of a site that is not a game day's.
+    const data = mkdtempSync(join(tmpdir(), 'xcon-gameday-'))
+    dirs.push(data)
+    writeFileSync(join(data, 'site.json'), '{}')
+    const refused = await run(process.execPath, [XCON, 'gameday', 'start', '--data', data]).catch((e: { code: number, stderr: string }) => e)
+    expect((refused as { stderr: string }).stderr).toContain(`${data} holds the data of a site (its queues and logs), and a game day starts a fresh site`)
+    expect(existsSync(join(data, 'site.json'))).toBe(true)
   })
 
   it('each incident, started by name, shows its own symptom and not the others\', and loses nothing', async () => {

@@ -21,11 +21,15 @@ const isRunner = (arg: string): boolean => arg.endsWith('gameday-main.js')
 const TOOLS = `${XCON} status, logs, dashboard, the MTAs' /metrics; ${XCON} start, stop, restart, resume, heal; ` +
   `${XCON} gameday ask network|storage "..." for what lies outside the MTAs; ${XCON} gameday diagnose --server S --cause C; ${XCON} gameday status; ${XCON} gameday end`
 
-export interface StartOptions { dataDir: string, seed?: number | undefined, incident?: string | undefined, level?: Level | undefined, topology?: string | undefined, minutes: number }
+export interface StartOptions { dataDir: string, seed?: number | undefined, incident?: string | undefined, level?: Level | undefined, topology?: string | undefined, minutes: number, json?: boolean | undefined }
 
 /** What the on-call person is told, and nothing more: the symptom, the site, the time limit, the tools. */
 export async function gamedayStart (o: StartOptions, out: (line: string) => void): Promise<void> {
   const dataDir = resolve(o.dataDir)
+  // A game day's site is made afresh; the data of a site that is not a game day's is not wiped for it.
+  if (existsSync(sitePaths(dataDir).state) && !existsSync(gamedayPaths(dataDir).state)) {
+    throw new CliError(`${dataDir} holds the data of a site (its queues and logs), and a game day starts a fresh site: name another directory with --data, or remove that one first`)
+  }
   if (existsSync(sitePaths(dataDir).state)) {
     const site = LocalSite.open(dataDir)
     const running = site.names.filter(n => site.processState(n) !== 'down')
@@ -66,6 +70,13 @@ export async function gamedayStart (o: StartOptions, out: (line: string) => void
   else await new Promise(resolve => setTimeout(resolve, 5000))
   const now = Date.now()
   writeGameday(dataDir, { ...readGameday(dataDir), briefedAt: new Date(now).toISOString() })
+  if (o.json === true) {
+    out(JSON.stringify({
+      site: site.label, servers: site.names, seed, level: o.level ?? null, symptom: incident.symptom, reportedAt: when(ready, now), since: when(ready, ready.t0),
+      minutes: o.minutes, until: when(ready, ready.t0 + o.minutes * 60_000), timeScale: ready.timeScale, tools: TOOLS
+    }, null, 2))
+    return
+  }
   out(`GAME DAY on the ${site.label}: ${site.names.length} MTAs (${site.names.join(', ')}), seed ${seed}${o.level === undefined ? '' : `, level ${o.level}`}.`)
   out('')
   out(`Reported at ${when(ready, now)}: ${incident.symptom}, since ${when(ready, ready.t0)}. Your time counts from now.`)
@@ -75,7 +86,11 @@ export async function gamedayStart (o: StartOptions, out: (line: string) => void
   out(`Your tools: ${TOOLS}.`)
 }
 
-export function gamedayList (out: (line: string) => void): void {
+export function gamedayList (json: boolean, out: (line: string) => void): void {
+  if (json) {
+    out(JSON.stringify({ incidents: CATALOGUE.map(e => ({ name: e.name, level: e.level, summary: e.summary })), causes: CAUSES }))
+    return
+  }
   out('The incidents of xcon gameday (which one a seed draws is not said):')
   for (const e of CATALOGUE) out(`  ${e.name.padEnd(24)} ${e.level.padEnd(7)} ${e.summary}`)
   out(`Causes a diagnosis may name: ${CAUSES.join(', ')}.`)
@@ -105,7 +120,7 @@ export function gamedayStatus (dataDir: string, json: boolean, out: (line: strin
 }
 
 /** Records a diagnosis with its time; each one counts, right or wrong, and none is answered. */
-export function gamedayDiagnose (dataDir: string, server: string, cause: string, out: (line: string) => void): void {
+export function gamedayDiagnose (dataDir: string, server: string, cause: string, json: boolean, out: (line: string) => void): void {
   if (!(CAUSES as readonly string[]).includes(cause)) throw new CliError(`--cause: expected one of ${CAUSES.join(', ')}, not "${cause}"`, 2)
   const state = readGameday(dataDir)
   const site = LocalSite.open(dataDir)
@@ -114,11 +129,12 @@ export function gamedayDiagnose (dataDir: string, server: string, cause: string,
   const time = new Date().toISOString()
   writeGameday(dataDir, { ...state, diagnoses: [...state.diagnoses, { time, server: name, cause: cause as Cause }] })
   appendActionLine(site.actionLogFile, { level: 'info', server: name, site: site.siteOf(name), action: 'diagnose', cause, msg: `diagnosed by the trainee: ${cause}` })
-  out(`recorded at ${when(ready, Date.parse(time))}: ${name}, ${cause} (diagnosis ${state.diagnoses.length + 1})`)
+  if (json) out(JSON.stringify({ server: name, cause, time, mtaTime: when(ready, Date.parse(time)), diagnoses: state.diagnoses.length + 1 }))
+  else out(`recorded at ${when(ready, Date.parse(time))}: ${name}, ${cause} (diagnosis ${state.diagnoses.length + 1})`)
 }
 
 /** Asks the team that owns a fix outside the MTAs; what it does is what that team would do, and it is an action of the trainee. */
-export async function gamedayAsk (dataDir: string, team: string, text: string, out: (line: string) => void): Promise<void> {
+export async function gamedayAsk (dataDir: string, team: string, text: string, json: boolean, out: (line: string) => void): Promise<void> {
   if (team !== 'network' && team !== 'storage') throw new CliError(`gameday ask: expected network or storage, not "${team}"`, 2)
   const state = readGameday(dataDir)
   const site = LocalSite.open(dataDir)
@@ -140,7 +156,7 @@ export async function gamedayAsk (dataDir: string, team: string, text: string, o
   const time = new Date().toISOString()
   writeGameday(dataDir, { ...state, asks: [...state.asks, { time, team, text, answer }] })
   appendActionLine(site.actionLogFile, { level: 'info', server: '-', site: '-', action: 'ask', team, msg: `the trainee asked the ${team} team: ${text}` })
-  out(answer)
+  out(json ? JSON.stringify({ team, text, time, answer }) : answer)
 }
 
 /** For the instructor: the cause, and the response that mends it. */

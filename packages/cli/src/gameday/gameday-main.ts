@@ -51,7 +51,7 @@ async function main (): Promise<void> {
   })
   const endMs = Math.min(state.limitMs, existsSync(paths.end) ? Number(readFileSync(paths.end, 'utf8')) - t0 : state.limitMs)
   const history = readFileSync(join(run.outDir, 'history.ndjson'), 'utf8').trim().split('\n').filter(l => l !== '').map(l => JSON.parse(l) as HistoryRecord)
-  const play = playOf(incident, readGameday(dataDir), history, run.result, sitePaths(dataDir).actions, t0, endMs)
+  const play = playOf(incident, readGameday(dataDir), history, run.result, sitePaths(dataDir).actions, t0, endMs, allServers(topology)[0]?.timeScale ?? 1)
   const debrief = debriefOf(play)
   writeFileSync(join(run.outDir, 'debrief.html'), debriefHtml(incident, play, debrief, history))
   writeFileSync(paths.debrief, JSON.stringify({ incident: incident.name, level: incident.level, faults: incident.faults, ...debrief, report: join(run.outDir, 'report.html'), debriefHtml: join(run.outDir, 'debrief.html') }, null, 2))

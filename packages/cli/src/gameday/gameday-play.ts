@@ -85,7 +85,7 @@ export function expertMs (incident: Incident): number {
 }
 
 /** Everything the debrief scores, from the run's history, the action log and what the trainee diagnosed. */
-export function playOf (incident: Incident, state: GamedayState, history: readonly HistoryRecord[], result: CheckResult, actionLogFile: string, t0: number, endMs: number): Play {
+export function playOf (incident: Incident, state: GamedayState, history: readonly HistoryRecord[], result: CheckResult, actionLogFile: string, t0: number, endMs: number, timeScale: number): Play {
   const briefedMs = state.briefedAt === null ? 0 : Math.max(0, Date.parse(state.briefedAt) - t0)
   const names = [...new Set(history.filter(r => r.type === 'sample').map(r => (r as { server: string }).server))]
   const actions = actionsOf(actionLogFile, t0, endMs).filter(a => a.action !== 'diagnose')
@@ -101,7 +101,8 @@ export function playOf (incident: Incident, state: GamedayState, history: readon
     duplicated: result.counts.duplicated,
     delayMessageMinutes: delayOf(history, Infinity),
     delayAtBriefing: delayOf(history, briefedMs),
-    expertMs: expertMs(incident)
+    expertMs: expertMs(incident),
+    timeScale
   }
 }
 

@@ -1,3 +1,4 @@
+import { formatDuration } from '../durations.js'
 import { causesOf, type Cause, type Incident } from './incident.js'
 
 /** What the trainee did: an xcon command on a server, or a request to a team (`gameday ask`). */
@@ -24,6 +25,8 @@ export interface Play {
   delayAtBriefing: number
   /** What the expert response takes on this site, from the briefing (its steps, each as long as the commands take here). */
   expertMs: number
+  /** MTA seconds per real second: each time is said in both. */
+  timeScale: number
 }
 
 export interface DebriefFinding { code: string, text: string }
@@ -41,7 +44,6 @@ export interface Debrief {
 }
 
 const RESTARTS = new Set(['restart', 'stop', 'kill'])
-const s = (ms: number): string => `${Math.round(ms / 1000)} s`
 
 /**
  * The findings: each unnecessary action, each wrong diagnosis, and what went missing. A restart
@@ -50,6 +52,7 @@ const s = (ms: number): string => `${Math.round(ms / 1000)} s`
  */
 export function findingsOf (play: Play): DebriefFinding[] {
   const { incident } = play
+  const s = spoken(play.timeScale)
   const findings: DebriefFinding[] = []
   const deadPeers = incident.causes.filter(c => c.cause === 'peer-down').map(c => c.server)
   const backAt = (server: string): number => play.actions.find(a => a.server === server && (a.action === 'start' || a.action === 'restart'))?.t ?? Infinity
@@ -78,6 +81,11 @@ export function findingsOf (play: Play): DebriefFinding[] {
   return findings
 }
 
+/** A real duration, with the MTA time it was on the site's clock beside it: "24 s (4 h of MTA time)". */
+function spoken (timeScale: number): (ms: number) => string {
+  return ms => `${Math.round(ms / 1000)} s${timeScale === 1 ? '' : ` (${formatDuration(ms * timeScale)} of MTA time)`}`
+}
+
 /** Points for a time: all of them at the expert's pace or better, none at the limit, linear between. */
 function byTime (ms: number | null, expertMs: number, limitMs: number, of: number): number {
   if (ms === null) return 0
@@ -92,6 +100,7 @@ function byTime (ms: number | null, expertMs: number, limitMs: number, of: numbe
  */
 export function debriefOf (play: Play): Debrief {
   const findings = findingsOf(play)
+  const s = spoken(play.timeScale)
   const correct = play.diagnoses.filter(d => d.cause !== 'none' && causesOf(play.incident, d.server).includes(d.cause)).map(d => d.t - play.briefedMs)
   const firstCorrect = correct.length === 0 ? null : Math.max(0, Math.min(...correct))
   const recovered = play.recoveredMs === null ? null : Math.max(0, play.recoveredMs - play.briefedMs)
