@@ -35,6 +35,13 @@ export function leakVictim (topology: Topology): { server: string, leakers: stri
   return best
 }
 
+/** Two servers of one site, drawn: a directed link. */
+function aLink (topology: Topology, random: SeededRandom): { from: string, to: string } {
+  const site = random.pick(sites(topology))
+  const from = random.pick(site)
+  return { from: from.name, to: random.pick(site.filter(s => s.name !== from.name)).name }
+}
+
 const q260167: CatalogueEntry = {
   name: 'q260167',
   level: 'normal',
@@ -84,17 +91,15 @@ const partition: CatalogueEntry = {
   level: 'normal',
   summary: 'mail stops in one direction between two servers',
   make: (topology, random) => {
-    const site = random.pick(sites(topology))
-    const from = random.pick(site)
-    const to = random.pick(site.filter(s => s.name !== from.name))
+    const { from, to } = aLink(topology, random)
     return {
       name: 'one-way-partition',
       level: 'normal',
-      faults: [{ kind: 'partition', from: from.name, to: to.name }],
-      causes: [{ server: from.name, cause: 'partition' }, { server: to.name, cause: 'partition' }],
-      symptom: `mail from ${from.name} to ${to.name} is stuck; mail from ${to.name} to ${from.name} flows`,
-      expert: [{ do: 'ask', team: 'network', why: `the link from ${from.name} to ${to.name} drops packets one way: both MTAs are healthy, and no restart mends a network` }],
-      explanation: `Packets from ${from.name} to ${to.name} were dropped (a black hole, one way). Both MTAs ran; the fix was the network's.`
+      faults: [{ kind: 'partition', from: from, to: to }],
+      causes: [{ server: from, cause: 'partition' }, { server: to, cause: 'partition' }],
+      symptom: `mail from ${from} to ${to} is stuck; mail from ${to} to ${from} flows`,
+      expert: [{ do: 'ask', team: 'network', why: `the link from ${from} to ${to} drops packets one way: both MTAs are healthy, and no restart mends a network` }],
+      explanation: `Packets from ${from} to ${to} were dropped (a black hole, one way). Both MTAs ran; the fix was the network's.`
     }
   }
 }
@@ -144,17 +149,15 @@ const slowLink: CatalogueEntry = {
   level: 'easy',
   summary: 'mail between two servers is slow',
   make: (topology, random) => {
-    const site = random.pick(sites(topology))
-    const from = random.pick(site)
-    const to = random.pick(site.filter(s => s.name !== from.name))
+    const { from, to } = aLink(topology, random)
     return {
       name: 'slow-link',
       level: 'easy',
-      faults: [{ kind: 'latency', from: from.name, to: to.name, delayMs: 2000 }],
-      causes: [{ server: from.name, cause: 'slow-link' }, { server: to.name, cause: 'slow-link' }],
-      symptom: `mail from ${from.name} to ${to.name} arrives late`,
-      expert: [{ do: 'ask', team: 'network', why: `the link from ${from.name} to ${to.name} adds two seconds to every packet: slow, not broken, and not the MTAs'` }],
-      explanation: `The link from ${from.name} to ${to.name} was slow (2 s latency). Mail went, late; nothing leaked.`
+      faults: [{ kind: 'latency', from: from, to: to, delayMs: 2000 }],
+      causes: [{ server: from, cause: 'slow-link' }, { server: to, cause: 'slow-link' }],
+      symptom: `mail from ${from} to ${to} arrives late`,
+      expert: [{ do: 'ask', team: 'network', why: `the link from ${from} to ${to} adds two seconds to every packet: slow, not broken, and not the MTAs'` }],
+      explanation: `The link from ${from} to ${to} was slow (2 s latency). Mail went, late; nothing leaked.`
     }
   }
 }
