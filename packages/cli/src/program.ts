@@ -216,8 +216,11 @@ runs an Internet Mail Service, gets a non-delivery report, and send says so on s
     .action(async (o: { port: number }, cmd: Command) => {
       const b = await backend(site(cmd), note)
       const [{ DashboardServer }, { gamedayBanner }] = await Promise.all([import('./dashboard/dashboard-server.js'), import('./commands/gameday.js')])
-      const data = b.kind === 'local' ? String(b.describe().dataDir) : undefined
-      const dashboard = new DashboardServer(b, b.topology(), () => data === undefined ? undefined : gamedayBanner(data))
+      // A game day's banner: its files are under --data; on containers, its site is the compose project shown.
+      const described = b.describe()
+      const data = described.kind === 'local' ? String(described.dataDir) : dataDir(site(cmd))
+      const project = described.kind === 'docker' ? String(described.project) : undefined
+      const dashboard = new DashboardServer(b, b.topology(), () => gamedayBanner(data, project))
       const port = await dashboard.listen(o.port)
       out(`dashboard of ${b.label}: http://127.0.0.1:${port}/ (Ctrl-C to stop)`)
       await new Promise<void>(resolve => {
@@ -360,13 +363,14 @@ runs an Internet Mail Service, gets a non-delivery report, and send says so on s
 
 /**
  * `xcon gameday`: a hidden incident on a live site, for a trainee to diagnose and mend with the
- * ordinary commands, and a scored debrief (docs/gameday.md). On a local site for now.
+ * ordinary commands, and a scored debrief (docs/gameday.md). Its files live under --data; with
+ * --docker, its site is a compose project of its own (the commands after start find it there).
  */
 function gameday (program: Command, site: (cmd: Command) => SiteOptions, out: (line: string) => void): void {
   const g = program.command('gameday').description('a game day: a hidden incident on a live site, the ordinary commands to mend it, and a scored debrief (docs/gameday.md)')
   const local = (cmd: Command): string => {
     const s = site(cmd)
-    if (s.stack !== undefined || wantsDocker(s)) throw new CliError('xcon gameday runs on a local site for now; containers are not offered yet (leave out --docker and --stack)', 2)
+    if (s.stack !== undefined) throw new CliError('xcon gameday runs on local processes or on a compose project (--docker), not on a Swarm stack', 2)
     return dataDir(s)
   }
   const load = async (): Promise<typeof import('./commands/gameday.js')> => await import('./commands/gameday.js')
@@ -379,17 +383,17 @@ function gameday (program: Command, site: (cmd: Command) => SiteOptions, out: (l
     .option('--minutes <m>', 'the time limit, in real minutes', wholeNumber('--minutes', 1, 240), 15)
     .option('--json', 'one JSON document: the briefing')
     .action(async (o: { seed?: number, incident?: string, level?: 'easy' | 'normal' | 'hard', topology?: string, minutes: number, json?: boolean }, cmd: Command) => {
-      await (await load()).gamedayStart({ dataDir: local(cmd), ...o }, out)
+      await (await load()).gamedayStart({ dataDir: local(cmd), docker: wantsDocker(site(cmd)), ...o }, out)
     })
   g.command('list').description('the incidents of the catalogue and their levels (not which one a seed draws)').option('--json', 'one JSON document')
     .action(async (o: { json?: boolean }) => { (await load()).gamedayList(o.json === true, out) })
   g.command('status').description('the time left and what has been done; never the cause').option('--json', 'one JSON document')
-    .action(async (o: { json?: boolean }, cmd: Command) => { (await load()).gamedayStatus(local(cmd), o.json === true, out) })
+    .action(async (o: { json?: boolean }, cmd: Command) => { await (await load()).gamedayStatus(local(cmd), o.json === true, out) })
   g.command('diagnose').description('record a diagnosis, with its time (more than one is allowed; each counts)')
     .requiredOption('--server <server>', 'the server it is about')
     .requiredOption('--cause <cause>', 'leak, peer-down, paused, partition, disk-full, slow-link or none')
     .option('--json', 'one JSON document')
-    .action(async (o: { server: string, cause: string, json?: boolean }, cmd: Command) => { (await load()).gamedayDiagnose(local(cmd), o.server, o.cause, o.json === true, out) })
+    .action(async (o: { server: string, cause: string, json?: boolean }, cmd: Command) => { await (await load()).gamedayDiagnose(local(cmd), o.server, o.cause, o.json === true, out) })
   g.command('ask').argument('<team>', 'network or storage').argument('[text...]', 'what you ask them')
     .description('ask the team that owns a fix outside the MTAs; recorded as an action')
     .option('--json', 'one JSON document')

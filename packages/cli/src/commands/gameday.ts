@@ -4,14 +4,13 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CATALOGUE, CAUSES, LATENCY_TOXIC, XconError, drawIncident, formatAt, type Cause, type Level } from '@xcon/core'
 import { CliError } from '../cli-error.js'
-import { XCON } from '../invocation.js'
+import { XCON, shellWord } from '../invocation.js'
 import { faultText } from '../gameday/debrief-html.js'
 import { actionsOf } from '../gameday/gameday-play.js'
-import { freeDisks, gamedayIncident } from '../gameday/gameday-site.js'
+import { freeDisksOf, gamedayIncident, gamedaySite } from '../gameday/gameday-site.js'
 import { gamedayPaths, readGameday, readReady, when, writeGameday, type GamedayReady } from '../gameday/gameday-state.js'
 import { appendActionLine } from '../site/site-action-log.js'
 import { LocalSite, loadTopology } from '../site/local/local-site.js'
-import { linksStatus } from '../site/local/local-links.js'
 import { processState } from '../site/local/processes.js'
 import { sitePaths } from '../site/local/site-state.js'
 import { waitUntil } from '../wait-until.js'
@@ -21,7 +20,7 @@ const isRunner = (arg: string): boolean => arg.endsWith('gameday-main.js')
 const TOOLS = `${XCON} status, logs, dashboard, the MTAs' /metrics; ${XCON} start, stop, restart, resume, heal; ` +
   `${XCON} gameday ask network|storage "..." for what lies outside the MTAs; ${XCON} gameday diagnose --server S --cause C; ${XCON} gameday status; ${XCON} gameday end`
 
-export interface StartOptions { dataDir: string, seed?: number | undefined, incident?: string | undefined, level?: Level | undefined, topology?: string | undefined, minutes: number, json?: boolean | undefined }
+export interface StartOptions { dataDir: string, docker: boolean, seed?: number | undefined, incident?: string | undefined, level?: Level | undefined, topology?: string | undefined, minutes: number, json?: boolean | undefined }
 
 /** What the on-call person is told, and nothing more: the symptom, the site, the time limit, the tools. */
 export async function gamedayStart (o: StartOptions, out: (line: string) => void): Promise<void> {
@@ -37,17 +36,22 @@ export async function gamedayStart (o: StartOptions, out: (line: string) => void
   }
   const seed = o.seed ?? Math.floor(Math.random() * 1_000_000)
   // Said now, before anything starts: an incident the catalogue lacks, or this site cannot show.
+  let drawn
   try {
-    drawIncident(loadTopology({ topologyFile: o.topology, traffic: 'off' }), seed, { name: o.incident, level: o.level })
+    drawn = drawIncident(loadTopology({ topologyFile: o.topology, traffic: 'off' }), seed, { name: o.incident, level: o.level })
   } catch (err) {
     if (err instanceof XconError) throw new CliError(err.message, 2)
     throw err
+  }
+  // The same seed draws the same incident on both backends; one that slows a link needs the local site's link proxies.
+  if (o.docker && drawn.faults.some(f => f.kind === 'latency')) {
+    throw new CliError(`seed ${seed} draws an incident that slows a link, which only a local site's link proxies can do (containers have no latency fault): leave out --docker, or choose another with --seed, --level or --incident`, 2)
   }
   rmSync(dataDir, { recursive: true, force: true })
   const paths = gamedayPaths(dataDir)
   mkdirSync(paths.root, { recursive: true })
   writeGameday(dataDir, {
-    seed, incident: o.incident, level: o.level, topologyFile: o.topology === undefined ? undefined : resolve(o.topology), limitMs: o.minutes * 60_000,
+    backend: o.docker ? 'docker' : 'local', seed, incident: o.incident, level: o.level, topologyFile: o.topology === undefined ? undefined : resolve(o.topology), limitMs: o.minutes * 60_000,
     createdAt: new Date().toISOString(), runnerPid: null, briefedAt: null, diagnoses: [], asks: []
   })
   const log = openSync(paths.log, 'a')
@@ -64,16 +68,17 @@ export async function gamedayStart (o: StartOptions, out: (line: string) => void
   const { incident } = gamedayIncident(dataDir)
   // The on-call person arrives once users notice: for the leak, once a server has stopped (9156).
   const leakers = incident.causes.filter(c => c.cause === 'leak').map(c => c.server)
-  const site = LocalSite.open(dataDir)
-  const has9156 = (n: string): boolean => { try { return readFileSync(site.server(n).logFile, 'utf8').includes('"eventId":9156') } catch { return false } }
-  if (leakers.length > 0) await waitUntil(() => leakers.some(has9156), { timeoutMs: 120_000, intervalMs: 500 })
+  const site = await gamedaySite(dataDir)
+  const stopped = async (n: string): Promise<boolean> => ((await site.fetchStatus(n))?.controlBlocks.exhaustedCount ?? 0) > 0
+  if (leakers.length > 0) await waitUntil(async () => (await Promise.all(leakers.map(stopped))).some(Boolean), { timeoutMs: 120_000, intervalMs: 500 })
   else await new Promise(resolve => setTimeout(resolve, 5000))
+  const flags = ready.compose === undefined ? '' : ` --docker --file ${shellWord(ready.compose.file)} --project ${ready.compose.project}`
   const now = Date.now()
   writeGameday(dataDir, { ...readGameday(dataDir), briefedAt: new Date(now).toISOString() })
   if (o.json === true) {
     out(JSON.stringify({
       site: site.label, servers: site.names, seed, level: o.level ?? null, symptom: incident.symptom, reportedAt: when(ready, now), since: when(ready, ready.t0),
-      minutes: o.minutes, until: when(ready, ready.t0 + o.minutes * 60_000), timeScale: ready.timeScale, tools: TOOLS
+      minutes: o.minutes, until: when(ready, ready.t0 + o.minutes * 60_000), timeScale: ready.timeScale, tools: TOOLS, ...(ready.compose === undefined ? {} : { compose: ready.compose, flags: flags.trim() })
     }, null, 2))
     return
   }
@@ -84,6 +89,7 @@ export async function gamedayStart (o: StartOptions, out: (line: string) => void
   out(`You have ${o.minutes} minutes of real time, until ${when(ready, ready.t0 + o.minutes * 60_000)}.`)
   out(`MTA time runs ${ready.timeScale} times faster than real time (the site's time scale).`)
   out(`Your tools: ${TOOLS}.`)
+  if (flags !== '') out(`The site is the compose project ${ready.compose!.project}: give every xcon command${flags} (npx xcon${flags} status), and the gameday ones --docker.`)
 }
 
 export function gamedayList (json: boolean, out: (line: string) => void): void {
@@ -103,13 +109,13 @@ function readyOf (dataDir: string): GamedayReady {
 }
 
 /** The time left and what has been done so far; never the cause. */
-export function gamedayStatus (dataDir: string, json: boolean, out: (line: string) => void): void {
+export async function gamedayStatus (dataDir: string, json: boolean, out: (line: string) => void): Promise<void> {
   const state = readGameday(dataDir)
   const ready = readyOf(dataDir)
   const now = Date.now()
   const leftMs = Math.max(0, ready.t0 + state.limitMs - now)
   const ended = existsSync(gamedayPaths(dataDir).debrief)
-  const actions = actionsOf(sitePaths(dataDir).actions, ready.t0, Infinity).filter(a => a.action !== 'diagnose')
+  const actions = actionsOf((await gamedaySite(dataDir)).actionLogFile, ready.t0, Infinity).filter(a => a.action !== 'diagnose')
   if (json) {
     out(JSON.stringify({ seed: state.seed, ended, leftSeconds: Math.round(leftMs / 1000), mtaTime: when(ready, now), actions, diagnoses: state.diagnoses, asks: state.asks }, null, 2))
     return
@@ -120,10 +126,10 @@ export function gamedayStatus (dataDir: string, json: boolean, out: (line: strin
 }
 
 /** Records a diagnosis with its time; each one counts, right or wrong, and none is answered. */
-export function gamedayDiagnose (dataDir: string, server: string, cause: string, json: boolean, out: (line: string) => void): void {
+export async function gamedayDiagnose (dataDir: string, server: string, cause: string, json: boolean, out: (line: string) => void): Promise<void> {
   if (!(CAUSES as readonly string[]).includes(cause)) throw new CliError(`--cause: expected one of ${CAUSES.join(', ')}, not "${cause}"`, 2)
   const state = readGameday(dataDir)
-  const site = LocalSite.open(dataDir)
+  const site = await gamedaySite(dataDir)
   const name = site.resolve(server)
   const ready = readyOf(dataDir)
   const time = new Date().toISOString()
@@ -137,15 +143,16 @@ export function gamedayDiagnose (dataDir: string, server: string, cause: string,
 export async function gamedayAsk (dataDir: string, team: string, text: string, json: boolean, out: (line: string) => void): Promise<void> {
   if (team !== 'network' && team !== 'storage') throw new CliError(`gameday ask: expected network or storage, not "${team}"`, 2)
   const state = readGameday(dataDir)
-  const site = LocalSite.open(dataDir)
+  const site = await gamedaySite(dataDir)
   let answer: string
   if (team === 'storage') {
-    const freed = freeDisks(dataDir, site.names)
+    const freed = await freeDisksOf(dataDir, site)
     answer = freed.length === 0 ? 'the storage team looked and found every disk of the site with room to spare' : `the storage team freed space on the disk of ${freed.join(', ')}`
   } else {
-    const api = linksStatus(dataDir)?.api
+    const api = site.links()?.api
     let changed = false
-    if (api !== undefined) {
+    if (site.kind === 'docker') changed = (await site.heal(undefined)) !== 'nothing to heal'
+    else if (api !== undefined) {
       for (const url of [`${api}/xcon/partition`, `${api}/xcon/links/toxics/${LATENCY_TOXIC}`]) {
         const res = await fetch(url, { method: 'DELETE' }).catch(() => undefined)
         if (res?.status === 204) changed = true
@@ -196,10 +203,11 @@ export async function gamedayEnd (dataDir: string, json: boolean, out: (line: st
 }
 
 /** What the dashboard's game-day banner shows: the symptom and the clocks, never the cause. Undefined when no game day runs here. */
-export function gamedayBanner (dataDir: string): { symptom: string, t0: number, timeScale: number, limitMs: number, ended: boolean } | undefined {
+export function gamedayBanner (dataDir: string, project?: string): { symptom: string, t0: number, timeScale: number, limitMs: number, ended: boolean } | undefined {
   if (!existsSync(gamedayPaths(dataDir).state)) return undefined
   const ready = readReady(dataDir)
-  if (ready === undefined) return undefined
+  // On containers, only the dashboard of the game day's own compose project shows it.
+  if (ready === undefined || ready.compose?.project !== project) return undefined
   const state = readGameday(dataDir)
   return { symptom: gamedayIncident(dataDir).incident.symptom, t0: ready.t0, timeScale: ready.timeScale, limitMs: state.limitMs, ended: existsSync(gamedayPaths(dataDir).debrief) }
 }

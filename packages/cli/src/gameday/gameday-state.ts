@@ -16,6 +16,8 @@ export function gamedayPaths (dataDir: string): { root: string, state: string, r
  * a trainee reads in the data directory names the cause.
  */
 export interface GamedayState {
+  /** Local processes under the data directory, or a compose project the runner made (its file and name in ready.json). */
+  backend: 'local' | 'docker'
   seed: number
   incident: string | undefined
   level: Level | undefined
@@ -30,7 +32,12 @@ export interface GamedayState {
 }
 
 /** What the runner writes once every MTA is up: the run's clock (t0) and the MTAs' time scale. */
-export interface GamedayReady { t0: number, timeScale: number, symptomAt: number | null }
+export interface GamedayReady {
+  t0: number
+  timeScale: number
+  /** The compose project of a game day on containers: every xcon command drives it with --docker --file F --project P. */
+  compose?: { file: string, project: string } | undefined
+}
 
 export function readGameday (dataDir: string): GamedayState {
   const p = gamedayPaths(dataDir)

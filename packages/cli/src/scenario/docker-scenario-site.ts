@@ -93,6 +93,10 @@ export class DockerScenarioSite implements ScenarioSite {
     return `compose project ${this.projectName}`
   }
 
+  get compose (): { file: string, project: string } {
+    return { file: join(this.outDir, 'docker-compose.yml'), project: this.projectName }
+  }
+
   private id (name: string): string {
     const id = this.ids.get(name)
     if (id === undefined) throw new CliError(`${name} has no container in project ${this.projectName}`)

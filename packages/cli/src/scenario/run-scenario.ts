@@ -27,7 +27,7 @@ export interface RunOptions {
   /** Asked at each sample: true ends the faults and traffic early, and the run settles and is checked as at its end. */
   endEarly?: (() => boolean) | undefined
   /** Once every MTA is up and the run's clock has started. */
-  onStarted?: ((t0: number) => Promise<void> | void) | undefined
+  onStarted?: ((t0: number, site: ScenarioSite) => Promise<void> | void) | undefined
   /** After the faults and traffic end and the final heal, before the settle: a game day's clean-up, recorded as faults. */
   afterEnd?: ((ctx: { site: ScenarioSite, fault: (step: FaultStep) => Promise<void> }) => Promise<void>) | undefined
 }
@@ -96,7 +96,7 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
       t: 0, type: 'run', name: scenario.name, seed: scenario.seed, startedAt: new Date(t0).toISOString(), durationMs: scenario.durationMs,
       servers: allServers(scenario.topology).map(s => ({ name: s.name, site: s.site, build: s.build }))
     })
-    await opts.onStarted?.(t0)
+    await opts.onStarted?.(t0, site)
 
     const now = (): number => Date.now() - t0
     const lastSeq = new Map<string, number>()

@@ -28,6 +28,8 @@ export interface ScenarioSite {
    * is closed (docker, whose container logs survive restarts until the project is removed).
    */
   onLogLine: (onLine: (line: string) => void) => void
+  /** The compose project of a docker site, for the xcon commands that drive it (--docker --file --project). */
+  readonly compose?: { file: string, project: string } | undefined
   /** The Toxiproxy-compatible API on the site's links, where the backend has one (local). */
   readonly linkApiUrl?: string | undefined
   /** Changes made through that API, as they happen. */

@@ -52,7 +52,9 @@ const RESTARTS = new Set(['restart', 'stop', 'kill'])
  */
 export function findingsOf (play: Play): DebriefFinding[] {
   const { incident } = play
-  const s = spoken(play.timeScale)
+  // Each moment as the trainee lived it: counted from the report.
+  const said = spoken(play.timeScale)
+  const s = (t: number): string => t < play.briefedMs ? `${said(play.briefedMs - t)} before the report` : `${said(t - play.briefedMs)} after the report`
   const findings: DebriefFinding[] = []
   const deadPeers = incident.causes.filter(c => c.cause === 'peer-down').map(c => c.server)
   const backAt = (server: string): number => play.actions.find(a => a.server === server && (a.action === 'start' || a.action === 'restart'))?.t ?? Infinity
@@ -62,20 +64,20 @@ export function findingsOf (play: Play): DebriefFinding[] {
     if (truth.includes('leak')) {
       const stillDown = deadPeers.filter(p => backAt(p) > a.t)
       if (stillDown.length > 0) {
-        findings.push({ code: 'restart-before-peer', text: `${a.action} of ${a.server} at ${s(a.t)} while ${stillDown.join(', ')} was still down: its failed opens to ${stillDown.join(', ')} began again, and it leaked its control blocks again` })
+        findings.push({ code: 'restart-before-peer', text: `${a.action} of ${a.server}, ${s(a.t)}, while ${stillDown.join(', ')} was still down: its failed opens to ${stillDown.join(', ')} began again, and it leaked its control blocks again` })
       }
     } else if (truth.includes('none')) {
-      findings.push({ code: 'restart-healthy', text: `${a.action} of ${a.server} at ${s(a.t)}: it was healthy, so its users lost service for nothing` })
+      findings.push({ code: 'restart-healthy', text: `${a.action} of ${a.server}, ${s(a.t)}: it was healthy, so its users lost service for nothing` })
     } else if (truth.some(c => c === 'partition' || c === 'slow-link' || c === 'disk-full')) {
-      findings.push({ code: 'restart-not-the-fix', text: `${a.action} of ${a.server} at ${s(a.t)}: its trouble was ${truth.includes('disk-full') ? 'its disk' : 'the network'}, which a restart does not mend` })
+      findings.push({ code: 'restart-not-the-fix', text: `${a.action} of ${a.server}, ${s(a.t)}: its trouble was ${truth.includes('disk-full') ? 'its disk' : 'the network'}, which a restart does not mend` })
     }
   }
   for (const d of play.diagnoses) {
     const truth = causesOf(incident, d.server)
-    if (!truth.includes(d.cause)) findings.push({ code: 'wrong-diagnosis', text: `at ${s(d.t)}, ${d.server} diagnosed as ${d.cause}; it was ${truth.join(' and ')}` })
+    if (!truth.includes(d.cause)) findings.push({ code: 'wrong-diagnosis', text: `${s(d.t)}, ${d.server} diagnosed as ${d.cause}; it was ${truth.join(' and ')}` })
   }
   if (!play.diagnoses.some(d => d.cause !== 'none' && causesOf(incident, d.server).includes(d.cause))) findings.push({ code: 'no-correct-diagnosis', text: 'no diagnosis named a cause that was there' })
-  if (play.recoveredMs === null) findings.push({ code: 'not-recovered', text: `the site had not recovered when the exercise ended at ${s(play.durationMs)}` })
+  if (play.recoveredMs === null) findings.push({ code: 'not-recovered', text: `the site had not recovered when the exercise ended, ${s(play.durationMs)}` })
   if (play.lost > 0) findings.push({ code: 'lost', text: `${play.lost} messages lost: xcon promises none, whatever the trainee does; this is a bug of xcon` })
   if (play.duplicated > 0) findings.push({ code: 'duplicated', text: `${play.duplicated} messages delivered twice: a bug of xcon` })
   return findings
