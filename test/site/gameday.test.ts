@@ -75,7 +75,12 @@ describe('xcon gameday', () => {
         expect(stopped).toEqual([])
       }
       const status = JSON.parse(await xcon(g.data, 'status', '--json')).mtas as Array<{ name: string, state: string, controlBlocks: { leaked: number } | null }>
-      if (incident === 'paused') expect(status.find(m => m.name === faults[0]!.server)?.state).toBe('paused')
+      if (incident === 'paused') {
+        expect(status.find(m => m.name === faults[0]!.server)?.state).toBe('paused')
+        // A second game day is not started over a running one.
+        const again = await run(process.execPath, [XCON, 'gameday', 'start', '--data', g.data]).catch((e: { stderr: string }) => e)
+        expect((again as { stderr: string }).stderr).toContain(`a game day runs under ${g.data}: "npx xcon gameday end" first`)
+      }
       if (incident === 'sp4-holds') {
         expect(status.find(m => m.name === faults[0]!.server)?.state).toBe('down')
         expect(status.every(m => m.controlBlocks === null || m.controlBlocks.leaked === 0)).toBe(true)

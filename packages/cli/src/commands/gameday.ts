@@ -29,6 +29,9 @@ export async function gamedayStart (o: StartOptions, out: (line: string) => void
   if (existsSync(sitePaths(dataDir).state) && !existsSync(gamedayPaths(dataDir).state)) {
     throw new CliError(`${dataDir} holds the data of a site (its queues and logs), and a game day starts a fresh site: name another directory with --data, or remove that one first`)
   }
+  if (existsSync(gamedayPaths(dataDir).state) && processState(readGameday(dataDir).runnerPid, '--data', isRunner) !== 'down') {
+    throw new CliError(`a game day runs under ${dataDir}: "${XCON} gameday end" first, or name another directory with --data`)
+  }
   if (existsSync(sitePaths(dataDir).state)) {
     const site = LocalSite.open(dataDir)
     const running = site.names.filter(n => site.processState(n) !== 'down')
