@@ -138,8 +138,13 @@ describe('xcon gameday', () => {
     // The novice restarts every running MTA at once, with the dead peer still down.
     const novice = await start('q260167', 260167)
     const dead = (novice.reveal.faults as Array<{ server: string }>)[0]!.server
-    await xcon(novice.data, 'restart', ...SERVERS.filter(n => n !== dead))
-    await new Promise(resolve => setTimeout(resolve, 20_000))
+    const restarted = SERVERS.filter(n => n !== dead)
+    await xcon(novice.data, 'restart', ...restarted)
+    // With the peer still down, the restarted MTAs fail against it again and run out again (9156 anew).
+    await waitFor('a restarted MTA out of control blocks again', async () => {
+      const mtas = JSON.parse(await xcon(novice.data, 'status', '--json')).mtas as Array<{ name: string, controlBlocks: { exhaustedCount: number } | null }>
+      return mtas.some(m => restarted.includes(m.name) && (m.controlBlocks?.exhaustedCount ?? 0) > 0)
+    }, 90_000, 1000)
     const n = JSON.parse(await xcon(novice.data, 'gameday', 'end', '--json'))
 
     expect(e.recovered).toBe(true)

@@ -26,6 +26,7 @@ async function main (): Promise<void> {
   const state = readGameday(dataDir)
   const { incident, topology, topologyText } = gamedayIncident(dataDir)
   const scenario = gamedayScenario(topology, topologyText, incident, state.seed, state.limitMs)
+  const timeScale = allServers(topology)[0]?.timeScale ?? 1
   const log = (line: string): void => { process.stdout.write(`${line}\n`) }
   let t0 = 0
   // The xcon backend of the same site: what the trainee drives, and whose action log the debrief reads.
@@ -53,13 +54,12 @@ async function main (): Promise<void> {
       t0 = start
       backend = site.compose === undefined ? LocalSite.open(dataDir) : await DockerSite.open(site.compose)
       for (const f of incident.faults) if (f.kind === 'disk-full') await fillDiskOf(dataDir, backend, f.server)
-      const timeScale = allServers(topology)[0]?.timeScale ?? 1
       writeFileSync(paths.ready, JSON.stringify({ t0: start, timeScale, ...(site.compose === undefined ? {} : { compose: site.compose }) }))
     }
   })
   const endMs = Math.min(state.limitMs, existsSync(paths.end) ? Number(readFileSync(paths.end, 'utf8')) - t0 : state.limitMs)
   const history = readFileSync(join(run.outDir, 'history.ndjson'), 'utf8').trim().split('\n').filter(l => l !== '').map(l => JSON.parse(l) as HistoryRecord)
-  const play = playOf(incident, readGameday(dataDir), history, run.result, backend?.actionLogFile ?? sitePaths(dataDir).actions, t0, endMs, allServers(topology)[0]?.timeScale ?? 1)
+  const play = playOf(incident, readGameday(dataDir), history, run.result, backend?.actionLogFile ?? sitePaths(dataDir).actions, t0, endMs, timeScale)
   const debrief = debriefOf(play)
   writeFileSync(join(run.outDir, 'debrief.html'), debriefHtml(incident, play, debrief, history))
   writeFileSync(paths.debrief, JSON.stringify({ incident: incident.name, level: incident.level, faults: incident.faults, ...debrief, report: join(run.outDir, 'report.html'), debriefHtml: join(run.outDir, 'debrief.html') }, null, 2))
