@@ -7,6 +7,7 @@ import { promisify } from 'node:util'
 import puppeteer from 'puppeteer-core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { LocalSite } from '@xcon/cli'
+import { CATALOGUE } from '@xcon/core'
 import { XCON, waitFor } from '../support/site-harness.js'
 
 const run = promisify(execFile)
@@ -59,7 +60,7 @@ describe('xcon gameday', () => {
     const sp4 = join(mkdtempSync(join(tmpdir(), 'xcon-gameday-topo-')), 'sp4.yaml')
     dirs.push(join(sp4, '..'))
     writeFileSync(sp4, 'sites: { CORP: { secret: s, servers: [SRV-A, SRV-B, SRV-C, SRV-D] } }\ndefaults: { build: 2653, timeScale: 600, controlBlocks: 8 }\n')
-    for (const incident of ['q260167', 'paused', 'one-way-partition', 'disk-full', 'sp4-holds', 'slow-link']) {
+    for (const incident of CATALOGUE.map(e => e.name)) {
       const g = await start(incident, 11, incident === 'sp4-holds' ? sp4 : undefined)
       expect(g.reveal.incident).toBe(incident)
       // The briefing says what users see, never the cause.
@@ -68,15 +69,18 @@ describe('xcon gameday', () => {
       await new Promise(resolve => setTimeout(resolve, 3000))
       const stopped = SERVERS.filter(n => has(g.data, n, 9156))
       const faults = g.reveal.faults as Array<{ kind: string, server?: string, from?: string, to?: string }>
-      if (incident === 'q260167') {
+      const kinds = faults.map(f => f.kind)
+      if (incident.startsWith('q260167')) {
         expect(stopped.length).toBeGreaterThan(0)
       } else {
         // The look-alikes are not the leak: no MTA stops.
         expect(stopped).toEqual([])
       }
       const status = JSON.parse(await xcon(g.data, 'status', '--json')).mtas as Array<{ name: string, state: string, controlBlocks: { leaked: number } | null }>
+      // Two faults at once at hard: each shows.
+      if (incident.includes('-and-')) expect(kinds.length).toBe(2)
+      if (kinds.includes('pause')) expect(status.find(m => m.name === faults.find(f => f.kind === 'pause')!.server)?.state).toBe('paused')
       if (incident === 'paused') {
-        expect(status.find(m => m.name === faults[0]!.server)?.state).toBe('paused')
         // A second game day is not started over a running one.
         const again = await run(process.execPath, [XCON, 'gameday', 'start', '--data', g.data]).catch((e: { stderr: string }) => e)
         expect((again as { stderr: string }).stderr).toContain(`a game day runs under ${g.data}: "npx xcon gameday end" first`)
@@ -85,12 +89,13 @@ describe('xcon gameday', () => {
         expect(status.find(m => m.name === faults[0]!.server)?.state).toBe('down')
         expect(status.every(m => m.controlBlocks === null || m.controlBlocks.leaked === 0)).toBe(true)
       }
-      if (incident === 'disk-full') {
-        expect(has(g.data, faults[0]!.server!, 9411)).toBe(true)
+      if (kinds.includes('disk-full')) {
+        const full = faults.find(f => f.kind === 'disk-full')!.server!
+        expect(has(g.data, full, 9411)).toBe(true)
         // Asking the storage team frees it, and is an action of the trainee.
-        expect(await xcon(g.data, 'gameday', 'ask', 'storage', 'is', 'a', 'disk', 'full?')).toContain(`the storage team freed space on the disk of ${faults[0]!.server!}`)
+        expect(await xcon(g.data, 'gameday', 'ask', 'storage', 'is', 'a', 'disk', 'full?')).toContain(`the storage team freed space on the disk of ${full}`)
       }
-      if (incident === 'one-way-partition' || incident === 'slow-link') {
+      if (kinds.includes('partition') || kinds.includes('latency')) {
         expect(await xcon(g.data, 'gameday', 'ask', 'network', 'please', 'check')).toContain('the network team found trouble on the site\'s links and mended it')
       }
       const end = JSON.parse(await xcon(g.data, 'gameday', 'end', '--json'))
