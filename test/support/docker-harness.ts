@@ -96,3 +96,20 @@ export function swarmTestBlocker (): string {
   return `${others.length} other container${one ? ' runs' : 's run'} on this Docker engine (${others.slice(0, 5).join(', ')}${others.length > 5 ? ', …' : ''}), ` +
     `and leaving the test's swarm would cut ${one ? 'it off its networks' : 'them off their networks'}; stop ${one ? 'it' : 'them'}, or run the test on an engine of its own`
 }
+
+/**
+ * Why the two-node Swarm test must not run here, or '' when it may: the Swarm test's own rule
+ * (no swarm, no other container on the engine), and what scripts/two-node-swarm.sh needs (root,
+ * network namespaces, nsenter and unshare), and no node of that name left by someone else.
+ */
+export function twoNodeBlocker (nodeName: string): string {
+  const swarm = swarmTestBlocker()
+  if (swarm !== '') return swarm
+  if (process.getuid?.() !== 0) return 'not root (a second Docker engine in a network namespace needs root)'
+  for (const tool of ['ip', 'nsenter', 'unshare', 'dockerd']) {
+    try { execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'pipe' }) } catch { return `no ${tool} command` }
+  }
+  try { execFileSync('ip', ['netns', 'list'], { stdio: 'pipe' }) } catch { return 'ip netns does not work here' }
+  try { execFileSync('test', ['!', '-e', `/run/${nodeName}`]) } catch { return `/run/${nodeName} exists: a node of that name is made already (scripts/two-node-swarm.sh down removes it)` }
+  return ''
+}

@@ -170,6 +170,18 @@ and the counters; its queues are safe in its store and come back with it.`)
       })
   }
 
+  const nodeVerbs: Array<['fail' | 'restore', string]> = [
+    ['fail', 'a swarm node loses power: every MTA on it fails at once (a stack, on a node made by scripts/two-node-swarm.sh)'],
+    ['restore', 'the node boots again and rejoins the swarm; the MTAs placed on it start with their stores']
+  ]
+  for (const [kind, description] of nodeVerbs) {
+    program.command(`${kind}-node`).argument('<node>', 'the node\'s hostname or ID (docker node ls)').description(description)
+      .action(async (node: string, _o: unknown, cmd: Command) => {
+        const b = await backend(site(cmd), note)
+        for (const line of await b.nodeFault(kind, node, siteActionLog(b))) out(line)
+      })
+  }
+
   program.command('flap').argument('<server>', 'the server to kill and restart')
     .description('kill and restart a server N times (durations: 500ms, 5s, 2m, 6h, 30d)')
     .option('--down <duration>', 'how long it stays down', '5s')

@@ -10,9 +10,10 @@ export async function gatherStatus (site: SiteBackend): Promise<MtaStatusEntry[]
     const proc = await site.processState(name)
     const s = proc === 'running' ? await site.fetchStatus(name) : undefined
     const metricsUrl = await site.metricsUrl(name)
+    const node = await site.nodeOf(name) ?? {}
     if (s === undefined) {
-      return { name, site: site.siteOf(name), build: null, state: proc === 'running' ? 'unresponsive' : proc, controlBlocks: null, queues: [], delivered: null, duplicatesSuppressed: null, ndrs: null, metricsUrl }
+      return { name, site: site.siteOf(name), build: null, state: proc === 'running' ? 'unresponsive' : proc, controlBlocks: null, queues: [], delivered: null, duplicatesSuppressed: null, ndrs: null, metricsUrl, ...node }
     }
-    return { ...s, controlBlocks: { ...s.controlBlocks, exhausted: s.controlBlocks.free === 0 }, metricsUrl }
+    return { ...s, controlBlocks: { ...s.controlBlocks, exhausted: s.controlBlocks.free === 0 }, metricsUrl, ...node }
   }))
 }

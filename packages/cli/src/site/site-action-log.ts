@@ -12,7 +12,9 @@ const ACTIONS: Record<string, string> = {
   pause: 'paused by xcon pause (SIGSTOP: its peers time out)',
   resume: 'resumed by xcon resume',
   partition: 'cut off by xcon partition (packets dropped: its peers time out)',
-  heal: 'reconnected by xcon heal'
+  heal: 'reconnected by xcon heal',
+  'fail-node': 'lost with its node (xcon fail-node: every process of the node killed at once, as a power cut)',
+  'restore-node': 'started with its node again (xcon restore-node: the node booted and rejoined the swarm)'
 }
 
 /**
@@ -38,7 +40,7 @@ export function appendActionLine (file: string, fields: { level: 'info' | 'warn'
 export function siteActionLog (site: Pick<SiteBackend, 'actionLogFile' | 'siteOf'>): (action: string, server: string, detail?: string) => void {
   return (action, server, detail) => {
     appendActionLine(site.actionLogFile, {
-      level: action === 'kill' || action === 'partition' ? 'warn' : 'info',
+      level: action === 'kill' || action === 'partition' || action === 'fail-node' ? 'warn' : 'info',
       server,
       site: site.siteOf(server),
       action,

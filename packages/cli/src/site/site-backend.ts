@@ -17,6 +17,12 @@ export interface LogsOptions {
   signal?: AbortSignal
 }
 
+/** The swarm node that runs a server's task, and Swarm's view of that node (ready, down …). */
+export interface NodePlacement { node: string, nodeState: string }
+
+/** Refusal of the node verbs where there are no nodes to fail. */
+export const NODE_FAULTS_ON_STACKS = 'fail-node and restore-node work on a Swarm stack (--stack NAME) whose node was made by scripts/two-node-swarm.sh'
+
 /** A local site's link proxies, for `status` (docs/links.md). */
 export interface LinksStatus { api: string, port: number, proxies: number, state: string }
 
@@ -59,6 +65,13 @@ export interface SiteBackend {
   partition: (server: string, from: string[] | undefined) => Promise<string>
   /** Undoes partitions (of `server`, or all); a sentence of what was healed. */
   heal: (server: string | undefined) => Promise<string>
+  /** The swarm node of a server's task (a stack); undefined where MTAs have no nodes. */
+  nodeOf: (name: string) => Promise<NodePlacement | undefined>
+  /**
+   * Powers a swarm node off (`fail`) or on (`restore`, which then starts the MTAs placed there,
+   * as a server's services start at boot); lines of what happened. `log` records each MTA's action.
+   */
+  nodeFault: (kind: 'fail' | 'restore', node: string, log: (action: string, server: string, detail?: string) => void) => Promise<string[]>
   /** The link proxies of a site started with --links; undefined elsewhere. */
   links: () => LinksStatus | undefined
   /** The site's topology where the CLI has it (a local site), for the dashboard's picture. */

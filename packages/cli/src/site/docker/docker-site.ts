@@ -6,8 +6,8 @@ import { promisify } from 'node:util'
 import { AdminClient, type SubmitAnswer } from '../admin-client.js'
 import { CliError } from '../../cli-error.js'
 import { findService, readComposeServices, type ServiceInfo } from './compose-services.js'
-import { defaultProjectName, listContainers, type ContainerInfo } from './docker-containers.js'
-import type { LogsOptions, ProcessState, SiteBackend } from '../site-backend.js'
+import { defaultProjectName, listContainers, smtpAsPublished, type ContainerInfo } from './docker-containers.js'
+import { NODE_FAULTS_ON_STACKS, type LogsOptions, type ProcessState, type SiteBackend } from '../site-backend.js'
 import { siteActionLog } from '../site-action-log.js'
 import { dockerLogs } from './docker-logs.js'
 import { XCON } from '../../invocation.js'
@@ -214,6 +214,12 @@ export class DockerSite implements SiteBackend {
     return await partition(this, server, from)
   }
 
+  async nodeOf (): Promise<undefined> { return undefined }
+
+  async nodeFault (): Promise<string[]> {
+    throw new CliError(`${NODE_FAULTS_ON_STACKS}; not on ${this.label}`, 2)
+  }
+
   async heal (server: string | undefined): Promise<string> {
     const { heal } = await import('./docker-partition.js')
     const healed = await heal(this, server)
@@ -259,19 +265,11 @@ export class DockerSite implements SiteBackend {
     await this.compose(['unpause', this.info(name).service])
   }
 
-  /**
-   * The MTA's status, with its IMS's port as this host reaches it: the MTA knows only the port it
-   * listens on inside its container (2525), and `docker compose` publishes it elsewhere (2601), or
-   * not at all (null).
-   */
+  /** The MTA's status, with its IMS's port as this host reaches it (smtpAsPublished). */
   async fetchStatus (name: string, timeoutMs = 1500): Promise<MtaStatusDocument | undefined> {
     let s: MtaStatusDocument | undefined
     try { s = await (await this.admin(name)).status(timeoutMs) } catch { return undefined }
-    if (s?.smtp?.port !== undefined && s.smtp.port !== null) {
-      const c = await this.container(name)
-      s.smtp.port = c?.published[`${s.smtp.port}/tcp`] ?? null
-    }
-    return s
+    return s === undefined ? undefined : smtpAsPublished(s, await this.container(name))
   }
 
   async submit (name: string, body: Record<string, unknown>): Promise<string[]> {

@@ -6,8 +6,10 @@ import { promisify } from 'node:util'
 import { AdminClient, type AdminTransport, type SubmitAnswer } from '../admin-client.js'
 import { CliError } from '../../cli-error.js'
 import { findService, readComposeServices, type ServiceInfo } from './compose-services.js'
-import { listByLabel, type ContainerInfo } from './docker-containers.js'
-import type { LogsOptions, ProcessState, SiteBackend } from '../site-backend.js'
+import { engineArgs, listByLabel, smtpAsPublished, type ContainerInfo } from './docker-containers.js'
+import { findNode, listSwarmNodes, type SwarmNode } from './swarm-nodes.js'
+import { nodeFault } from './node-fault.js'
+import type { LogsOptions, NodePlacement, ProcessState, SiteBackend } from '../site-backend.js'
 import { dockerLogs } from './docker-logs.js'
 import { waitUntil } from '../../wait-until.js'
 
@@ -21,13 +23,13 @@ const ADMIN_PORT_IN_CONTAINER = 7100
  * routing mesh publishes ports on every node, but not on every host (not on this project's CI
  * machine), and a task's container always has node and loopback.
  */
-function execTransport (container: string): AdminTransport {
+function execTransport (container: string, engine: string | undefined): AdminTransport {
   const script = `const [p,m,h]=process.argv.slice(1);const c=[];process.stdin.on('data',d=>c.push(d)).on('end',()=>{` +
     `fetch('http://127.0.0.1:${ADMIN_PORT_IN_CONTAINER}'+p,{method:m,headers:JSON.parse(h),body:m==='GET'?undefined:Buffer.concat(c)})` +
     `.then(async r=>process.stdout.write(JSON.stringify({status:r.status,statusText:r.statusText,contentType:r.headers.get('content-type')||'',text:await r.text()})),` +
     `e=>{process.stderr.write(String(e));process.exit(3)})})`
   return async (path, init, signal) => await new Promise((resolve, reject) => {
-    const child = execFile('docker', ['exec', '-i', container, 'node', '-e', script, path, init.method, JSON.stringify(init.headers)], { signal, maxBuffer: 64 << 20 }, (err, stdout) => {
+    const child = execFile('docker', engineArgs(engine, ['exec', '-i', container, 'node', '-e', script, path, init.method, JSON.stringify(init.headers)]), { signal, maxBuffer: 64 << 20 }, (err, stdout) => {
       if (err !== null) { reject(err); return }
       try { resolve(JSON.parse(stdout) as Awaited<ReturnType<AdminTransport>>) } catch (e) { reject(e as Error) }
     })
@@ -37,6 +39,12 @@ function execTransport (container: string): AdminTransport {
 
 /** How long `down` waits for Swarm to remove the stack's networks (they go in a few seconds). */
 const STACK_RM_WAIT_MS = 30_000
+
+/** Where the manager last placed a service's task, and that task's state, from `docker stack ps`. */
+interface Placement { node: string, desired: string, current: string }
+
+/** What one look at the swarm shows: its nodes, the stack's task containers on every engine xcon can reach, and the placements. */
+interface SwarmSnapshot { at: number, nodes: Promise<SwarmNode[]>, tasks: Promise<ContainerInfo[]>, placements: Promise<Map<string, Placement>> }
 
 /**
  * The Swarm backend (`--stack NAME`): the MTAs are the services of a stack deployed from the
@@ -48,8 +56,8 @@ const STACK_RM_WAIT_MS = 30_000
 export class StackSite implements SiteBackend {
   readonly kind = 'docker' as const
 
-  /** One listing of the stack's containers answers every question of the next second; a change forgets it. */
-  private snapshot: { at: number, tasks: Promise<ContainerInfo[]> } | undefined
+  /** One look at the swarm answers every question of the next second; a change forgets it. */
+  private snapshot: SwarmSnapshot | undefined
 
   private constructor (private readonly file: string, readonly stack: string, private readonly services: ServiceInfo[]) {}
 
@@ -76,26 +84,98 @@ export class StackSite implements SiteBackend {
   /** The Swarm service of a server: STACK_service. */
   service (name: string): string { return `${this.stack}_${this.info(name).service}` }
 
-  private async docker (args: string[]): Promise<string> {
+  /** A docker command on this machine's engine (`engine` undefined) or on another node's. */
+  private async docker (args: string[], engine?: string): Promise<string> {
     this.snapshot = undefined
     try {
-      return (await run('docker', args, { maxBuffer: 64 << 20 })).stdout
+      return (await run('docker', engineArgs(engine, args), { maxBuffer: 64 << 20 })).stdout
     } catch (err) {
-      throw new CliError(`docker ${args.join(' ')}: ${(err as { stderr?: string }).stderr?.trim() ?? (err as Error).message}`)
+      throw new CliError(`docker ${engineArgs(engine, args).join(' ')}: ${(err as { stderr?: string }).stderr?.trim() ?? (err as Error).message}`)
     }
+  }
+
+  private look (): SwarmSnapshot {
+    if (this.snapshot !== undefined && Date.now() - this.snapshot.at <= 1000) return this.snapshot
+    const nodes = listSwarmNodes()
+    const label = `com.docker.stack.namespace=${this.stack}`
+    // This machine's engine, and every other node's that carries an xcon.engine label.
+    const tasks = nodes.then(async ns => (await Promise.all([undefined, ...new Set(ns.flatMap(n => n.engine === undefined ? [] : [n.engine]))]
+      .map(async engine => await listByLabel(label, engine)))).flat())
+    const placements = run('docker', ['stack', 'ps', '--no-trunc', '--format', '{{json .}}', this.stack], { maxBuffer: 64 << 20 }).then(({ stdout }) => {
+      const map = new Map<string, Placement>()
+      // Newest task first in each slot: the first line of a service is its current task.
+      for (const line of stdout.split('\n').filter(l => l.startsWith('{'))) {
+        const t = JSON.parse(line) as { Name: string, Node: string, DesiredState: string, CurrentState: string }
+        const service = t.Name.replace(/\.\d+$/, '')
+        if (!map.has(service)) map.set(service, { node: t.Node, desired: t.DesiredState, current: t.CurrentState })
+      }
+      return map
+    }, () => new Map<string, Placement>())
+    this.snapshot = { at: Date.now(), nodes, tasks, placements }
+    return this.snapshot
   }
 
   /** The current task container of a server: the running (or paused) one, else the newest. */
   async container (name: string): Promise<ContainerInfo | undefined> {
     const service = this.service(name)
-    if (this.snapshot === undefined || Date.now() - this.snapshot.at > 1000) this.snapshot = { at: Date.now(), tasks: listByLabel(`com.docker.stack.namespace=${this.stack}`) }
-    const tasks = (await this.snapshot.tasks).filter(c => c.service === service)
+    const tasks = (await this.look().tasks).filter(c => c.service === service)
     return tasks.find(c => c.status === 'running' || c.status === 'paused') ?? tasks.sort((a, b) => b.created.localeCompare(a.created))[0]
   }
 
+  /** The node the manager placed a server's task on, and Swarm's view of that node. */
+  async placement (name: string): Promise<{ node: string, nodeState: string, task: Placement } | undefined> {
+    const snap = this.look()
+    const task = (await snap.placements).get(this.service(name))
+    if (task === undefined) return undefined
+    const node = (await snap.nodes).find(n => n.hostname === task.node || n.id === task.node)
+    return { node: task.node, nodeState: node?.state ?? 'unknown', task }
+  }
+
+  async nodeOf (name: string): Promise<NodePlacement | undefined> {
+    const p = await this.placement(name)
+    return p === undefined ? undefined : { node: p.node, nodeState: p.nodeState }
+  }
+
+  /**
+   * Fails or restores a whole node: every MTA placed there goes (or comes back) at once. Returns
+   * once Swarm's own view has followed (node down, or ready again), which takes Swarm some
+   * seconds after a power cut (its heartbeats), and, on restore, once the node's MTAs answer.
+   */
+  async nodeFault (kind: 'fail' | 'restore', name: string, log: (action: string, server: string, detail?: string) => void): Promise<string[]> {
+    const nodes = await listSwarmNodes()
+    if (nodes.length === 0) throw new CliError(`this Docker engine is not the manager of a swarm, so it has no nodes to ${kind} (scripts/two-node-swarm.sh up makes two)`, 2)
+    const node = findNode(nodes, name)
+    if (node === undefined) throw new CliError(`no node ${name} in this swarm; its nodes: ${nodes.map(n => `${n.hostname} (${n.state})`).join(', ')}`, 2)
+    const placed = (await Promise.all(this.names.map(async s => [s, (await this.placement(s))?.node] as const)))
+      .filter(([, n]) => n === node.hostname || n === node.id).map(([s]) => s)
+    for (const s of placed) log(`${kind}-node`, s, `(node ${node.hostname})`)
+    const t0 = Date.now()
+    await nodeFault(kind, node)
+    const want = kind === 'fail' ? 'down' : 'ready'
+    const seen = await waitUntil(async () => (await listSwarmNodes()).find(n => n.id === node.id)?.state === want ? true : undefined, { timeoutMs: 90_000, intervalMs: 250 })
+    this.snapshot = undefined
+    if (seen === undefined) throw new CliError(`${node.hostname}: Swarm still does not see it ${want} 90 s after the ${kind} (docker node ls)`)
+    const lines = [`${node.hostname}: ${want} in Swarm's view ${((Date.now() - t0) / 1000).toFixed(1)} s after ${kind === 'fail' ? 'the power cut' : 'it booted'}`]
+    if (kind === 'fail') {
+      lines.push(placed.length === 0 ? 'no MTA of this stack was on it' : `its MTAs went with it: ${placed.join(', ')} (their queues stay in their volumes on ${node.hostname})`)
+      return lines
+    }
+    // Its MTAs' tasks died with it, and the file's restart policy (condition none) keeps them
+    // dead: start them, as a server's Exchange services start when it boots.
+    await Promise.all(placed.map(async s => { await this.start(s) }))
+    for (const s of placed) lines.push(`${s}: ${await this.processState(s)}, on ${node.hostname} with its store`)
+    return lines
+  }
+
+  /**
+   * A task's container when xcon can reach its engine; otherwise Swarm's own view: a task the
+   * manager sees running on a node whose engine xcon cannot reach (no xcon.engine label) runs.
+   */
   async processState (name: string): Promise<ProcessState> {
     const c = await this.container(name)
-    return c?.status === 'paused' ? 'paused' : c?.status === 'running' ? 'running' : 'down'
+    if (c !== undefined) return c.status === 'paused' ? 'paused' : c.status === 'running' ? 'running' : 'down'
+    const p = await this.placement(name)
+    return p?.nodeState === 'ready' && p.task.desired === 'Running' && p.task.current.startsWith('Running') ? 'running' : 'down'
   }
 
   /** A stack's admin ports are reached inside the containers (docker exec), not published: no scrape URL from here. */
@@ -105,8 +185,14 @@ export class StackSite implements SiteBackend {
 
   private async admin (name: string): Promise<AdminClient> {
     const c = await this.container(name)
-    if (c === undefined || c.status !== 'running') throw new CliError(`${this.resolve(name)} is not running`)
-    return new AdminClient(this.resolve(name), '127.0.0.1', ADMIN_PORT_IN_CONTAINER, c.adminToken ?? process.env.XCON_ADMIN_TOKEN, execTransport(c.id))
+    if (c === undefined || c.status !== 'running') {
+      const p = await this.placement(name)
+      if (c === undefined && p !== undefined && await this.processState(name) === 'running') {
+        throw new CliError(`${this.resolve(name)} runs on node ${p.node}, whose Docker engine xcon cannot reach: label the node with it (docker node update --label-add xcon.engine=ssh://HOST ${p.node})`)
+      }
+      throw new CliError(`${this.resolve(name)} is not running`)
+    }
+    return new AdminClient(this.resolve(name), '127.0.0.1', ADMIN_PORT_IN_CONTAINER, c.adminToken ?? process.env.XCON_ADMIN_TOKEN, execTransport(c.id, c.engine))
   }
 
   async up (): Promise<void> {
@@ -154,7 +240,7 @@ export class StackSite implements SiteBackend {
 
   async kill (name: string): Promise<void> {
     const c = await this.container(name)
-    if (c !== undefined && c.status === 'running') await this.docker(['kill', c.id])
+    if (c !== undefined && c.status === 'running') await this.docker(['kill', c.id], c.engine)
   }
 
   async stop (name: string): Promise<void> {
@@ -177,16 +263,19 @@ export class StackSite implements SiteBackend {
   async pause (name: string): Promise<void> {
     const c = await this.container(name)
     if (c?.status !== 'running') throw new CliError(`${this.resolve(name)} is not running`)
-    await this.docker(['pause', c.id])
+    await this.docker(['pause', c.id], c.engine)
   }
 
   async resume (name: string): Promise<void> {
     const c = await this.container(name)
-    if (c?.status === 'paused') await this.docker(['unpause', c.id])
+    if (c?.status === 'paused') await this.docker(['unpause', c.id], c.engine)
   }
 
+  /** The MTA's status, with its IMS's port as published in host mode on its node (smtpAsPublished). */
   async fetchStatus (name: string, timeoutMs = 5000): Promise<MtaStatusDocument | undefined> {
-    try { return await (await this.admin(name)).status(timeoutMs) } catch { return undefined }
+    let s: MtaStatusDocument | undefined
+    try { s = await (await this.admin(name)).status(timeoutMs) } catch { return undefined }
+    return s === undefined ? undefined : smtpAsPublished(s, await this.container(name))
   }
 
   async submit (name: string, body: Record<string, unknown>): Promise<string[]> {

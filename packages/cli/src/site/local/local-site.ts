@@ -13,7 +13,7 @@ import { freePorts } from '../free-ports.js'
 import { chooseLinks, ensureLinks, linkPortCount, linksState, linksStatus, peerAddressesVia, stopLinks } from './local-links.js'
 import { showLogs } from './local-logs.js'
 import { isXconCommand, processState, signal, waitForExit, type ProcessState } from './processes.js'
-import type { LinksStatus, LogsOptions, SiteBackend } from '../site-backend.js'
+import { NODE_FAULTS_ON_STACKS, type LinksStatus, type LogsOptions, type SiteBackend } from '../site-backend.js'
 import { findServer, readSiteState, sitePaths, updateSiteState, writeSiteState, type ServerRecord, type SiteState } from './site-state.js'
 import { XCON } from '../../invocation.js'
 
@@ -217,6 +217,12 @@ export class LocalSite implements SiteBackend {
   async partition (server: string, from: string[] | undefined): Promise<string> {
     const { partitionLocal } = await import('./local-partition.js')
     return await partitionLocal(this, server, from)
+  }
+
+  async nodeOf (): Promise<undefined> { return undefined }
+
+  async nodeFault (): Promise<string[]> {
+    throw new CliError(`${NODE_FAULTS_ON_STACKS}; not on ${this.label}`, 2)
   }
 
   async heal (): Promise<string> {
