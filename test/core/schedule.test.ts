@@ -70,4 +70,28 @@ faults:
     expect(() => load(text.replace('rate: 3 }', 'rate: 3, sizes: 10 }'))).toThrow(/traffic.0.sizes: unknown key/)
     expect(() => load(text.replace('drainAfterRestart: true', 'drainAfterRestarts: true'))).toThrow(/expect.drainAfterRestarts: unknown key/)
   })
+
+  it('reads the nodes of a scenario, and a node fault as its MTAs failing and coming back together', () => {
+    const s = load(`topology: { sites: { S: { secret: x, servers: [A, B, C, D] } } }
+duration: 30s
+nodes: { "1": [A, B], "2": [C, D] }
+faults:
+  - { at: 5s, fail-node: "2", for: 10s }
+  - { at: 20s, fail-node: 1 }
+  - { at: 25s, restore-node: "1" }
+`)
+    expect(s.nodes).toEqual({ 1: ['A', 'B'], 2: ['C', 'D'] })
+    expect(expandSchedule(s).slice(0, 4)).toEqual([
+      { at: 5000, action: 'fail-node', targets: ['C', 'D'], node: '2', source: 'faults[0]' },
+      { at: 15_000, action: 'restore-node', targets: ['C', 'D'], node: '2', source: 'faults[0] (end)' },
+      { at: 20_000, action: 'fail-node', targets: ['A', 'B'], node: '1', source: 'faults[1]' },
+      { at: 25_000, action: 'restore-node', targets: ['A', 'B'], node: '1', source: 'faults[2]' }
+    ])
+    const topo = 'topology: { sites: { S: { secret: x, servers: [A, B] } } }\n'
+    expect(() => expandSchedule(load(`${topo}faults: [{ fail-node: "1" }]`))).toThrow(/faults\[0\]\.fail-node: a node fault needs the scenario's nodes: \(which MTAs run on which node\)/)
+    expect(() => expandSchedule(load(`${topo}nodes: { "1": [A] }\nfaults: [{ fail-node: "3" }]`))).toThrow(/faults\[0\]\.fail-node: unknown node "3"; nodes: has 1/)
+    expect(() => load(`${topo}nodes: { "1": [A, Z] }`)).toThrow(/nodes.1.1: unknown MTA "Z"/)
+    expect(() => load(`${topo}nodes: { "1": [A], "2": [A, B] }`)).toThrow(/nodes.2: A is on node 1 already; an MTA runs on one node/)
+    expect(() => load(`${topo}nodes: [A, B]`)).toThrow(/nodes: expected a map from a node/)
+  })
 })

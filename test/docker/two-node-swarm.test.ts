@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process'
-import { hostname } from 'node:os'
-import { resolve } from 'node:path'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { hostname, tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT, buildImage, freePort, twoNodeBlocker } from '../support/docker-harness.js'
@@ -53,9 +54,9 @@ describe.skipIf(skip !== '')('a site on a two-node Swarm, and the loss of a node
   }, 900_000)
 
   afterAll(async () => {
-    try { await xcon('down') } catch { /* not deployed */ }
+    try { await xcon('down', '--volumes') } catch { /* not deployed */ }
     try { await script('down') } catch (err) { process.stderr.write(`two-node-swarm.sh down: ${(err as { stderr?: string }).stderr ?? String(err)}\n`) }
-    // Node 2's volumes went with its data directory; node 1's are ours to remove.
+    // Node 2's volumes went with its data directory; node 1's are ours to remove (if down --volumes could not).
     const { stdout } = await run('docker', ['volume', 'ls', '-q', '--filter', `name=${STACK}_`])
     const volumes = stdout.split('\n').filter(v => v !== '')
     if (volumes.length > 0) { try { await run('docker', ['volume', 'rm', '-f', ...volumes]) } catch { /* still in use: left for docker volume prune */ } }
@@ -92,6 +93,8 @@ describe.skipIf(skip !== '')('a site on a two-node Swarm, and the loss of a node
     expect(await mta('SRV-C')).toMatchObject({ state: 'down', node: NODE, nodeState: 'down' })
     expect(await mta('SRV-D')).toMatchObject({ state: 'down', node: NODE, nodeState: 'down' })
     expect(await xcon('start', 'SRV-B')).toContain('SRV-B: running')
+    // An MTA placed on the lost node cannot start anywhere: said at once, rather than waited for.
+    await expect(xcon('start', 'SRV-C')).rejects.toMatchObject({ stderr: expect.stringContaining(`SRV-C is placed on node ${NODE}, which Swarm sees down: npx xcon --stack ${STACK} restore-node ${NODE} first`) })
 
     // Mail for node 2 meets failures; the SP3 MTA leaks a control block with each.
     await xcon('send', '--from', 'SRV-A', '--to', 'user3@SRV-C', '--to', 'user3@SRV-D', '--count', '3')
@@ -136,5 +139,24 @@ describe.skipIf(skip !== '')('a site on a two-node Swarm, and the loss of a node
       'SRV-D': 4 + 3
     })
     expect(final.every(m => m.duplicatesSuppressed === 0)).toBe(true)
+  }, 900_000)
+
+  it('runs scenarios/node-loss.yaml on a stack of its own over both nodes, with the node fault in the file, and the checker finds it valid', async () => {
+    await xcon('down', '--volumes') // the first parts' stack: two cores run one site at a time
+    const out = mkdtempSync(join(tmpdir(), 'xcon-node-loss-'))
+    try {
+      const { stdout } = await run(process.execPath, [XCON, 'scenario', 'run', resolve(ROOT, 'scenarios/node-loss.yaml'), '--backend', 'stack', '--out', out], { cwd: ROOT, timeout: 600_000, maxBuffer: 64 << 20 })
+      say(stdout.split('\n').filter(l => /verdict|9156|fault: (fail|restore)-node/.test(l)).join(' | '))
+      expect(stdout).toMatch(/backend stack: 4 MTAs, Swarm stack xcon-node-loss-\w+ on 2 node\(s\)/)
+      expect(stdout).toMatch(/fault: fail-node SRV-C, SRV-D/)
+      expect(stdout).toMatch(/stop\s+SRV-A \(build 2650\)\s+ok\s+stopped reaching SRV-B, under no fault at that moment/)
+      expect(stdout).toMatch(/stop\s+SRV-B \(build 2653\)\s+ok\s+never stopped/)
+      expect(stdout).toMatch(/delivery\s+every message\s+ok\s+\d+ submitted to \d+ recipients: \d+ delivered once, 0 answered with an NDR, 0 missing, 0 duplicated/)
+      expect(stdout).toMatch(/verdict: valid/)
+      // The run's stack and its volumes are gone, on both nodes.
+      expect((await run('docker', ['stack', 'ls'])).stdout).not.toContain('xcon-node-loss-')
+    } finally {
+      rmSync(out, { recursive: true, force: true })
+    }
   }, 900_000)
 })

@@ -37,6 +37,16 @@ describe('xcon simulate', () => {
     expect(readFileSync(join(a, 'report.md'), 'utf8')).toContain('SRV-A')
   })
 
+  it('plays scenarios/node-loss.yaml: a node\'s MTAs fail together, and the SP3 MTA of the other node stops on its healthy neighbour', async () => {
+    const out = tmp()
+    const run = await simulate(resolve(import.meta.dirname, '../../scenarios/node-loss.yaml'), '--out', out)
+    expect(run.code).toBe(0)
+    expect(run.stdout).toMatch(/stop\s+SRV-A \(build 2650\)\s+ok\s+stopped reaching SRV-B, under no fault at that moment/)
+    expect(run.stdout).toMatch(/delivery\s+every message\s+ok/)
+    const faults = readFileSync(join(out, 'history.ndjson'), 'utf8').split('\n').filter(l => l.includes('"type":"fault"')).map(l => JSON.parse(l) as { action: string, targets: string[] })
+    expect(faults.slice(0, 2).map(f => `${f.action} ${f.targets.join(',')}`)).toEqual(['fail-node SRV-C,SRV-D', 'restore-node SRV-C,SRV-D'])
+  })
+
   it('another seed gives another history; an expectation the run breaks exits 1; a broken file exits 2 naming it', async () => {
     const dir = tmp()
     const other = await simulate(Q260167, '--seed', '7', '--out', join(dir, 'seed7'))

@@ -119,7 +119,7 @@ export function buildProgram (out: (line: string) => void, exit: (code: number) 
 
   program.command('down')
     .description('close every MTA down cleanly')
-    .option('--volumes', '(docker) also remove the containers\' volumes: their queues')
+    .option('--volumes', '(docker, stack) also remove the containers\' volumes: their queues (a stack: on every node that answers)')
     .action(async (o: { volumes?: boolean }, cmd: Command) => {
       const b = await backend(site(cmd), note)
       for (const line of await b.down({ volumes: o.volumes === true })) out(line)
@@ -292,13 +292,13 @@ runs an Internet Mail Service, gets a non-delivery report, and send says so on s
 
   const scenario = program.command('scenario').description('fault scenarios with a checked history and a report (exit 0 valid, 1 invalid, 2 unknown, as Maelstrom)')
   scenario.command('run').argument('<file>', 'the scenario, e.g. scenarios/q260167.yaml')
-    .description('run a scenario on a site of its own (local processes, or a compose project made for it)')
-    .addOption(new Option('--backend <backend>', 'where its MTAs run').choices(['local', 'docker']))
-    .option('--image <image>', '(docker) the MTA image (default xcon:latest, or XCON_IMAGE)')
+    .description('run a scenario on a site of its own (local processes, a compose project, or a Swarm stack made for it)')
+    .addOption(new Option('--backend <backend>', 'where its MTAs run (stack: on the swarm this engine manages, placed by the scenario\'s nodes:)').choices(['local', 'docker', 'stack']))
+    .option('--image <image>', '(docker, stack) the MTA image (default xcon:latest, or XCON_IMAGE)')
     .option('--out <dir>', 'where the history and report go')
     .option('--seed <n>', 'the seed of traffic and faults', wholeNumber('--seed', 0, Number.MAX_SAFE_INTEGER))
     .option('--compare-sim', 'then run it in simulation with the same seed and compare the findings (exit 1 if they differ)')
-    .action(async (file: string, o: { backend?: 'local' | 'docker', image?: string, out?: string, seed?: number, compareSim?: boolean }, cmd: Command) => {
+    .action(async (file: string, o: { backend?: 'local' | 'docker' | 'stack', image?: string, out?: string, seed?: number, compareSim?: boolean }, cmd: Command) => {
       // The scenario runner and the report load only for scenarios: every other command starts quicker.
       const [{ runScenario }, { renderFindings }] = await Promise.all([import('./scenario/run-scenario.js'), import('./scenario/findings-table.js')])
       const run = await runScenario({

@@ -164,7 +164,10 @@ export class DockerScenarioSite implements ScenarioSite {
       await this.waitReady(n)
     }
     switch (step.action) {
+      // A compose project runs on one engine: a node's MTAs killed together, and started together again.
+      case 'fail-node':
       case 'kill': return await each(async n => { await docker(['kill', this.id(n)]) })
+      case 'restore-node': return await each(start)
       case 'stop': return await each(async n => { await docker(['stop', '-t', '20', this.id(n)]) })
       case 'start': return await each(start)
       case 'restart': return await each(async n => { await docker(['stop', '-t', '20', this.id(n)]); await start(n) })

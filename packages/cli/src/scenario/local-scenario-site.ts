@@ -84,7 +84,10 @@ export class LocalScenarioSite implements ScenarioSite {
     const site = this.site
     const each = async (fn: (n: string) => Promise<void>): Promise<void> => { await Promise.all(step.targets.map(fn)) }
     switch (step.action) {
+      // Local processes have no nodes: a node's MTAs killed together, and started together again.
+      case 'fail-node':
       case 'kill': return await each(async n => await site.kill(n))
+      case 'restore-node': return await each(async n => await site.start(n))
       case 'stop': return await each(async n => await site.stop(n))
       case 'start': return await each(async n => await site.start(n))
       case 'restart': return await each(async n => await site.restart(n))

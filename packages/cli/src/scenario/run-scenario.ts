@@ -7,6 +7,7 @@ import { sleep } from '../durations.js'
 import { parseLogLine } from '../logs/pretty-log.js'
 import { linkFaultRecord } from '../links/link-fault-record.js'
 import { DockerScenarioSite, NO_LATENCY_ON_DOCKER } from './docker-scenario-site.js'
+import { NO_LINK_FAULTS_ON_STACK, StackScenarioSite } from './stack-scenario-site.js'
 import { LocalScenarioSite } from './local-scenario-site.js'
 import { eventRecord, finishRun, loadScenario, nextArrival, prepareRunDir, sampleRecord, trafficRandom } from './scenario-history.js'
 import type { ScenarioSite } from './scenario-site.js'
@@ -15,7 +16,7 @@ export interface RunOptions {
   file: string
   outDir?: string | undefined
   seed?: number | undefined
-  backend?: 'local' | 'docker' | undefined
+  backend?: 'local' | 'docker' | 'stack' | undefined
   /** The MTA image for the docker backend (default xcon:latest). */
   image?: string | undefined
   progress: boolean
@@ -58,9 +59,15 @@ export async function runScenario (opts: RunOptions): Promise<RunResult> {
     const slow = steps.find(s => s.action === 'latency')
     if (slow !== undefined) throw new CliError(`${opts.file}: ${slow.source}: ${NO_LATENCY_ON_DOCKER}`, 2)
   }
+  if (opts.backend === 'stack') {
+    const link = steps.find(s => s.action === 'partition' || s.action === 'latency' || s.action === 'join')
+    if (link !== undefined) throw new CliError(`${opts.file}: ${link.source}: ${NO_LINK_FAULTS_ON_STACK}`, 2)
+  }
   const site: ScenarioSite = opts.backend === 'docker'
     ? await DockerScenarioSite.create(outDir, scenario.name, scenario.topology, opts.image ?? 'xcon:latest')
-    : await LocalScenarioSite.create(outDir, join(outDir, 'topology.yaml'), opts.siteDir)
+    : opts.backend === 'stack'
+      ? await StackScenarioSite.create(outDir, scenario.name, scenario.topology, opts.image ?? 'xcon:latest', scenario.nodes)
+      : await LocalScenarioSite.create(outDir, join(outDir, 'topology.yaml'), opts.siteDir)
   const names = site.names
   opts.out(`backend ${site.backend}: ${names.length} MTAs, ${site.where}`)
   if (site.linkApiUrl !== undefined) opts.out(`links: a proxy on each of the ${names.length * (names.length - 1)} directed links, Toxiproxy API at ${site.linkApiUrl}`)

@@ -9,7 +9,7 @@ import type { ProcessState } from '../site/site-backend.js'
  * per-link proxies, or the containers of a compose project with packet filters on their links.
  */
 export interface ScenarioSite {
-  readonly backend: 'local' | 'docker'
+  readonly backend: 'local' | 'docker' | 'stack'
   /** Where the site lives, for the user: a data directory or a compose project. */
   readonly where: string
   /** Server names, in topology order. */

@@ -32,8 +32,8 @@ type Rec<T extends HistoryRecord['type']> = Extract<HistoryRecord, { type: T }>
 
 /** Which fault ends which: a kill by a start, a pause by a resume, a cut by a join; heal ends all. */
 type FaultKind = 'down' | 'starting' | 'paused' | 'cut'
-const FAULT_KIND: Record<string, FaultKind> = { kill: 'down', stop: 'down', pause: 'paused', partition: 'cut' }
-const ENDS: Record<string, FaultKind[]> = { start: ['down'], restart: ['down'], resume: ['paused'], join: ['cut'], heal: ['down', 'paused', 'cut'] }
+const FAULT_KIND: Record<string, FaultKind> = { kill: 'down', stop: 'down', pause: 'paused', partition: 'cut', 'fail-node': 'down' }
+const ENDS: Record<string, FaultKind[]> = { start: ['down'], restart: ['down'], resume: ['paused'], join: ['cut'], heal: ['down', 'paused', 'cut'], 'restore-node': ['down'] }
 
 /**
  * What the link API did (runner: `link-toxic`, `link-untoxic`, `link-disable`, `link-enable`,

@@ -16,9 +16,10 @@ export interface TrafficStream {
 
 /**
  * `join` reconnects cut links only (Blockade's word); `heal` mends everything of its targets:
- * links, paused processes, stopped ones.
+ * links, paused processes, stopped ones. `fail-node` and `restore-node` take a whole node of the
+ * scenario's `nodes:` down and up: its MTAs are the step's targets.
  */
-export type FaultAction = 'kill' | 'stop' | 'pause' | 'restart' | 'start' | 'resume' | 'partition' | 'latency' | 'join' | 'heal'
+export type FaultAction = 'kill' | 'stop' | 'pause' | 'restart' | 'start' | 'resume' | 'partition' | 'latency' | 'join' | 'heal' | 'fail-node' | 'restore-node'
 
 /** One fault at one time (ms from the start), on its targets. */
 export interface FaultStep {
@@ -32,6 +33,8 @@ export interface FaultStep {
   mode?: 'blackhole' | 'refuse'
   /** latency: what each link adds to every chunk of bytes, each way. */
   delayMs?: number
+  /** fail-node, restore-node: the node (a key of the scenario's `nodes:`), whose MTAs are the targets. */
+  node?: string
   /** Where the step came from in the file (`faults[3]`, `faults[1] flap 2/5`). */
   source: string
 }
@@ -59,6 +62,11 @@ export interface Scenario {
   topologyText: string
   traffic: TrafficStream[]
   faults: unknown[]
+  /**
+   * Which MTAs run together on one node, by node (the value of its xcon.node label on a swarm):
+   * the stack backend places them so, and `fail-node` fails them together. Empty when not given.
+   */
+  nodes: Record<string, string[]>
   expect: Expectations
 }
 
@@ -80,7 +88,8 @@ export function parseScenario (text: string, file: string, readTopology: (path: 
   }
   const s = doc.toJS() as Record<string, unknown>
   if (typeof s !== 'object' || s === null) fail([], 'expected a map with topology, traffic, faults and expect')
-  for (const k of Object.keys(s)) if (!['name', 'seed', 'duration', 'settle', 'sample', 'topology', 'traffic', 'faults', 'expect'].includes(k)) fail([k], 'unknown key; expected name, seed, duration, settle, sample, topology, traffic, faults, expect')
+  const KEYS = ['name', 'seed', 'duration', 'settle', 'sample', 'topology', 'nodes', 'traffic', 'faults', 'expect']
+  for (const k of Object.keys(s)) if (!KEYS.includes(k)) fail([k], `unknown key; expected ${KEYS.join(', ')}`)
 
   let topologyText: string
   let topologyFile = file
@@ -108,6 +117,18 @@ export function parseScenario (text: string, file: string, readTopology: (path: 
     const rate = typeof r.rate === 'number' && r.rate > 0 && r.rate <= 1000 ? r.rate : fail(['traffic', i, 'rate'], 'expected messages per second, above 0 and at most 1000')
     return { from: known(r.from, ['traffic', i, 'from']), to: known(r.to ?? '*', ['traffic', i, 'to']), rate, size: typeof r.size === 'number' ? r.size : 1024, priority }
   })
+  const nodes: Record<string, string[]> = {}
+  if (s.nodes !== undefined) {
+    if (typeof s.nodes !== 'object' || s.nodes === null || Array.isArray(s.nodes)) fail(['nodes'], 'expected a map from a node (its xcon.node label) to its servers')
+    const placed = new Map<string, string>()
+    for (const [node, list] of Object.entries(s.nodes as Record<string, unknown>)) {
+      nodes[node] = known(list, ['nodes', node])
+      for (const server of nodes[node]) {
+        if (placed.has(server)) fail(['nodes', node], `${server} is on node ${placed.get(server)!} already; an MTA runs on one node`)
+        placed.set(server, node)
+      }
+    }
+  }
   const e = (s.expect ?? {}) as Record<string, unknown>
   for (const k of Object.keys(e)) if (!['stops', 'drainAfterRestart', 'connectorsFlow'].includes(k)) fail(['expect', k], 'unknown key; expected stops, drainAfterRestart, connectorsFlow')
   const stops: Record<string, boolean> = {}
@@ -129,6 +150,7 @@ export function parseScenario (text: string, file: string, readTopology: (path: 
     topologyText,
     traffic,
     faults: Array.isArray(s.faults) ? s.faults : s.faults === undefined ? [] : fail(['faults'], 'expected a list'),
+    nodes,
     expect: { stops, drainAfterRestart: e.drainAfterRestart !== false, connectorsFlow: e.connectorsFlow !== false }
   }
 }

@@ -5,7 +5,8 @@ import type { FaultAction, FaultStep, Scenario } from './scenario.js'
 
 const SIMPLE: FaultAction[] = ['kill', 'stop', 'pause', 'restart', 'start', 'resume']
 /** What ends a bounded fault (`for:`). */
-const UNDO: Partial<Record<FaultAction, FaultAction>> = { kill: 'start', stop: 'start', pause: 'resume', partition: 'join', latency: 'join' }
+const UNDO: Partial<Record<FaultAction, FaultAction>> = { kill: 'start', stop: 'start', pause: 'resume', partition: 'join', latency: 'join', 'fail-node': 'restore-node' }
+const NODE_FAULTS = ['fail-node', 'restore-node'] as const
 
 /**
  * Turns the scenario's fault list into timed steps. The same seed gives the same steps; the last
@@ -25,7 +26,7 @@ export function expandSchedule (scenario: Scenario): FaultStep[] {
   const bounded = (step: FaultStep, forMs: number | undefined): void => {
     steps.push(step)
     const undo = UNDO[step.action]
-    if (forMs !== undefined && undo !== undefined) steps.push({ at: step.at + forMs, action: undo, targets: step.targets, source: `${step.source} (end)` })
+    if (forMs !== undefined && undo !== undefined) steps.push({ at: step.at + forMs, action: undo, targets: step.targets, ...(step.node === undefined ? {} : { node: step.node }), source: `${step.source} (end)` })
   }
 
   // A misspelt key (one-way: for a one-way partition, fro: for for:) must not quietly change the run.
@@ -37,7 +38,7 @@ export function expandSchedule (scenario: Scenario): FaultStep[] {
     const f = raw as Record<string, unknown>
     const where = `faults[${i}]`
     if (typeof f !== 'object' || f === null) return fail(where, 'expected a map')
-    const kind = ['random', 'flap', 'partition', 'latency', 'heal', 'join', ...SIMPLE].find(k => f[k] !== undefined)
+    const kind = ['random', 'flap', 'partition', 'latency', 'heal', 'join', ...NODE_FAULTS, ...SIMPLE].find(k => f[k] !== undefined)
     const extra: Record<string, string[]> = { random: [], flap: ['at', 'down', 'up', 'count', 'jitter'], partition: ['at', 'mode', 'for'], latency: ['at', 'delay', 'for'], heal: ['at'], join: ['at'] }
     if (kind !== undefined) onlyKeys(f, [kind, ...(extra[kind] ?? ['at', 'for'])], where)
     if (f.random !== undefined) {
@@ -95,13 +96,23 @@ export function expandSchedule (scenario: Scenario): FaultStep[] {
       }
       return
     }
+    // A whole node: the MTAs that the scenario's nodes: puts on it.
+    const nodeAction = NODE_FAULTS.find(a => f[a] !== undefined)
+    if (nodeAction !== undefined) {
+      const node = String(f[nodeAction])
+      const targets = scenario.nodes[node] ?? fail(`${where}.${nodeAction}`, Object.keys(scenario.nodes).length === 0
+        ? 'a node fault needs the scenario\'s nodes: (which MTAs run on which node)'
+        : `unknown node ${JSON.stringify(node)}; nodes: has ${Object.keys(scenario.nodes).join(', ')}`)
+      bounded({ at, action: nodeAction, targets, node, source: where }, forMs)
+      return
+    }
     if (f.heal !== undefined || f.join !== undefined) {
       const action = f.heal !== undefined ? 'heal' : 'join'
       steps.push({ at, action, targets: names(f[action], `${where}.${action}`), source: where })
       return
     }
     const action = SIMPLE.find(a => f[a] !== undefined)
-    if (action === undefined) return fail(where, `expected one of ${[...SIMPLE, 'flap', 'partition', 'latency', 'join', 'heal', 'random'].join(', ')}`)
+    if (action === undefined) return fail(where, `expected one of ${[...SIMPLE, 'flap', 'partition', 'latency', 'join', 'heal', ...NODE_FAULTS, 'random'].join(', ')}`)
     bounded({ at, action, targets: names(f[action], `${where}.${action}`), source: where }, forMs)
   })
 

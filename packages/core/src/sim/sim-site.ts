@@ -181,7 +181,10 @@ export class SimSite {
   async applyFault (step: FaultStep): Promise<void> {
     const each = async (fn: (n: string) => Promise<void> | void): Promise<void> => { await Promise.all(step.targets.map(async n => { await fn(n) })) }
     switch (step.action) {
+      // A node has no body in the simulation: its MTAs fail and come back together.
+      case 'fail-node':
       case 'kill': return await each(n => this.kill(n))
+      case 'restore-node': return await each(async n => await this.start(n))
       case 'stop': return await each(async n => await this.stop(n))
       case 'start': return await each(async n => await this.start(n))
       case 'restart': return await each(async n => await this.restart(n))

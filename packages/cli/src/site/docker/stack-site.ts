@@ -3,7 +3,8 @@ import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
-import { AdminClient, type AdminTransport, type SubmitAnswer } from '../admin-client.js'
+import { AdminClient, type DeliveryRecord, type SubmitAnswer } from '../admin-client.js'
+import { ADMIN_PORT_IN_CONTAINER, ExecBridge } from './exec-bridge.js'
 import { CliError } from '../../cli-error.js'
 import { findService, readComposeServices, type ServiceInfo } from './compose-services.js'
 import { engineArgs, listByLabel, smtpAsPublished, type ContainerInfo } from './docker-containers.js'
@@ -12,30 +13,9 @@ import { nodeFault } from './node-fault.js'
 import type { LogsOptions, NodePlacement, ProcessState, SiteBackend } from '../site-backend.js'
 import { dockerLogs } from './docker-logs.js'
 import { waitUntil } from '../../wait-until.js'
+import { XCON } from '../../invocation.js'
 
 const run = promisify(execFile)
-
-/** The admin port inside every MTA container (the compose file publishes it as 7101 …). */
-const ADMIN_PORT_IN_CONTAINER = 7100
-
-/**
- * Reaches an MTA's admin API from inside its own container (`docker exec … node -e`): Swarm's
- * routing mesh publishes ports on every node, but not on every host (not on this project's CI
- * machine), and a task's container always has node and loopback.
- */
-function execTransport (container: string, engine: string | undefined): AdminTransport {
-  const script = `const [p,m,h]=process.argv.slice(1);const c=[];process.stdin.on('data',d=>c.push(d)).on('end',()=>{` +
-    `fetch('http://127.0.0.1:${ADMIN_PORT_IN_CONTAINER}'+p,{method:m,headers:JSON.parse(h),body:m==='GET'?undefined:Buffer.concat(c)})` +
-    `.then(async r=>process.stdout.write(JSON.stringify({status:r.status,statusText:r.statusText,contentType:r.headers.get('content-type')||'',text:await r.text()})),` +
-    `e=>{process.stderr.write(String(e));process.exit(3)})})`
-  return async (path, init, signal) => await new Promise((resolve, reject) => {
-    const child = execFile('docker', engineArgs(engine, ['exec', '-i', container, 'node', '-e', script, path, init.method, JSON.stringify(init.headers)]), { signal, maxBuffer: 64 << 20 }, (err, stdout) => {
-      if (err !== null) { reject(err); return }
-      try { resolve(JSON.parse(stdout) as Awaited<ReturnType<AdminTransport>>) } catch (e) { reject(e as Error) }
-    })
-    child.stdin?.end(init.body ?? '')
-  })
-}
 
 /** How long `down` waits for Swarm to remove the stack's networks (they go in a few seconds). */
 const STACK_RM_WAIT_MS = 30_000
@@ -55,6 +35,9 @@ interface SwarmSnapshot { at: number, nodes: Promise<SwarmNode[]>, tasks: Promis
  */
 export class StackSite implements SiteBackend {
   readonly kind = 'docker' as const
+
+  /** One open exec per task container, carrying its admin requests (exec-bridge.ts). */
+  private readonly bridges = new Map<string, ExecBridge>()
 
   /** One look at the swarm answers every question of the next second; a change forgets it. */
   private snapshot: SwarmSnapshot | undefined
@@ -122,13 +105,13 @@ export class StackSite implements SiteBackend {
     return tasks.find(c => c.status === 'running' || c.status === 'paused') ?? tasks.sort((a, b) => b.created.localeCompare(a.created))[0]
   }
 
-  /** The node the manager placed a server's task on, and Swarm's view of that node. */
-  async placement (name: string): Promise<{ node: string, nodeState: string, task: Placement } | undefined> {
+  /** The node the manager placed a server's task on, Swarm's view of that node, and the engine xcon reaches it by. */
+  async placement (name: string): Promise<{ node: string, nodeState: string, task: Placement, reachable: boolean } | undefined> {
     const snap = this.look()
     const task = (await snap.placements).get(this.service(name))
     if (task === undefined) return undefined
     const node = (await snap.nodes).find(n => n.hostname === task.node || n.id === task.node)
-    return { node: task.node, nodeState: node?.state ?? 'unknown', task }
+    return { node: task.node, nodeState: node?.state ?? 'unknown', task, reachable: node !== undefined && (node.self || node.engine !== undefined) }
   }
 
   async nodeOf (name: string): Promise<NodePlacement | undefined> {
@@ -168,14 +151,16 @@ export class StackSite implements SiteBackend {
   }
 
   /**
-   * A task's container when xcon can reach its engine; otherwise Swarm's own view: a task the
-   * manager sees running on a node whose engine xcon cannot reach (no xcon.engine label) runs.
+   * A task's container, on whichever engine runs it. None found is down, where xcon reaches the
+   * node's engine (or the node is down, its engine with it); on a node xcon cannot reach (no
+   * xcon.engine label), Swarm's own view: the task the manager sees running runs.
    */
   async processState (name: string): Promise<ProcessState> {
     const c = await this.container(name)
     if (c !== undefined) return c.status === 'paused' ? 'paused' : c.status === 'running' ? 'running' : 'down'
     const p = await this.placement(name)
-    return p?.nodeState === 'ready' && p.task.desired === 'Running' && p.task.current.startsWith('Running') ? 'running' : 'down'
+    if (p === undefined || p.reachable) return 'down'
+    return p.nodeState === 'ready' && p.task.desired === 'Running' && p.task.current.startsWith('Running') ? 'running' : 'down'
   }
 
   /** A stack's admin ports are reached inside the containers (docker exec), not published: no scrape URL from here. */
@@ -187,12 +172,18 @@ export class StackSite implements SiteBackend {
     const c = await this.container(name)
     if (c === undefined || c.status !== 'running') {
       const p = await this.placement(name)
-      if (c === undefined && p !== undefined && await this.processState(name) === 'running') {
+      if (c === undefined && p !== undefined && !p.reachable && await this.processState(name) === 'running') {
         throw new CliError(`${this.resolve(name)} runs on node ${p.node}, whose Docker engine xcon cannot reach: label the node with it (docker node update --label-add xcon.engine=ssh://HOST ${p.node})`)
       }
       throw new CliError(`${this.resolve(name)} is not running`)
     }
-    return new AdminClient(this.resolve(name), '127.0.0.1', ADMIN_PORT_IN_CONTAINER, c.adminToken ?? process.env.XCON_ADMIN_TOKEN, execTransport(c.id, c.engine))
+    let bridge = this.bridges.get(c.id)
+    if (bridge === undefined || !bridge.alive) {
+      for (const [id, b] of this.bridges) if (!b.alive) this.bridges.delete(id)
+      bridge = new ExecBridge(c.id, c.engine)
+      this.bridges.set(c.id, bridge)
+    }
+    return new AdminClient(this.resolve(name), '127.0.0.1', ADMIN_PORT_IN_CONTAINER, c.adminToken ?? process.env.XCON_ADMIN_TOKEN, bridge.transport)
   }
 
   async up (): Promise<void> {
@@ -206,9 +197,11 @@ export class StackSite implements SiteBackend {
    * that no API call can remove until dockerd restarts, and that a later deploy of the same stack
    * stumbles on ("network … not found").
    */
-  async down (): Promise<string[]> {
+  async down (opts: { volumes: boolean } = { volumes: false }): Promise<string[]> {
     await this.removeStack()
-    return [`removed stack ${this.stack} (its volumes stay: docker volume ls -f name=${this.stack}_)`]
+    if (!opts.volumes) return [`removed stack ${this.stack} (its volumes stay: docker volume ls -f name=${this.stack}_, on each node; --volumes removes them)`]
+    const removed = await this.removeVolumes()
+    return [`removed stack ${this.stack} and its ${removed.length} volume(s) on the nodes that answered`]
   }
 
   async logs (opts: LogsOptions, out: (line: string) => void): Promise<void> {
@@ -247,8 +240,20 @@ export class StackSite implements SiteBackend {
     await this.docker(['service', 'scale', '--detach=false', `${this.service(name)}=0`])
   }
 
+  /**
+   * A service placed on a node that Swarm sees down cannot get a task, and `docker service update
+   * --detach=false` would wait for one for ever: say so instead.
+   */
+  private async assertNodeUp (name: string): Promise<void> {
+    const p = await this.placement(name)
+    if (p !== undefined && p.nodeState === 'down') {
+      throw new CliError(`${this.resolve(name)} is placed on node ${p.node}, which Swarm sees down: ${XCON} --stack ${this.stack} restore-node ${p.node} first`)
+    }
+  }
+
   async start (name: string): Promise<void> {
     if (await this.processState(name) === 'running') return
+    await this.assertNodeUp(name)
     const replicas = (await this.docker(['service', 'inspect', '--format', '{{.Spec.Mode.Replicated.Replicas}}', this.service(name)])).trim()
     // At 1 replica with its task dead (restart policy none), Swarm starts nothing until forced.
     await this.docker(replicas === '0' ? ['service', 'scale', '--detach=false', `${this.service(name)}=1`] : ['service', 'update', '--force', '--detach=false', this.service(name)])
@@ -256,6 +261,7 @@ export class StackSite implements SiteBackend {
   }
 
   async restart (name: string): Promise<void> {
+    await this.assertNodeUp(name)
     await this.docker(['service', 'update', '--force', '--detach=false', this.service(name)])
     await this.waitReady(name)
   }
@@ -276,6 +282,36 @@ export class StackSite implements SiteBackend {
     let s: MtaStatusDocument | undefined
     try { s = await (await this.admin(name)).status(timeoutMs) } catch { return undefined }
     return s === undefined ? undefined : smtpAsPublished(s, await this.container(name))
+  }
+
+  async deliveries (name: string, after: number, timeoutMs: number): Promise<DeliveryRecord[]> {
+    return await (await this.admin(name)).deliveries(after, timeoutMs)
+  }
+
+  /** Every log line of a server's tasks, dead ones included, as Swarm keeps them (one `docker service logs`). */
+  async serviceLogs (name: string): Promise<string> {
+    const argv = this.logsArgv(name, false)
+    return await this.docker(argv.slice(1))
+  }
+
+  /**
+   * Removes the stack's volumes on every node that xcon reaches: a volume lives on the node
+   * that ran its task. Call it after `down`, once the containers are gone.
+   */
+  async removeVolumes (): Promise<string[]> {
+    const engines = [undefined, ...new Set((await listSwarmNodes()).flatMap(n => n.engine === undefined ? [] : [n.engine]))]
+    const removed: string[] = []
+    const label = `label=com.docker.stack.namespace=${this.stack}`
+    for (const engine of engines) {
+      try {
+        // Swarm removes the task containers after the services, and a volume in use stays.
+        await waitUntil(async () => (await this.docker(['ps', '-a', '-q', '--filter', label], engine)).trim() === '', { timeoutMs: STACK_RM_WAIT_MS, intervalMs: 500 })
+        const names = (await this.docker(['volume', 'ls', '-q', '--filter', label], engine)).split('\n').filter(v => v !== '')
+        if (names.length > 0) await this.docker(['volume', 'rm', '-f', ...names], engine)
+        removed.push(...names)
+      } catch { /* that node is down: its volumes stay with it */ }
+    }
+    return removed
   }
 
   async submit (name: string, body: Record<string, unknown>): Promise<string[]> {
