@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { cutLinks, parseScenario, parseTopology, serializeTopology } from '@xcon/core'
 import { linkRules } from '../../packages/cli/src/scenario/link-rules.js'
 import { composeFile, containerTopology } from '../../packages/cli/src/site/docker/compose-file.js'
+import { stackFile } from '../../packages/cli/src/site/docker/stack-file.js'
 
 const q260167 = (): ReturnType<typeof parseScenario> => parseScenario(readFileSync(resolve(import.meta.dirname, '../../scenarios/q260167.yaml'), 'utf8'), 'q260167.yaml', () => '')
 
@@ -33,6 +34,27 @@ describe('the compose project of a docker scenario', () => {
     expect(back.servers['SRV-A']).toMatchObject({ host: 'srv-a', build: 2650 })
     expect(back.connectors['CORP-BRANCH-X400']).toMatchObject({ bridgeheads: { CORP: ['SRV-A'], BRANCH: ['BR-A'] } })
     expect(topology.servers['SRV-A']!.host).not.toBe('srv-a') // the scenario's own topology is left alone
+  })
+})
+
+describe('the stack file of a scenario on a swarm', () => {
+  it('places each server by its node label, hands the topology to every node as a config, keeps each store in a volume, and publishes nothing', () => {
+    const { topology } = q260167()
+    const stack = stackFile(topology, { image: 'xcon:latest', topologyFile: '/runs/x/container-topology.json', placement: { 'SRV-A': '1', 'SRV-C': '2' } })
+    const services = stack.services as Record<string, any>
+    expect(services['srv-a']).toMatchObject({
+      environment: { XCON_SERVER: 'SRV-A', XCON_TOPOLOGY: '/etc/xcon/topology.json' },
+      labels: { 'xcon.server': 'SRV-A', 'xcon.site': 'CORP' },
+      volumes: ['srv-a-data:/data'],
+      configs: [{ source: 'topology', target: '/etc/xcon/topology.json' }],
+      // Swarm's default restart policy would end every outage within seconds.
+      deploy: { restart_policy: { condition: 'none' }, placement: { constraints: ['node.labels.xcon.node == 1'] } }
+    })
+    expect(services['srv-c'].deploy.placement.constraints).toEqual(['node.labels.xcon.node == 2'])
+    expect(services['srv-b'].deploy).toEqual({ restart_policy: { condition: 'none' } }) // not in nodes: anywhere
+    expect(Object.values(services).every(s => s.ports === undefined)).toBe(true)
+    expect(stack.configs).toEqual({ topology: { file: '/runs/x/container-topology.json' } })
+    expect(Object.keys(stack.volumes as object)).toEqual(['srv-a-data', 'srv-b-data', 'srv-c-data', 'srv-d-data', 'br-a-data', 'br-b-data'])
   })
 })
 

@@ -106,6 +106,11 @@ describe('xcon command errors', () => {
     expect(p.stderr).toContain('start it with "npx xcon up --links"')
   })
 
+  it('says that node faults need a Swarm stack, and how to name one', async () => {
+    const r = await xcon('fail-node', 'node-7')
+    expect(r).toMatchObject({ code: 2, stderr: 'xcon: fail-node and restore-node work on a Swarm stack (--stack NAME) whose node was made by scripts/two-node-swarm.sh: npx xcon --stack NAME fail-node node-7\n' })
+  })
+
   it('rejects a bad duration for flap', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xcon-cli-'))
     dirs.push(dir)

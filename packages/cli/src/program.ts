@@ -15,7 +15,7 @@ import { DockerSite } from './site/docker/docker-site.js'
 import { parseDuration } from './durations.js'
 import { NO_LINKS_ON_DOCKER } from './site/local/local-links.js'
 import { StackSite } from './site/docker/stack-site.js'
-import type { SiteBackend } from './site/site-backend.js'
+import { NODE_FAULTS_ON_STACKS, type SiteBackend } from './site/site-backend.js'
 import { DEFAULT_DATA_DIR } from './site/local/site-state.js'
 import { renderStatusTable } from './commands/status-table.js'
 import { siteActionLog } from './site/site-action-log.js'
@@ -177,6 +177,8 @@ and the counters; its queues are safe in its store and come back with it.`)
   for (const [kind, description] of nodeVerbs) {
     program.command(`${kind}-node`).argument('<node>', 'the node\'s hostname or ID (docker node ls)').description(description)
       .action(async (node: string, _o: unknown, cmd: Command) => {
+        // Only a stack has nodes: said before looking for a site that would be the wrong kind anyway.
+        if (site(cmd).stack === undefined) throw new CliError(`${NODE_FAULTS_ON_STACKS}: ${XCON} --stack NAME ${kind}-node ${node}`, 2)
         const b = await backend(site(cmd), note)
         for (const line of await b.nodeFault(kind, node, siteActionLog(b))) out(line)
       })
