@@ -7,11 +7,17 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000,
  * period of time": Exchange retried a failed open every 600 s for 24 h.
  */
 export function durationMs (v: unknown): number | undefined {
-  if (typeof v === 'number') return v >= 0 && Number.isFinite(v) ? v * 1000 : undefined
-  if (typeof v !== 'string') return undefined
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(v.trim())
-  if (m === null) return undefined
-  return Number(m[1]) * UNITS[m[2] ?? 's']!
+  let ms: number
+  if (typeof v === 'number') {
+    ms = v * 1000
+  } else {
+    if (typeof v !== 'string') return undefined
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(v.trim())
+    if (m === null) return undefined
+    ms = Number(m[1]) * UNITS[m[2] ?? 's']!
+  }
+  // 1e305 s is a number, but no time a run or a timer can reach.
+  return ms >= 0 && ms <= Number.MAX_SAFE_INTEGER ? ms : undefined
 }
 
 /** How a duration is written, for messages: the examples every error shows. */

@@ -110,6 +110,7 @@ export function parseScenario (text: string, file: string, readTopology: (path: 
 
   const duration = durationMs(s.duration ?? '60s') ?? fail(['duration'], `expected a duration (${DURATION_EXAMPLES})`)
   const traffic = (Array.isArray(s.traffic) ? s.traffic : s.traffic === undefined ? [] : fail(['traffic'], 'expected a list')).map((t: unknown, i: number): TrafficStream => {
+    if (typeof t !== 'object' || t === null || Array.isArray(t)) return fail(['traffic', i], 'expected a map with from, to and rate')
     const r = t as Record<string, unknown>
     for (const k of Object.keys(r)) if (!['from', 'to', 'rate', 'size', 'priority'].includes(k)) fail(['traffic', i, k], 'unknown key; expected from, to, rate, size, priority')
     const priority = (r.priority ?? 'normal') as Priority

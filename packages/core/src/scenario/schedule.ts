@@ -42,6 +42,7 @@ export function expandSchedule (scenario: Scenario): FaultStep[] {
     const extra: Record<string, string[]> = { random: [], flap: ['at', 'down', 'up', 'count', 'jitter'], partition: ['at', 'mode', 'for'], latency: ['at', 'delay', 'for'], heal: ['at'], join: ['at'] }
     if (kind !== undefined) onlyKeys(f, [kind, ...(extra[kind] ?? ['at', 'for'])], where)
     if (f.random !== undefined) {
+      if (typeof f.random !== 'object' || f.random === null || Array.isArray(f.random)) return fail(`${where}.random`, 'expected a map (count, between, faults, targets, for)')
       const r = f.random as Record<string, unknown>
       onlyKeys(r, ['count', 'between', 'faults', 'targets', 'for'], `${where}.random`)
       const [from, to] = (Array.isArray(r.between) ? r.between : ['0s', `${scenario.durationMs / 1000}s`]).map((v: unknown) => time(v, `${where}.random.between`))
@@ -89,6 +90,7 @@ export function expandSchedule (scenario: Scenario): FaultStep[] {
         if (groups.length < 2) fail(`${where}.${linkAction}`, 'name at least two groups')
         bounded({ at, action: linkAction, targets: groups.flat(), groups, ...extra, source: where }, forMs)
       } else {
+        if (typeof p !== 'object' || p === null) fail(`${where}.${linkAction}`, 'expected groups ([[SRV-A], [SRV-B]]) or one way ({ from, to })')
         const dir = p as Record<string, unknown>
         onlyKeys(dir, ['from', 'to'], `${where}.${linkAction}`)
         const groups = [names(dir.from, `${where}.${linkAction}.from`), names(dir.to, `${where}.${linkAction}.to`)]
