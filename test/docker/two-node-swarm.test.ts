@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
@@ -159,4 +159,17 @@ describe.skipIf(skip !== '')('a site on a two-node Swarm, and the loss of a node
       rmSync(out, { recursive: true, force: true })
     }
   }, 900_000)
+
+  it('takes the second node down again: nothing it made is left, and the engine is out of the swarm', async () => {
+    // Every stack is gone by now (the first parts' one, and the scenario's own), as down asks.
+    expect(await script('down')).toContain(`removed ${NODE}: namespace, veth, engine, its directories and its node`)
+    expect((await run('ip', ['netns', 'list'])).stdout).not.toContain(NODE)
+    expect((await run('ip', ['-o', 'link'])).stdout).not.toContain(NODE.slice(0, 10))
+    expect((await run('docker', ['info', '--format', '{{.Swarm.LocalNodeState}}'])).stdout.trim()).toBe('inactive')
+    expect(existsSync(`/run/${NODE}`) || existsSync(`/var/lib/${NODE}`)).toBe(false)
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(NODE)
+    expect((await run('docker', ['volume', 'ls', '-q', '--filter', `name=${STACK}_`])).stdout.trim()).toBe('')
+    // A second down has nothing to do, and says so.
+    expect(await script('down')).toContain('nothing to remove')
+  }, 300_000)
 })
